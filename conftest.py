@@ -1,0 +1,34 @@
+"""Root pytest configuration shared by suite/ (conformance specs) and benchmarks/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before anything imports TensorFlow: keep its C++ start-up chatter out of the test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from reports import DEFAULT_REPORT_DIR  # noqa: E402
+from reports.conformance import ConformancePlugin  # noqa: E402
+from reports.environment import for_config, header_lines  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("tfguide", "TensorFlow guide conformance and benchmarks")
+    group.addoption("--report-dir", default=str(DEFAULT_REPORT_DIR), metavar="DIR",
+                    help="where conformance, matrix and benchmark reports are written (default: reports/)")
+    group.addoption("--quick", action="store_true",
+                    help="benchmarks: a short smoke run (fewer sizes and rounds) instead of the full run")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "recipe(id): the catalogue recipe id (reports/catalogue.toml) a spec verifies")
+    config.pluginmanager.register(ConformancePlugin(config, ROOT / "suite"), "tfguide-conformance")
+
+
+def pytest_report_header(config):
+    return header_lines(for_config(config))

@@ -1,0 +1,26 @@
+"""Fixtures shared by every spec: seeded, isolated Keras state, and notes for the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from suite.helpers import SEED, keras
+
+
+@pytest.fixture(autouse=True)
+def _seeded_fresh_keras():
+    # Every spec starts from the same seeds and an empty Keras name scope, whatever ran before it in
+    # this process (xdist distributes specs across processes in no fixed order).
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(SEED)
+    yield
+
+
+@pytest.fixture
+def recipe_note(request):
+    """Add a sentence to this recipe's row of the conformance report, e.g. which code path ran."""
+
+    def note(text: str) -> None:
+        request.node.user_properties.append(("recipe_note", text))
+
+    return note

@@ -1,0 +1,59 @@
+"""Small shared helpers for the specs: the Keras under test, and dataset assertions."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+# The guide imports Keras as `from tensorflow import keras`: test exactly what that resolves to
+# (Keras 3 on TF >= 2.16, tf_keras with TF_USE_LEGACY_KERAS=1, keras 2.x on TF <= 2.15).
+keras = tf.keras
+KERAS_VERSION = tuple(int(p) for p in keras.__version__.split(".")[:2])
+KERAS3 = KERAS_VERSION[0] >= 3
+TF_VERSION = tuple(int(p) for p in tf.__version__.split(".")[:2])
+
+SEED = 1234
+
+
+def _to_numpy(value):
+    return tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else np.asarray(t), value)
+
+
+def assert_dataset_produces(dataset: tf.data.Dataset, expected_output: list, expected_error=None,
+                            exact_dtypes: bool = True) -> None:
+    """Assert `dataset` yields exactly `expected_output`, in order, and then ends (or raises).
+
+    Like tf.data's own kernel tests: every element is compared (structure, values and, by default,
+    dtypes), and the end of the sequence is checked too: with `expected_error=(ExcType, regex)` the
+    next element must raise that error, otherwise the iterator must be exhausted.
+    """
+    import re
+
+    iterator = iter(dataset)
+    for index, want in enumerate(expected_output):
+        try:
+            got = _to_numpy(next(iterator))
+        except StopIteration:
+            raise AssertionError(f"dataset ended after {index} elements; expected {len(expected_output)}")
+        tf.nest.assert_same_structure(want, got)
+        for w, g in zip(tf.nest.flatten(want), tf.nest.flatten(got)):
+            w = np.asarray(w)
+            if exact_dtypes and w.dtype != object:
+                assert g.dtype == w.dtype, f"element {index}: dtype {g.dtype}, expected {w.dtype}"
+            np.testing.assert_array_equal(g, w, err_msg=f"element {index}")
+    if expected_error is not None:
+        exc_type, pattern = expected_error
+        try:
+            extra = next(iterator)
+        except exc_type as exc:
+            assert re.search(pattern, str(exc)), f"{exc_type.__name__} message {str(exc)!r} lacks {pattern!r}"
+            return
+        except StopIteration:
+            raise AssertionError(f"dataset ended; expected {exc_type.__name__} after "
+                                 f"{len(expected_output)} elements")
+        raise AssertionError(f"expected {exc_type.__name__}, got another element: {extra}")
+    try:
+        extra = next(iterator)
+    except StopIteration:
+        return
+    raise AssertionError(f"dataset did not end after {len(expected_output)} elements; next: {_to_numpy(extra)}")
