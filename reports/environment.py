@@ -32,13 +32,17 @@ def tensorflow_distribution() -> str | None:
 
 
 def keras_flavour(tf) -> dict:
-    """The Keras that `tf.keras` resolves to: Keras 3, or Keras 2 (tf_keras, or the keras 2.x of TF <= 2.15)."""
-    keras = tf.keras
-    version = getattr(keras, "__version__", None) or getattr(keras, "version", lambda: None)()
-    module = keras.__name__
+    """The Keras that `tf.keras` resolves to: Keras 3, or Keras 2 (tf_keras, or the keras 2.x of TF <= 2.15).
+
+    Neither tf_keras nor TF 2.15's tf.keras module carries __version__, so ask the package behind it."""
+    import importlib
+
+    module = tf.keras.__name__
+    package = importlib.import_module(module.split(".")[0])
+    version = getattr(tf.keras, "__version__", None) or package.__version__
     if module.startswith("tf_keras"):
         name = "tf_keras (Keras 2)"
-    elif version and int(version.split(".")[0]) >= 3:
+    elif int(version.split(".")[0]) >= 3:
         name = "Keras 3"
     else:
         name = "Keras 2"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from reports.environment import keras_flavour
+
 # The guide imports Keras as `from tensorflow import keras`: test exactly what that resolves to
 # (Keras 3 on TF >= 2.16, tf_keras with TF_USE_LEGACY_KERAS=1, keras 2.x on TF <= 2.15).
 keras = tf.keras
-KERAS_VERSION = tuple(int(p) for p in keras.__version__.split(".")[:2])
+KERAS_VERSION = tuple(int(p) for p in keras_flavour(tf)["version"].split(".")[:2])
 KERAS3 = KERAS_VERSION[0] >= 3
 TF_VERSION = tuple(int(p) for p in tf.__version__.split(".")[:2])
 
