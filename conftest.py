@@ -16,6 +16,9 @@ from reports.environment import for_config, header_lines  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
+# tests/ (the project's own tooling tests) drive mini suites through pytester.
+pytest_plugins = ["pytester"]
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("tfguide", "TensorFlow guide conformance and benchmarks")
