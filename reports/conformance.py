@@ -102,6 +102,7 @@ class ConformancePlugin:
         if self.is_worker:
             self.config.workeroutput["recipes"] = {k: sorted(v) for k, v in self.collected.items()}
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is absent or disabled
     def pytest_testnodedown(self, node, error):
         for rid, ids in getattr(node, "workeroutput", {}).get("recipes", {}).items():
             self.collected.setdefault(rid, set()).update(ids)

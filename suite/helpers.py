@@ -18,7 +18,8 @@ SEED = 1234
 
 
 def _to_numpy(value):
-    return tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else np.asarray(t), value)
+    # np.asarray: a scalar string tensor's .numpy() is plain `bytes`, which has no dtype.
+    return tf.nest.map_structure(lambda t: np.asarray(t.numpy() if hasattr(t, "numpy") else t), value)
 
 
 def assert_dataset_produces(dataset: tf.data.Dataset, expected_output: list, expected_error=None,
