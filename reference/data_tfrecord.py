@@ -1,0 +1,38 @@
+"""§2.1.2 Consuming TFRecord data: tf.data.TFRecordDataset(filenames), one serialized record per element."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+
+def dataset(filenames, compression_type=None) -> tf.data.Dataset:
+    return tf.data.TFRecordDataset([str(f) for f in filenames], compression_type=compression_type)
+
+
+def write_examples(path, examples, compression_type=None) -> None:
+    options = tf.io.TFRecordOptions(compression_type=compression_type) if compression_type else None
+    with tf.io.TFRecordWriter(str(path), options=options) as writer:
+        for example in examples:
+            writer.write(example.SerializeToString())
+
+
+def _example(i: int) -> tf.train.Example:
+    return tf.train.Example(features=tf.train.Features(feature={
+        "id": tf.train.Feature(int64_list=tf.train.Int64List(value=[i]))}))
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        filenames = [Path(tmp, "file1.tfrecord"), Path(tmp, "file2.tfrecord")]
+        write_examples(filenames[0], [_example(i) for i in range(2)])
+        write_examples(filenames[1], [_example(i) for i in range(2, 4)])
+        for record in dataset(filenames):
+            print(tf.train.Example.FromString(record.numpy()).features.feature["id"].int64_list.value[0],
+                  record.numpy())
+
+
+if __name__ == "__main__":
+    main()

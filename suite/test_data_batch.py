@@ -1,0 +1,126 @@
+"""data.batch (guide §2.3): zip(range(100), range(0, -100, -1)).batch(4), and the shuffle / repeat / zip
+the guide builds its pipelines from (`dataset.batch(32).repeat()`, `shuffle(1000).repeat().batch(n)`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference.data_batch import batched_dataset, zipped_dataset
+from reference.data_iterators import one_shot_graph_values
+from suite.helpers import SEED, assert_dataset_produces, tf
+
+pytestmark = pytest.mark.recipe("data.batch")
+
+# Copied from the guide's comments, not from TensorFlow's output.
+GUIDE_FIRST_THREE = [
+    ([0, 1, 2, 3], [0, -1, -2, -3]),
+    ([4, 5, 6, 7], [-4, -5, -6, -7]),
+    ([8, 9, 10, 11], [-8, -9, -10, -11]),
+]
+
+
+def _int64(values):
+    return np.asarray(values, dtype=np.int64)
+
+
+def _batches(count: int, n: int, drop_remainder: bool = False) -> list:
+    """Consecutive slices of (range(count), -range(count)), n at a time."""
+    stop = count - count % n if drop_remainder else count
+    return [(_int64(np.arange(i, min(i + n, stop))), _int64(-np.arange(i, min(i + n, stop))))
+            for i in range(0, stop, n)]
+
+
+def test_first_three_batches_are_the_guides():
+    got = [tuple(t.numpy().tolist() for t in batch) for batch in batched_dataset().take(3)]
+    assert got == [tuple(b) for b in GUIDE_FIRST_THREE]
+
+
+def test_batch_4_of_100_zipped_elements_yields_25_consecutive_batches_then_ends():
+    assert_dataset_produces(batched_dataset(), _batches(100, 4))
+
+
+def test_guides_one_shot_iterator_and_sess_run_print_the_guides_batches_in_graph_mode():
+    got = one_shot_graph_values(batched_dataset, 3)
+    assert [tuple(t.tolist() for t in batch) for batch in got] == [tuple(b) for b in GUIDE_FIRST_THREE]
+
+
+@pytest.mark.parametrize("count, n", [(10, 4), (100, 7), (5, 8)])
+def test_last_batch_holds_count_mod_n_elements(count, n):
+    dataset = tf.data.Dataset.zip((tf.data.Dataset.range(count), tf.data.Dataset.range(0, -count, -1))).batch(n)
+    expected = _batches(count, n)
+    assert len(expected[-1][0]) == (count % n or n)
+    assert_dataset_produces(dataset, expected)
+
+
+@pytest.mark.parametrize("count, n", [(10, 4), (100, 7), (5, 8)])
+def test_drop_remainder_drops_the_partial_last_batch(count, n):
+    dataset = tf.data.Dataset.zip((tf.data.Dataset.range(count), tf.data.Dataset.range(0, -count, -1)))
+    assert_dataset_produces(dataset.batch(n, drop_remainder=True), _batches(count, n, drop_remainder=True))
+
+
+def test_static_batch_dimension_is_none_without_drop_remainder_and_n_with_it():
+    assert [s.shape.as_list() for s in batched_dataset().element_spec] == [[None], [None]]
+    assert [s.shape.as_list() for s in batched_dataset(drop_remainder=True).element_spec] == [[4], [4]]
+
+
+def test_batch_size_zero_raises_invalid_argument_error():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Batch size must be greater than zero"):
+        tf.data.Dataset.range(10).batch(0)
+
+
+def test_batching_elements_of_different_shapes_raises_invalid_argument_after_the_uniform_batch():
+    # Elements 0..2 have shape [1], 3..5 shape [2]: the first batch stacks, the second cannot (tf.stack's rule).
+    dataset = tf.data.Dataset.range(6).map(lambda x: tf.fill([1 + tf.cast(x, tf.int32) // 3], x)).batch(2)
+    assert_dataset_produces(dataset, [_int64([[0], [1]])],
+                            expected_error=(tf.errors.InvalidArgumentError, r"Cannot add tensor to the batch"))
+
+
+def test_zip_stops_at_the_shortest_input():
+    dataset = tf.data.Dataset.zip((tf.data.Dataset.range(100), tf.data.Dataset.range(0, -3, -1)))
+    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)])
+
+
+def test_zip_takes_datasets_as_separate_arguments_too():
+    dataset = tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(0, -5, -1))
+    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)])
+
+
+def test_repeat_without_count_is_endless_and_cycles_through_the_data():
+    dataset = tf.data.Dataset.range(7).repeat()
+    assert dataset.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
+    # Far more elements than the data holds, gathered into one batch so the spec stays fast.
+    assert_dataset_produces(dataset.take(100_000).batch(100_000), [np.arange(100_000, dtype=np.int64) % 7])
+
+
+def test_batch_then_repeat_repeats_every_batch_including_the_short_last_one():
+    # The guide's dataset.batch(32).repeat(): each epoch ends with its short batch.
+    dataset = tf.data.Dataset.range(5).batch(2).repeat().take(7)
+    expected = [_int64(b) for b in ([0, 1], [2, 3], [4], [0, 1], [2, 3], [4], [0, 1])]
+    assert_dataset_produces(dataset, expected)
+
+
+def test_seeded_shuffle_is_reproducible_and_keeps_the_multiset():
+    data = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9], dtype=np.int64)
+
+    def order():
+        dataset = tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=SEED)
+        return [int(x) for x in dataset]
+
+    first = order()
+    assert first == order()
+    assert sorted(first) == sorted(data.tolist())
+    assert first != data.tolist()
+
+
+def test_shuffle_then_repeat_reshuffles_each_epoch_over_the_same_elements():
+    dataset = tf.data.Dataset.range(20).shuffle(20, seed=SEED).repeat(2)
+    got = [int(x) for x in dataset]
+    first, second = got[:20], got[20:]
+    assert sorted(first) == sorted(second) == list(range(20))
+    assert first != second
+
+
+def test_shuffle_with_buffer_size_one_keeps_the_order():
+    assert_dataset_produces(zipped_dataset().take(6).shuffle(1, seed=SEED),
+                            [(np.int64(i), np.int64(-i)) for i in range(6)])
