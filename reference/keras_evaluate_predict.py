@@ -1,0 +1,43 @@
+"""Guide §1.4: evaluate and predict on NumPy data and on a tf.data.Dataset, for the installed TensorFlow.
+
+    python -m reference.keras_evaluate_predict
+
+Unchanged since the guide. `evaluate(dataset, steps=30)` stops after 30 batches, which an endless
+(repeated) dataset needs; `predict` runs the model in inference mode (no dropout) and keeps the order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+keras = tf.keras
+layers = keras.layers
+
+
+def evaluate_numpy(model, data, labels):
+    return model.evaluate(data, labels, batch_size=32, verbose=0)
+
+
+def evaluate_dataset(model, dataset, **kwargs):
+    return model.evaluate(dataset, steps=30, verbose=0, **kwargs)
+
+
+def predict(model, data):
+    return model.predict(data, batch_size=32, verbose=0)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    data, labels = rng.random((1000, 32)), rng.random((1000, 10))
+    model = keras.Sequential([keras.Input((32,)), layers.Dense(64, activation='relu'), layers.Dense(10)])
+    model.compile(optimizer='adam', loss='mse', metrics=['mae'])
+    dataset = tf.data.Dataset.from_tensor_slices((data, labels)).batch(32).repeat()
+    print("evaluate(data, labels, batch_size=32):", evaluate_numpy(model, data, labels))
+    print("evaluate(dataset, steps=30):          ", evaluate_dataset(model, dataset))
+    result = predict(model, data)
+    print("predict(data, batch_size=32):", result.shape)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Guide §1.2: compile with tf.train.AdamOptimizer / RMSPropOptimizer(0.01); mse + mae; categorical CE +
+categorical_accuracy. The TF1 optimizers left the TF 2 API; keras.optimizers.Adam / RMSprop replace them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference import keras_compile as reference
+from suite.helpers import KERAS_VERSION, keras, tf
+
+pytestmark = pytest.mark.recipe("keras.compile")
+
+LR = 0.01
+GUIDE_TF_TRAIN_OPTIMIZERS = ["AdamOptimizer", "RMSPropOptimizer", "GradientDescentOptimizer"]
+# What compile() does with a tf.compat.v1.train optimizer, by Keras major version.
+# Keras 3 (keras/src/optimizers/__init__.py get()) only knows Keras optimizers; Keras 2 wraps a TF1
+# optimizer in optimizer_v1.TFOptimizer, which then applies the TF1 update rule.
+TF1_OPTIMIZER_IN_COMPILE = {
+    3: {"raises": ValueError, "match": "Could not interpret optimizer identifier"},
+    2: {"raises": None, "wrapper": "TFOptimizer"},
+}
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(10, 3)).astype(np.float32)
+W = RNG.normal(size=(3, 2)).astype(np.float32)
+B = RNG.normal(size=2).astype(np.float32)
+Y_REG = RNG.normal(size=(10, 2)).astype(np.float32)
+# One-hot targets of 3 classes for the classifier, whose kernel/bias are W3/B3.
+W3 = RNG.normal(size=(3, 3)).astype(np.float32)
+B3 = RNG.normal(size=3).astype(np.float32)
+Y_CLS = np.eye(3, dtype=np.float32)[RNG.integers(0, 3, size=10)]
+
+
+def dense(units: int, weights, activation=None) -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, activation=activation)])
+    model.layers[-1].set_weights(weights)
+    return model
+
+
+def forward(weights) -> np.ndarray:
+    return X.astype(np.float64) @ weights[0] + weights[1]
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def mse_gradients() -> list[np.ndarray]:
+    # d/dW of mean over batch and units of (XW + b - y)^2.
+    residual = forward([W, B]) - Y_REG
+    scale = 2.0 / residual.size
+    return [scale * X.T @ residual, scale * residual.sum(axis=0)]
+
+
+def softmax_ce_gradients() -> list[np.ndarray]:
+    # d/dlogits of the batch-mean categorical cross-entropy of softmax(logits) is (p - y) / n.
+    delta = (softmax(forward([W3, B3])) - Y_CLS) / len(X)
+    return [X.T @ delta, delta.sum(axis=0)]
+
+
+def one_step_delta(model, y) -> list[np.ndarray]:
+    """How much one optimizer step on the whole batch moved each weight."""
+    before = [w.astype(np.float64) for w in model.get_weights()]
+    model.fit(X, y, batch_size=len(X), epochs=1, shuffle=False, verbose=0)
+    return [after - b for after, b in zip(model.get_weights(), before)]
+
+
+# First-step updates in closed form (moments start at 0, or TF1 RMSProp's mean square at 1).
+def keras_adam_step(g):
+    m, v = 0.1 * g, 0.001 * g ** 2
+    return -LR * np.sqrt(1 - 0.999) / (1 - 0.9) * m / (np.sqrt(v) + 1e-7)
+
+
+def keras_rmsprop_step(g):
+    return -LR * g / np.sqrt(0.1 * g ** 2 + 1e-7)
+
+
+def tf1_adam_step(g):
+    m, v = 0.1 * g, 0.001 * g ** 2
+    return -LR * np.sqrt(1 - 0.999) / (1 - 0.9) * m / (np.sqrt(v) + 1e-8)
+
+
+def tf1_rmsprop_step(g):
+    return -LR * g / np.sqrt(0.9 * 1.0 + 0.1 * g ** 2 + 1e-10)
+
+
+def test_tf_train_optimizers_are_gone_with_attribute_error():
+    for name in GUIDE_TF_TRAIN_OPTIMIZERS:
+        with pytest.raises(AttributeError):
+            getattr(tf.train, name)
+        assert hasattr(tf.compat.v1.train, name), name  # moved to compat.v1, not lost
+
+
+@pytest.mark.parametrize("name, tf1_step", [("AdamOptimizer", tf1_adam_step),
+                                            ("RMSPropOptimizer", tf1_rmsprop_step)])
+def test_compile_refuses_tf_compat_v1_optimizer_on_keras3_and_wraps_it_on_keras2(name, tf1_step):
+    expected = TF1_OPTIMIZER_IN_COMPILE[KERAS_VERSION[0]]
+    tf1_optimizer = getattr(tf.compat.v1.train, name)(LR)
+    model = dense(2, [W, B])
+    if expected["raises"] is not None:
+        with pytest.raises(expected["raises"], match=expected["match"]):
+            model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
+        return
+    model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
+    assert type(model.optimizer).__name__ == expected["wrapper"]
+    assert model.optimizer.optimizer is tf1_optimizer
+    for got, g in zip(one_step_delta(model, Y_REG), mse_gradients()):
+        np.testing.assert_allclose(got, tf1_step(g), rtol=1e-3, atol=1e-6)
+
+
+def test_adam_replacement_has_learning_rate_001_and_takes_adam_steps():
+    model = reference.compile_for_regression(dense(2, [W, B]))
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert np.float32(np.asarray(model.optimizer.learning_rate)) == np.float32(LR)
+    for got, g in zip(one_step_delta(model, Y_REG), mse_gradients()):
+        np.testing.assert_allclose(got, keras_adam_step(g), rtol=1e-3, atol=1e-6)
+
+
+def test_rmsprop_replacement_has_learning_rate_001_and_takes_rmsprop_steps():
+    model = reference.compile_for_classification(dense(3, [W3, B3], activation="softmax"))
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert np.float32(np.asarray(model.optimizer.learning_rate)) == np.float32(LR)
+    for got, g in zip(one_step_delta(model, Y_CLS), softmax_ce_gradients()):
+        np.testing.assert_allclose(got, keras_rmsprop_step(g), rtol=1e-3, atol=1e-6)
+
+
+def test_mse_loss_and_mae_metric_are_reported_in_closed_form():
+    model = reference.compile_for_regression(dense(2, [W, B]))
+    # batch_size 4 over 10 samples: batches of 4, 4, 2, so the result must weight batches by size.
+    result = model.evaluate(X, Y_REG, batch_size=4, verbose=0, return_dict=True)
+    residual = forward([W, B]) - Y_REG
+    assert sorted(result) == ["loss", "mae"]
+    np.testing.assert_allclose(result["loss"], np.mean(residual ** 2), rtol=1e-5)
+    np.testing.assert_allclose(result["mae"], np.mean(np.abs(residual)), rtol=1e-5)
+
+
+def test_categorical_crossentropy_and_accuracy_are_reported_in_closed_form():
+    model = reference.compile_for_classification(dense(3, [W3, B3], activation="softmax"))
+    result = model.evaluate(X, Y_CLS, batch_size=4, verbose=0, return_dict=True)
+    p = softmax(forward([W3, B3]))
+    accuracy = np.mean(p.argmax(axis=1) == Y_CLS.argmax(axis=1))
+    assert 0 < accuracy < 1  # the data leaves both right and wrong predictions
+    assert sorted(result) == ["categorical_accuracy", "loss"]
+    np.testing.assert_allclose(result["loss"], -np.mean(np.sum(Y_CLS * np.log(p), axis=1)), rtol=1e-5)
+    np.testing.assert_allclose(result["categorical_accuracy"], accuracy, rtol=0, atol=1e-7)

@@ -1,0 +1,104 @@
+"""Guide §1.3: fit with epochs, batch_size and validation_data; Dataset.batch(32).repeat() with
+steps_per_epoch=30."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from reference import keras_fit as reference
+from suite.helpers import keras, tf
+
+pytestmark = pytest.mark.recipe("keras.fit")
+
+RNG = np.random.default_rng(13)
+N, DIM = 70, 8
+X = RNG.normal(size=(N, DIM)).astype(np.float32)
+Y = (X @ RNG.normal(size=(DIM, 1))).astype(np.float32)
+X_VAL = RNG.normal(size=(20, DIM)).astype(np.float32)
+Y_VAL = (X_VAL @ RNG.normal(size=(DIM, 1))).astype(np.float32)
+
+
+class SamplesSeen(keras.metrics.Metric):
+    """Samples seen so far in the epoch: the difference between two batches is the batch size."""
+
+    def __init__(self, name="samples_seen", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.seen = self.add_weight(name="seen", shape=(), initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.seen.assign_add(tf.cast(tf.shape(y_true)[0], self.dtype))
+
+    def result(self):
+        return tf.identity(self.seen)
+
+
+class BatchSizes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.per_epoch: list[list[int]] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.per_epoch.append([])
+        self._seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        seen = int(round(float(logs["samples_seen"])))
+        self.per_epoch[-1].append(seen - self._seen)
+        self._seen = seen
+
+
+def counting_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((DIM,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[SamplesSeen()])
+    return model
+
+
+def test_fit_runs_ceil_n_over_batch_size_steps_with_a_smaller_last_batch():
+    epochs, batch_size = 3, 32
+    model, sizes = counting_model(), BatchSizes()
+    model.fit(X, Y, epochs=epochs, batch_size=batch_size, callbacks=[sizes], verbose=0)
+    assert sizes.per_epoch == [[32, 32, 6]] * epochs
+    assert int(model.optimizer.iterations.numpy()) == epochs * math.ceil(N / batch_size)
+
+
+def test_repeated_dataset_runs_exactly_steps_per_epoch_steps_each_epoch():
+    epochs = 2
+    model, sizes = counting_model(), BatchSizes()
+    reference.fit_dataset(model, X, Y, epochs=epochs, steps_per_epoch=30, callbacks=[sizes], verbose=0)
+    assert [len(epoch) for epoch in sizes.per_epoch] == [30] * epochs
+    # batch(32) over 70 samples, repeated: 32, 32, 6, 32, 32, 6, ...
+    assert sizes.per_epoch[0] == ([32, 32, 6] * 10)
+    assert int(model.optimizer.iterations.numpy()) == 30 * epochs
+
+
+def test_validation_metrics_are_reported_every_epoch_in_inference_mode():
+    epochs = 2
+    model = keras.Sequential([keras.Input((DIM,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    seen = []
+
+    class AtEpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            inference = model(X_VAL, training=False).numpy().astype(np.float64)
+            training = model(X_VAL, training=True).numpy().astype(np.float64)
+            seen.append({"val_loss": logs["val_loss"], "val_mae": logs["val_mae"],
+                         "mse": np.mean((inference - Y_VAL) ** 2), "mae": np.mean(np.abs(inference - Y_VAL)),
+                         "training_mse": np.mean((training - Y_VAL) ** 2),
+                         "dropout_effect": np.abs(training - inference).max()})
+
+    history = reference.fit_numpy(model, X, Y, X_VAL, Y_VAL, epochs=epochs, batch_size=32,
+                                  callbacks=[AtEpochEnd()], verbose=0)
+    assert sorted(history.history) == ["loss", "mae", "val_loss", "val_mae"]
+    assert all(len(values) == epochs for values in history.history.values())
+    assert len(seen) == epochs
+    for epoch, at_end in enumerate(seen):
+        np.testing.assert_allclose(at_end["val_loss"], at_end["mse"], rtol=1e-5, err_msg=f"epoch {epoch}")
+        np.testing.assert_allclose(at_end["val_mae"], at_end["mae"], rtol=1e-5, err_msg=f"epoch {epoch}")
+        # Guard: with dropout active the same data gives another loss, far outside the tolerance above.
+        assert at_end["dropout_effect"] > 1e-2, f"epoch {epoch}"
+        assert not np.isclose(at_end["training_mse"], at_end["mse"], rtol=1e-4), f"epoch {epoch}"
+    np.testing.assert_allclose(history.history["val_loss"], [s["val_loss"] for s in seen], rtol=1e-6)

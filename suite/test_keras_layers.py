@@ -1,0 +1,84 @@
+"""Guide §1.1: layer arguments: activation, kernel/bias regularizers, kernel/bias initializers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference import keras_layers as reference
+from suite.helpers import keras, tf
+
+pytestmark = pytest.mark.recipe("keras.layers")
+
+RNG = np.random.default_rng(20191001)
+X = RNG.normal(size=(8, 16)).astype(np.float32)
+W = RNG.normal(size=(16, 64)).astype(np.float32)
+B = RNG.normal(size=64).astype(np.float32)
+
+
+def built(layer, fan_in: int = 16, weights=None):
+    layer.build((None, fan_in))
+    if weights is not None:
+        layer.set_weights(weights)
+    return layer
+
+
+def test_activation_by_name_and_by_callable_give_identical_outputs():
+    layers = reference.guide_layers()
+    by_name = built(layers["sigmoid_by_name"], weights=[W, B])
+    by_callable = built(layers["sigmoid_by_callable"], weights=[W, B])
+    out_name, out_callable = by_name(X).numpy(), by_callable(X).numpy()
+    np.testing.assert_array_equal(out_name, out_callable)
+    np.testing.assert_allclose(out_name, 1 / (1 + np.exp(-(X.astype(np.float64) @ W + B))), rtol=1e-5, atol=1e-6)
+
+
+def test_default_activation_is_linear():
+    layer = built(keras.layers.Dense(64), weights=[W, B])
+    want = X.astype(np.float64) @ W + B
+    assert (want < 0).any() and (want > 1).any()  # so relu, sigmoid or tanh could not pass
+    np.testing.assert_allclose(layer(X).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_l1_kernel_regularizer_loss_is_001_times_sum_abs_kernel():
+    layer = built(reference.guide_layers()["l1_kernel"], weights=[W, B])
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]), 0.01 * np.abs(W.astype(np.float64)).sum(), rtol=1e-6)
+
+
+def test_l2_bias_regularizer_loss_is_001_times_sum_squared_bias_without_half():
+    layer = built(reference.guide_layers()["l2_bias"], weights=[W, B])
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]), 0.01 * np.square(B.astype(np.float64)).sum(), rtol=1e-6)
+
+
+def test_orthogonal_kernel_has_orthonormal_columns():
+    # fan_in 100 > 64 units: the 100x64 kernel has 64 orthonormal columns, W^T W = I.
+    kernel = built(reference.guide_layers()["orthogonal_kernel"], fan_in=100).kernel.numpy()
+    assert kernel.shape == (100, 64)
+    np.testing.assert_allclose(kernel.T @ kernel, np.eye(64), rtol=0, atol=1e-5)
+    # A random rotation, not a padded identity (which is orthonormal too).
+    assert np.count_nonzero(kernel) == kernel.size and np.abs(kernel).max() < 0.9
+
+
+def test_constant_bias_initializer_gives_exactly_2():
+    bias = built(reference.guide_layers()["constant_bias"]).bias.numpy()
+    assert bias.dtype == np.float32
+    np.testing.assert_array_equal(bias, np.full(64, 2.0, dtype=np.float32))
+
+
+def test_default_kernel_is_glorot_uniform():
+    fan_in, fan_out = 512, 128  # unequal, so LeCun (fan_in only) and Glorot bounds differ
+    kernel = built(keras.layers.Dense(fan_out), fan_in=fan_in).kernel.numpy().ravel().astype(np.float64)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    assert np.abs(kernel).max() <= limit * (1 + 1e-6)
+    assert np.abs(kernel).max() >= 0.98 * limit  # the support reaches the bound
+    # 65,536 draws of U(-limit, limit): mean 0, variance limit^2/3, equal mass in equal-width bins.
+    assert abs(kernel.mean()) < 0.01 * limit
+    np.testing.assert_allclose(kernel.var(), limit ** 2 / 3, rtol=0.03)
+    counts, _ = np.histogram(kernel, bins=8, range=(-limit, limit))
+    np.testing.assert_allclose(counts / kernel.size, np.full(8, 1 / 8), rtol=0, atol=0.01)
+
+
+def test_default_bias_is_zeros():
+    bias = built(keras.layers.Dense(64, activation="relu")).bias.numpy()
+    np.testing.assert_array_equal(bias, np.zeros(64, dtype=np.float32))

@@ -1,0 +1,143 @@
+"""Guide §1: the Fashion-MNIST quickstart (load_data, Sequential, compile, fit 5 epochs, evaluate, predict).
+
+Offline: the real `keras.datasets.fashion_mnist.load_data` reads small IDX files that the spec writes
+into a private Keras cache (suite/fashion_mnist_fixture.py). The accuracy the guide reaches is checked
+on the real dataset only when it is already downloaded on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from reference import keras_quickstart as reference
+from suite import fashion_mnist_fixture as fmnist
+from suite.helpers import KERAS_VERSION, SEED, keras, tf
+
+pytestmark = pytest.mark.recipe("keras.quickstart")
+
+N_TRAIN, N_TEST = 96, 32
+# 784*128 + 128 (hidden Dense) + 128*10 + 10 (output Dense); Flatten has no weights.
+GUIDE_PARAMS = 101_770
+EPOCHS = 5
+REAL_SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
+REAL_MIN_TEST_ACCURACY = 0.85
+# What `Flatten(input_shape=(28, 28))` says, by Keras major version (keras/src/layers/layer.py in Keras 3;
+# Keras 2 accepts input_shape silently).
+INPUT_SHAPE_WARNING = {
+    3: r"Do not pass an `input_shape`/`input_dim` argument to a layer",
+    2: None,
+}
+
+
+@pytest.fixture
+def sample_dataset(tmp_path, monkeypatch):
+    """The four IDX files in a private cache; returns the arrays written into them."""
+    arrays = fmnist.sample_arrays(SEED, N_TRAIN, N_TEST)
+    fmnist.write_dataset(fmnist.private_cache(monkeypatch, tmp_path), arrays)
+    return arrays
+
+
+@pytest.fixture
+def scaled(sample_dataset):
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
+
+
+def sparse_ce_and_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    p = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
+    loss = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+    accuracy = np.mean(np.argmax(probabilities, axis=1) == labels)
+    return float(loss), float(accuracy)
+
+
+def test_load_data_returns_the_cached_idx_files_exactly(sample_dataset):
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    for key, got in {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}.items():
+        assert got.dtype == np.uint8, key
+        assert got.shape == sample_dataset[key].shape, key
+        np.testing.assert_array_equal(got, sample_dataset[key], err_msg=key)
+
+
+def test_guide_model_has_101770_parameters():
+    model = reference.build_model()
+    assert model.count_params() == GUIDE_PARAMS
+    assert tuple(model.output_shape) == (None, 10)
+
+
+def test_flatten_input_shape_warns_only_on_keras_3():
+    expected = INPUT_SHAPE_WARNING[KERAS_VERSION[0]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = keras.Sequential([
+            keras.layers.Flatten(input_shape=(28, 28)),
+            keras.layers.Dense(128, activation=tf.nn.relu),
+            keras.layers.Dense(10, activation=tf.nn.softmax),
+        ])
+    about_input_shape = [str(w.message) for w in caught
+                         if issubclass(w.category, UserWarning) and "input_shape" in str(w.message)]
+    if expected is None:
+        assert about_input_shape == []
+    else:
+        assert any(re.search(re.escape(expected), m) for m in about_input_shape), about_input_shape
+    # Warned or not, the guide's spelling builds the same model.
+    assert model.count_params() == GUIDE_PARAMS
+
+
+def test_fit_five_epochs_records_five_entries_per_metric(scaled):
+    train, _ = scaled
+    model = reference.build_model()
+    history = model.fit(*train, epochs=EPOCHS, verbose=0)
+    assert history.epoch == list(range(EPOCHS))
+    assert sorted(history.history) == ["accuracy", "loss"]
+    for name, values in history.history.items():
+        assert len(values) == EPOCHS, name
+        assert np.all(np.isfinite(values)), name
+
+
+def test_evaluate_returns_loss_and_accuracy_of_the_predictions(scaled):
+    _, (x_test, y_test) = scaled
+    model = reference.build_model()
+    result = model.evaluate(x_test, y_test, verbose=0)
+    # model(x) rather than predict(): the same probabilities without tracing a third tf.function.
+    want_loss, want_accuracy = sparse_ce_and_accuracy(model(x_test, training=False).numpy(), y_test)
+    assert isinstance(result, list) and len(result) == 2
+    test_loss, test_acc = result
+    np.testing.assert_allclose(test_loss, want_loss, rtol=1e-5)
+    np.testing.assert_allclose(test_acc, want_accuracy, rtol=0, atol=1e-6)
+
+
+def test_predict_rows_are_probability_distributions(scaled):
+    _, (x_test, _) = scaled
+    model = reference.build_model()
+    predictions = model.predict(x_test, verbose=0)
+    assert predictions.shape == (N_TEST, 10)
+    assert np.all(predictions >= 0)
+    np.testing.assert_allclose(predictions.sum(axis=1), np.ones(N_TEST), rtol=0, atol=1e-5)
+
+
+def test_real_fashion_mnist_reaches_85_percent_test_accuracy(tmp_path, monkeypatch, recipe_note):
+    source = fmnist.find_real_dataset()
+    if source is None:
+        reason = ("the real Fashion-MNIST is not cached here and the suite never downloads: put "
+                  f"{', '.join(fmnist.FILES.values())} in {fmnist.real_dataset_candidates()[0]}/ "
+                  "(e.g. run keras.datasets.fashion_mnist.load_data() once with network access)")
+        recipe_note("Accuracy on the real Fashion-MNIST not checked: put its four .gz files in "
+                    f"{fmnist.real_dataset_candidates()[0]}/ to check it.")
+        pytest.skip(reason)
+    fmnist.link_into(fmnist.private_cache(monkeypatch, tmp_path), source)
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    for key, got in {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}.items():
+        assert got.shape == REAL_SHAPES[key], key
+        assert got.dtype == np.uint8, key
+    np.testing.assert_array_equal(np.unique(y_train), np.arange(10))
+    np.testing.assert_array_equal(np.unique(y_test), np.arange(10))
+
+    model = reference.build_model()
+    _, _, test_acc, _ = reference.train_and_evaluate(
+        model, (x_train / 255.0, y_train), (x_test / 255.0, y_test), epochs=EPOCHS)
+    assert test_acc >= REAL_MIN_TEST_ACCURACY
+    recipe_note(f"On the real Fashion-MNIST ({source}) the guide's model reached test accuracy {test_acc:.3f}.")
