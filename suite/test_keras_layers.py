@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import keras_layers as reference
-from suite.helpers import keras, tf
+from suite.helpers import keras
 
 pytestmark = pytest.mark.recipe("keras.layers")
 
