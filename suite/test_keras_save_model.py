@@ -1,0 +1,224 @@
+"""Guide §1.8, the whole model: model.save('my_model.h5') / load_model, the '.keras' format,
+SavedModel (a bare directory on Keras 2, model.export on Keras 3), and damaged or unsafe files."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+from suite.helpers import KERAS3, KERAS_VERSION, SEED, keras, tf
+
+pytestmark = pytest.mark.recipe("keras.save_model")
+
+MAJOR = 3 if KERAS3 else 2
+FORMATS = [".h5", ".keras"]
+
+# model.save('my_model') -- a path without extension.
+BARE_DIRECTORY = {
+    3: {"error": (ValueError, re.escape("Invalid filepath extension for saving. Please add either a "
+                                        "`.keras` extension for the native Keras format (recommended) "
+                                        "or a `.h5` extension. Use `model.export(filepath)` if you want "
+                                        "to export a SavedModel"))},
+    2: {"savedmodel_files": {"saved_model.pb", "variables", "keras_metadata.pb"}},
+}[MAJOR]
+# load_model on a file cut in half. Keras 3 checks for a zip archive first and reports a '.keras'
+# file that is not one as "not found"; Keras 2 falls through to h5py, which finds no HDF5 signature.
+TRUNCATED = {
+    3: {".keras": (ValueError, r"Please ensure the file is an accessible `\.keras` zip file"),
+        ".h5": (OSError, "truncated file")},
+    2: {".keras": (OSError, "file signature not found"),
+        ".h5": (OSError, "truncated file")},
+}[MAJOR]
+# load_model of a model holding Lambda(lambda x: x * 2) in the default safe mode. Keras 2 documents
+# safe_mode as "only applicable to the Keras v3 format": its legacy .h5 loader runs the lambda's
+# marshalled bytecode without asking.
+LAMBDA_SAFE_MODE = {
+    3: {".keras": (ValueError, "safe_mode=False"), ".h5": (ValueError, "safe_mode=False")},
+    2: {".keras": (ValueError, "safe_mode=False"), ".h5": None},
+}[MAJOR]
+# Keras 3.15 cannot reload an .h5 model compiled with a loss alias such as 'mse' (the guide's §1.2
+# regression model): its legacy loader now refuses the function keras.metrics.mse as "not a
+# KerasSaveable subclass". Observed on 3.15.1; the spec asserts the documented behaviour.
+H5_ALIAS_LOSS_BROKEN = KERAS3 and KERAS_VERSION >= (3, 15)
+# Keras 3.15's legacy .h5 loader builds the restored optimizer for `model._trainable_variables`, which
+# is empty for Sequential and functional models: the optimizer state is not restored and the first
+# train step raises ValueError ("Unknown variable"). Observed on 3.15.1; '.keras' is unaffected.
+H5_OPTIMIZER_BROKEN = KERAS3 and KERAS_VERSION >= (3, 15)
+# Keras 3.15's .h5 writer pops "optimizer" out of the model's own compile config (in place), so a
+# later '.keras' save of the same model has no optimizer: it reloads with a fresh default RMSprop.
+H5_SAVE_DROPS_OPTIMIZER = KERAS3 and KERAS_VERSION >= (3, 15)
+# The catalogue's Keras >= 3.15 sentence tells users about all three; these are the xfail reasons.
+KNOWN_BREAK_NOTES = {
+    "h5_alias": "Keras 3.15: an .h5 model compiled with loss='mse' (the guide's spelling) fails to reload "
+                "(ValueError); save as '.keras' or compile with loss='mean_squared_error'.",
+    "h5_then_keras": "Keras 3.15: after model.save('x.h5'), model.save('x.keras') no longer records the "
+                     "optimizer; the reloaded model gets a fresh RMSprop.",
+    "h5_optimizer": "Keras 3.15: a model reloaded from .h5 cannot continue training (its optimizer state is "
+                    "not restored; ValueError 'Unknown variable'); save as '.keras' to resume training.",
+}
+
+X = np.linspace(-1.0, 1.0, 24, dtype="float32").reshape(8, 3)
+Y = (X @ np.array([[0.5], [-0.25], [0.125]], "float32") + 0.1).astype("float32")
+
+
+def trained_model(loss: str = "mean_squared_error", steps: int = 2, metrics=None) -> keras.Model:
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(1)])
+    # Eager steps: these tiny models would spend far longer tracing a tf.function than training.
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss, metrics=metrics, run_eagerly=True)
+    for _ in range(steps):
+        model.train_on_batch(X, Y)
+    return model
+
+
+def outputs(model) -> np.ndarray:
+    return model(X, training=False).numpy()
+
+
+def weights_of(model):
+    return [np.array(w, copy=True) for w in model.get_weights()]
+
+
+def truncate(path) -> None:
+    with open(path, "rb") as fh:
+        content = fh.read()
+    with open(path, "wb") as fh:
+        fh.write(content[: len(content) // 2])
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_saved_and_loaded_model_predicts_identically(tmp_path, ext):
+    model = trained_model()
+    path = str(tmp_path / f"my_model{ext}")
+    model.save(path)
+
+    loaded = keras.models.load_model(path)
+
+    assert loaded is not model
+    np.testing.assert_array_equal(outputs(loaded), outputs(model))
+
+
+@pytest.mark.parametrize("ext", [
+    pytest.param(".h5", marks=pytest.mark.xfail(H5_OPTIMIZER_BROKEN, raises=ValueError, strict=True,
+                                                reason=KNOWN_BREAK_NOTES["h5_optimizer"])),
+    ".keras",
+])
+def test_training_continued_after_reload_equals_uninterrupted_training(tmp_path, ext):
+    model = trained_model(steps=2)
+    path = str(tmp_path / f"my_model{ext}")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    loaded.run_eagerly = True  # as the original ran; not part of the saved state
+    restarted = keras.models.load_model(path, compile=False)  # same weights, a new optimizer
+    restarted.compile(optimizer=keras.optimizers.Adam(0.05), loss="mean_squared_error", run_eagerly=True)
+
+    assert int(loaded.optimizer.iterations.numpy()) == 2
+    for _ in range(3):
+        model.train_on_batch(X, Y)
+        loaded.train_on_batch(X, Y)
+        restarted.train_on_batch(X, Y)
+
+    for got, want in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    # Adam's moments matter: without them the same three steps end elsewhere.
+    assert not np.array_equal(restarted.get_weights()[0], model.get_weights()[0])
+
+
+@pytest.mark.xfail(H5_SAVE_DROPS_OPTIMIZER, raises=AssertionError, strict=True,
+                   reason=KNOWN_BREAK_NOTES["h5_then_keras"])
+def test_keras_file_saved_after_an_h5_save_still_restores_the_optimizer(tmp_path):
+    model = trained_model(steps=2)
+    model.save(str(tmp_path / "first.h5"))
+    model.save(str(tmp_path / "then.keras"))
+
+    loaded = keras.models.load_model(str(tmp_path / "then.keras"))
+
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert int(loaded.optimizer.iterations.numpy()) == 2
+
+
+@pytest.mark.xfail(H5_ALIAS_LOSS_BROKEN, raises=ValueError, strict=True, reason=KNOWN_BREAK_NOTES["h5_alias"])
+def test_h5_model_compiled_with_the_guides_mse_alias_reloads_compiled(tmp_path):
+    model = trained_model(loss="mse", metrics=["mae"])  # compiled as in guide §1.2
+    path = str(tmp_path / "my_model.h5")
+    model.save(path)
+
+    loaded = keras.models.load_model(path)
+
+    np.testing.assert_array_equal(outputs(loaded), outputs(model))
+    np.testing.assert_allclose(loaded.evaluate(X, Y, verbose=0)[0],
+                               np.mean((outputs(model) - Y) ** 2), rtol=1e-5)
+
+
+def test_path_without_extension(tmp_path):
+    model = trained_model()
+    path = tmp_path / "my_model"
+
+    if "error" in BARE_DIRECTORY:
+        exc_type, message = BARE_DIRECTORY["error"]
+        with pytest.raises(exc_type, match=message):
+            model.save(str(path))
+        assert not path.exists()
+    else:
+        model.save(str(path))
+        assert BARE_DIRECTORY["savedmodel_files"] <= set(os.listdir(path))
+        np.testing.assert_array_equal(outputs(keras.models.load_model(str(path))), outputs(model))
+
+
+def test_export_writes_a_savedmodel_whose_serve_predicts_identically(tmp_path):
+    model = trained_model()
+    model.export(str(tmp_path / "exported"))
+
+    reloaded = tf.saved_model.load(str(tmp_path / "exported"))  # keep referenced: it owns the variables
+
+    np.testing.assert_allclose(reloaded.serve(tf.constant(X)).numpy(), outputs(model), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_truncated_model_file_is_refused_and_model_in_memory_untouched(tmp_path, ext):
+    model = trained_model()
+    before = weights_of(model)
+    path = str(tmp_path / f"my_model{ext}")
+    model.save(path)
+    truncate(path)
+    exc_type, fragment = TRUNCATED[ext]
+    in_memory = model
+
+    with pytest.raises(exc_type, match=fragment):
+        model = keras.models.load_model(path)
+
+    assert model is in_memory
+    for got, want in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
+
+
+def lambda_model() -> keras.Model:
+    return keras.Sequential([keras.Input(shape=(3,)), keras.layers.Lambda(lambda x: x * 2.0)])
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_lambda_layer_in_default_safe_mode(tmp_path, ext):
+    path = str(tmp_path / f"lambda{ext}")
+    lambda_model().save(path)
+    expected = LAMBDA_SAFE_MODE[ext]
+
+    if expected is None:
+        np.testing.assert_array_equal(outputs(keras.models.load_model(path)), X * 2.0)
+    else:
+        exc_type, fragment = expected
+        with pytest.raises(exc_type, match=re.escape(fragment)):
+            keras.models.load_model(path)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_lambda_layer_loads_with_safe_mode_false(tmp_path, ext):
+    path = str(tmp_path / f"lambda{ext}")
+    lambda_model().save(path)
+
+    loaded = keras.models.load_model(path, safe_mode=False)
+
+    np.testing.assert_array_equal(outputs(loaded), X * 2.0)
