@@ -38,6 +38,14 @@ def conformance_markdown(report: dict) -> str:
             parts.append(f"- `{r['id']}`")
             parts += [f"  - {line}" for line in r["failures"]]
         parts.append("")
+    known = [r for r in report["recipes"] if r.get("known_defects")]
+    if known:
+        parts += ["## Known defects of this version", "",
+                  "Specs marked as expected failures (strict: they turn into failures once the defect is fixed).", ""]
+        for r in known:
+            parts.append(f"- `{r['id']}`")
+            parts += [f"  - {line}" for line in r["known_defects"]]
+        parts.append("")
     parts += ["States: `current` works as the guide writes it; `renamed` the guide's spelling moved or fails and "
               "a documented replacement exists; `removed` the API is gone and different code replaces it. "
               "Statuses: `missing` no spec covers the recipe; `not run` its specs were deselected.", ""]
