@@ -1,0 +1,153 @@
+"""keras.distribute: the same training on one CPU device, on logical CPU replicas, on GPUs, and on two local
+MultiWorkerMirroredStrategy workers (guide §1.9; `tf.distribute` replaces `tf.contrib.distribute`).
+
+Every configuration runs in a fresh process (benchmarks/distributed_worker.py), so logical devices can be
+configured before TensorFlow starts and the rows are comparable with each other. Scaling efficiency
+E_N = throughput_N / (N x throughput_1). Logical CPU replicas and two workers on one machine share the
+same cores: those rows are labelled functional (the strategy works and what it costs), not a speed-up.
+Subprocesses are bounded by a timeout and killed with their process group whatever happens.
+
+steps_per_execution is 1 in every row here: with MirroredStrategy, Keras 3.15's multi-step loop fails
+(`INVALID_ARGUMENT: You must feed a value for placeholder tensor 'while/cond/Placeholder'` from
+`multi_step_on_iterator`), so the single-device row uses 1 as well to stay comparable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import rate_row
+
+RECIPE = "keras.distribute"
+GLOBAL_BATCH = 256
+STEPS_PER_EXECUTION = 1  # see the module docstring
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] | None = None) -> dict:
+    """Start one process (or one per TF_CONFIG), wait with a deadline, kill leftovers, return worker 0's result."""
+    cmd = [sys.executable, "-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
+           "--batch", str(GLOBAL_BATCH), "--examples", str(plan.distributed_examples),
+           "--test-examples", str(plan.test_examples), "--epochs", str(plan.epochs),
+           "--warmup", str(plan.warmup_rounds), "--spe", str(STEPS_PER_EXECUTION)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    procs, logs = [], []
+    try:
+        for i, tfc in enumerate(tf_configs or [None]):
+            penv = dict(env, TF_CONFIG=json.dumps(tfc)) if tfc else env
+            out = open(tmp_path / f"{mode}-{i}.log", "w+")
+            logs.append(out)
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=penv, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True))
+        deadline = time.monotonic() + plan.subprocess_timeout_s
+        for p in procs:
+            try:
+                p.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{mode}: worker did not finish within {plan.subprocess_timeout_s:.0f} s "
+                            f"(log: {logs[procs.index(p)].name})")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        for f in logs:
+            f.flush()
+    texts = [Path(f.name).read_text() for f in logs]
+    for f in logs:
+        f.close()
+    assert all(p.returncode == 0 for p in procs), f"{mode} failed:\n" + "\n---\n".join(t[-3000:] for t in texts)
+    assert all(p.poll() is not None for p in procs)  # no leftovers
+    line = next(ln for ln in texts[0].splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def _row(plan, recorder, res: dict, *, name: str, strategy: str, functional: bool, baseline: dict | None,
+         peak_devices: int = 1, limit_device: str | None = None, api: str = "fit") -> dict:
+    row = rate_row(name, plan.distributed_examples, None, res["epoch_s"], recipe=RECIPE, section="distributed",
+                   model="quickstart", config=name.split("/", 1)[1], global_batch=GLOBAL_BATCH,
+                   per_replica_batch=GLOBAL_BATCH // res["replicas"], replicas=res["replicas"], devices=res["devices"],
+                   steps_per_execution=STEPS_PER_EXECUTION,
+                   jit_compile=False, input="tf.data", strategy=strategy, functional=functional,
+                   examples_per_epoch=plan.distributed_examples, epochs=plan.epochs, data=res["data"],
+                   peak_devices=peak_devices, limit_device=limit_device, api=api,
+                   timer="own (Keras callback in the worker process: per-epoch rounds)",
+                   **{k: res[k] for k in ("setup_s", "compile_and_first_step_s", "first_epoch_s", "ms_per_step_p50",
+                                          "ms_per_step_p95", "steps_per_epoch", "accuracy", "flops_per_example",
+                                          "params")})
+    if baseline is not None:
+        row["scaling_efficiency"] = row["examples_per_s"] / (res["replicas"] * baseline["examples_per_s"])
+    return recorder.add("training", row)
+
+
+@pytest.fixture(scope="module")
+def single_cpu(plan, recorder, tmp_path_factory):
+    res = _run(plan, tmp_path_factory.mktemp("single"), "single", 1)
+    return _row(plan, recorder, res, name="distribute/cpu-1-device", strategy=None, functional=False, baseline=None)
+
+
+@pytest.fixture(scope="module")
+def single_cpu_loop(plan, recorder, tmp_path_factory):
+    res = _run(plan, tmp_path_factory.mktemp("single-loop"), "single-loop", 1)
+    return _row(plan, recorder, res, name="distribute/cpu-1-device-custom-loop", strategy=None, functional=False,
+                baseline=None, api="custom loop")
+
+
+def test_single_cpu_device(single_cpu):
+    assert single_cpu["replicas"] == 1
+
+
+def test_single_cpu_device_custom_loop(single_cpu_loop):
+    assert single_cpu_loop["replicas"] == 1
+
+
+def test_logical_cpu_replicas(plan, recorder, single_cpu, tmp_path):
+    res = _run(plan, tmp_path, "logical", 2)
+    assert res["replicas"] == 2
+    _row(plan, recorder, res, name="distribute/cpu-2-logical-replicas", strategy="MirroredStrategy",
+         functional=True, baseline=single_cpu)
+
+
+def test_gpus_mirrored(tf, plan, recorder, tmp_path):
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        reason = "no GPU visible to TensorFlow on this machine (scaling efficiency over GPUs needs at least one)"
+        recorder.skip("training", "distribute/gpu-mirrored-1..N", reason)
+        pytest.skip(reason)
+    baseline = None
+    for n in range(1, len(gpus) + 1):
+        res = _run(plan, tmp_path, "gpus", n)
+        row = _row(plan, recorder, res, name=f"distribute/gpu-{n}-mirrored", strategy="MirroredStrategy",
+                   functional=False, baseline=baseline, peak_devices=n,
+                   limit_device=tf.config.list_logical_devices("GPU")[0].name)
+        baseline = baseline or row
+
+
+def test_two_local_multiworker_workers(plan, recorder, single_cpu_loop, tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    configs = [{"cluster": cluster, "task": {"type": "worker", "index": i}} for i in range(2)]
+    res = _run(plan, tmp_path, "mwms", 1, configs)
+    assert res["replicas"] == 2
+    _row(plan, recorder, res, name="distribute/2-local-multiworker-workers", strategy="MultiWorkerMirroredStrategy",
+         functional=True, baseline=single_cpu_loop, api="custom loop")
