@@ -21,6 +21,9 @@ LABELS = [0, 37, 5, 12]  # the guide's labels = [0, 37, ...]
 JPEG_MAX_ERROR, JPEG_MEAN_ERROR = 16, 4.0
 # float32 arithmetic on 0..255 values; any other interpolation differs by far more.
 RESIZE_ATOL = 1e-3
+# One grey level per 8x8 block (JPEG's DCT block): at quality 100 each block is a lone DC coefficient
+# with quantiser 1, and grey (R = G = B) is exactly Y with neutral chroma, so decoding is lossless.
+GREY_BLOCK_LEVELS = np.array([[0, 37, 128], [200, 255, 90]], dtype=np.uint8)
 
 
 @pytest.fixture
@@ -47,6 +50,17 @@ def test_files_are_real_jpegs_that_decode_close_to_the_known_pixels(images):
         assert data[:3] == b"\xff\xd8\xff" and data[-2:] == b"\xff\xd9"  # SOI ... EOI markers
         error = np.abs(_decoded(path).astype(int) - pixels.astype(int))
         assert error.max() <= JPEG_MAX_ERROR and error.mean() <= JPEG_MEAN_ERROR
+
+
+def test_jpeg_of_uniform_grey_8x8_blocks_decodes_to_exactly_its_pixels_and_resizes_from_them(tmp_path):
+    # Unlike the smooth images above, the expected pixels here do not come from TensorFlow's decoder.
+    grey = np.kron(GREY_BLOCK_LEVELS, np.ones((8, 8), dtype=np.uint8))
+    pixels = np.repeat(grey[:, :, None], 3, axis=2)
+    path = write_jpeg(tmp_path / "grey_blocks.jpg", pixels)
+    np.testing.assert_array_equal(_decoded(path), pixels)
+    image, label = _parse_function(tf.constant(str(path)), 7)
+    assert int(label) == 7
+    np.testing.assert_allclose(image.numpy(), bilinear_resize(pixels, 28, 28), rtol=0, atol=RESIZE_ATOL)
 
 
 def test_parse_function_gives_28x28_float32_bilinear_resize_of_the_decoded_pixels(images):

@@ -37,7 +37,12 @@ def test_functional_model_has_6922_parameters():
 
 def test_functional_and_sequential_models_give_the_same_outputs_for_the_same_weights():
     functional, sequential = reference.build_functional(), reference.build_sequential()
-    weights = functional.get_weights()
+    # Not the fresh weights: their biases are all zero, so a Dense that dropped its bias would pass.
+    rng = np.random.default_rng(6)
+    weights = [(rng.normal(size=shape) / np.sqrt(shape[0] if len(shape) == 2 else 1)).astype(np.float32)
+               for shape in WEIGHT_SHAPES]
+    assert all(np.all(bias != 0) for bias in weights[1::2])
+    functional.set_weights(weights)
     sequential.set_weights(weights)
     got_functional, got_sequential = functional(X).numpy(), sequential(X).numpy()
     np.testing.assert_array_equal(got_functional, got_sequential)

@@ -25,6 +25,8 @@ GUIDE_PARAMS = 101_770
 EPOCHS = 5
 REAL_SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
 REAL_MIN_TEST_ACCURACY = 0.85
+# optimizer='adam' is keras.optimizers.Adam with its documented defaults (Keras 2.11+ and Keras 3 alike).
+ADAM_DEFAULTS = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}
 # What `Flatten(input_shape=(28, 28))` says, by Keras major version (keras/src/layers/layer.py in Keras 3;
 # Keras 2 accepts input_shape silently).
 INPUT_SHAPE_WARNING = {
@@ -66,6 +68,16 @@ def test_guide_model_has_101770_parameters():
     model = reference.build_model()
     assert model.count_params() == GUIDE_PARAMS
     assert tuple(model.output_shape) == (None, 10)
+
+
+def test_optimizer_adam_by_name_is_keras_adam_with_its_documented_defaults():
+    optimizer = reference.build_model().optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    config = optimizer.get_config()
+    got = {key: config[key] for key in ADAM_DEFAULTS}
+    assert got["amsgrad"] is False
+    assert {k: np.float32(v) for k, v in got.items() if k != "amsgrad"} == {
+        k: np.float32(v) for k, v in ADAM_DEFAULTS.items() if k != "amsgrad"}
 
 
 def test_flatten_input_shape_warns_only_on_keras_3():
@@ -117,6 +129,11 @@ def test_predict_rows_are_probability_distributions(scaled):
     assert predictions.shape == (N_TEST, 10)
     assert np.all(predictions >= 0)
     np.testing.assert_allclose(predictions.sum(axis=1), np.ones(N_TEST), rtol=0, atol=1e-5)
+    # Row i is softmax(relu(x_i W1 + b1) W2 + b2) of test image i, by hand.
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in model.get_weights())
+    logits = np.maximum(x_test.reshape(N_TEST, -1) @ w1 + b1, 0) @ w2 + b2
+    by_hand = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(predictions, by_hand / by_hand.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
 
 
 def test_real_fashion_mnist_reaches_85_percent_test_accuracy(tmp_path, monkeypatch, recipe_note):

@@ -1,0 +1,902 @@
+"""Mutants: each breaks ONE documented behaviour of the installed TensorFlow / Keras, in-process.
+
+The conformance suite is judged by running it against TensorFlow builds with deliberately broken
+behaviour. These mutants simulate such builds by monkeypatching the installed TensorFlow/Keras before
+the specs run (tests/mutant_plugin.py applies the one named by $TFGUIDE_MUTANT), and
+tests/run_mutants.py checks that every mutant makes its recipe's specs fail ("killed").
+
+Each mutant names the recipe id whose specs must catch it and the spec modules to run. The patches
+target the main version (TF 2.21 + Keras 3); on another flavour a mutant whose patch point does not
+exist raises NotApplicable instead of silently doing nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+ENV_VAR = "TFGUIDE_MUTANT"
+
+
+class NotApplicable(RuntimeError):
+    """The mutant's patch point does not exist in this TensorFlow/Keras."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    recipe: str
+    modules: tuple[str, ...]
+    breaks: str                      # the documented behaviour it breaks, in words
+    apply: Callable[[], None]
+    subprocess: bool = False         # must also be applied in the specs' child processes
+
+
+CATALOGUE: dict[str, Mutant] = {}
+
+
+def mutant(recipe: str, breaks: str, *modules: str, subprocess: bool = False):
+    def register(fn):
+        CATALOGUE[fn.__name__] = Mutant(fn.__name__, recipe, tuple(f"suite/{m}.py" for m in modules),
+                                        breaks, fn, subprocess)
+        return fn
+    return register
+
+
+def _tf():
+    import tensorflow as tf
+    return tf
+
+
+def _keras():
+    return _tf().keras
+
+
+def _wrap(owner, attr: str, make: Callable, static: bool = False) -> None:
+    """Replace owner.attr by make(original); keep it a staticmethod where it was one."""
+    if not hasattr(owner, attr):
+        raise NotApplicable(f"{owner!r} has no attribute {attr!r}")
+    original = getattr(owner, attr)
+    replacement = functools.wraps(original)(make(original))
+    setattr(owner, attr, staticmethod(replacement) if static else replacement)
+
+
+def _keras3_src():
+    try:
+        import keras.src as src  # noqa: F401
+    except ImportError as exc:
+        raise NotApplicable("needs Keras 3 internals") from exc
+    import keras
+    if _keras() is not keras and not getattr(_keras(), "__name__", "").startswith("keras"):
+        raise NotApplicable("tf.keras is not Keras 3 here")
+    return src
+
+
+# --- tf.data ------------------------------------------------------------------------------------------
+
+@mutant("data.batch", "batch() drops the partial last batch even without drop_remainder", "test_data_batch")
+def batch_always_drops_remainder():
+    _wrap(_tf().data.Dataset, "batch",
+          lambda orig: lambda self, batch_size, drop_remainder=False, *a, **kw: orig(self, batch_size, True, *a, **kw))
+
+
+@mutant("data.batch", "batch(drop_remainder=True) keeps the partial last batch", "test_data_batch")
+def batch_ignores_drop_remainder():
+    _wrap(_tf().data.Dataset, "batch",
+          lambda orig: lambda self, batch_size, drop_remainder=False, *a, **kw: orig(self, batch_size, False, *a, **kw))
+
+
+@mutant("data.batch", "zip() runs to the longest input, cycling the shorter ones", "test_data_batch")
+def zip_stops_at_longest():
+    tf = _tf()
+
+    def make(orig):
+        def zip_longest(*args, datasets=None, name=None):
+            structure = datasets if datasets is not None else (args[0] if len(args) == 1 else args)
+            flat = tf.nest.flatten(structure)
+            try:
+                sizes = [int(d.cardinality().numpy()) for d in flat]
+            except Exception:  # graph mode or unknown sizes: leave it alone
+                return orig(structure, name=name)
+            longest = max(sizes)
+            if longest < 0 or min(sizes) < 0:
+                return orig(structure, name=name)
+            padded = [d.repeat().take(longest) if n < longest else d for d, n in zip(flat, sizes)]
+            return orig(tf.nest.pack_sequence_as(structure, padded), name=name)
+        return zip_longest
+    _wrap(tf.data.Dataset, "zip", make, static=True)
+
+
+@mutant("data.batch", "shuffle(seed=...) ignores the seed: not reproducible", "test_data_batch")
+def shuffle_ignores_seed():
+    def make(orig):
+        def shuffle(self, buffer_size, seed=None, *a, **kw):
+            return orig(self, buffer_size, random.randrange(1, 2 ** 31), *a, **kw)
+        return shuffle
+    _wrap(_tf().data.Dataset, "shuffle", make)
+
+
+@mutant("estimator.input_fn", "shuffle() does not reshuffle on each pass of repeat()",
+        "test_estimator_input_fn", "test_data_batch")
+def shuffle_never_reshuffles():
+    def make(orig):
+        def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=None, name=None):
+            return orig(self, buffer_size, seed, False, name=name)
+        return shuffle
+    _wrap(_tf().data.Dataset, "shuffle", make)
+
+
+@mutant("estimator.input_fn", "repeat() without a count stops after three passes",
+        "test_estimator_input_fn", "test_data_batch")
+def repeat_is_finite():
+    _wrap(_tf().data.Dataset, "repeat",
+          lambda orig: lambda self, count=None, name=None: orig(self, 3 if count is None else count, name=name))
+
+
+@mutant("data.padded_batch", "padded_batch() pads with 1 instead of 0", "test_data_padded_batch")
+def padded_batch_pads_with_one():
+    tf = _tf()
+
+    def make(orig):
+        def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False, name=None):
+            if padding_values is None:
+                padding_values = tf.nest.map_structure(lambda spec: tf.constant(1, spec.dtype), self.element_spec)
+            return orig(self, batch_size, padded_shapes, padding_values, drop_remainder, name=name)
+        return padded_batch
+    _wrap(tf.data.Dataset, "padded_batch", make)
+
+
+@mutant("data.numpy", "from_tensor_slices() yields the rows in reverse order", "test_data_numpy")
+def from_tensor_slices_reverses():
+    tf = _tf()
+
+    def make(orig):
+        def reversed_slices(tensors, name=None):
+            flipped = tf.nest.map_structure(lambda t: tf.reverse(tf.convert_to_tensor(t), [0]), tensors)
+            return orig(flipped, name=name)
+        return reversed_slices
+    _wrap(tf.data.Dataset, "from_tensor_slices", make, static=True)
+
+
+@mutant("data.numpy", "from_tensor_slices() turns float64/int8 arrays into float32/int32", "test_data_numpy")
+def from_tensor_slices_narrows_dtypes():
+    tf = _tf()
+    import numpy as np
+    widen = {np.dtype(np.float64): np.float32, np.dtype(np.float16): np.float32, np.dtype(np.int8): np.int32,
+             np.dtype(np.uint8): np.int32}
+
+    def cast(t):
+        if isinstance(t, np.ndarray) and t.dtype in widen:
+            return t.astype(widen[t.dtype])
+        return t
+
+    _wrap(tf.data.Dataset, "from_tensor_slices",
+          lambda orig: lambda tensors, name=None: orig(tf.nest.map_structure(cast, tensors), name=name), static=True)
+
+
+@mutant("data.text", "TextLineDataset keeps the '\\r' of '\\r\\n' line endings", "test_data_text")
+def text_line_keeps_carriage_return():
+    tf = _tf()
+    original = tf.data.TextLineDataset
+
+    def lines_of(path):
+        parts = tf.strings.split(tf.io.read_file(path), "\n")
+        # Like the real reader, a final '\n' (or an empty file) adds no element.
+        return tf.data.Dataset.from_tensor_slices(tf.cond(tf.equal(parts[-1], ""), lambda: parts[:-1], lambda: parts))
+
+    def text_line_dataset(filenames, compression_type=None, *args, **kwargs):
+        if compression_type:
+            return original(filenames, compression_type, *args, **kwargs)
+        names = tf.data.Dataset.from_tensor_slices(tf.constant([str(f) for f in tf.nest.flatten(filenames)]))
+        return names.flat_map(lines_of)
+
+    tf.data.TextLineDataset = text_line_dataset
+
+
+@mutant("data.text", "TextLineDataset drops empty lines", "test_data_text")
+def text_line_drops_empty_lines():
+    tf = _tf()
+    original = tf.data.TextLineDataset
+    tf.data.TextLineDataset = lambda *a, **kw: original(*a, **kw).filter(lambda line: tf.strings.length(line) > 0)
+
+
+@mutant("data.csv", "CsvDataset(header=True) parses the header line as a record", "test_data_csv")
+def csv_ignores_header():
+    tf = _tf()
+    original = tf.data.experimental.CsvDataset
+
+    def csv_dataset(*args, **kwargs):
+        kwargs["header"] = False
+        return original(*args, **kwargs)
+    tf.data.experimental.CsvDataset = csv_dataset
+
+
+@mutant("data.csv", "CsvDataset fills empty optional fields with zeros instead of the given defaults",
+        "test_data_csv")
+def csv_ignores_defaults():
+    tf = _tf()
+    original = tf.data.experimental.CsvDataset
+
+    def zero_default(default):
+        if isinstance(default, tf.dtypes.DType):
+            return default
+        value = tf.convert_to_tensor(default)
+        return tf.zeros_like(value)
+
+    def csv_dataset(filenames, record_defaults, *args, **kwargs):
+        return original(filenames, [zero_default(d) for d in record_defaults], *args, **kwargs)
+    tf.data.experimental.CsvDataset = csv_dataset
+
+
+@mutant("data.tfrecord", "TFRecordDataset reads its files in reverse order", "test_data_tfrecord")
+def tfrecord_reads_files_in_reverse():
+    tf = _tf()
+    original = tf.data.TFRecordDataset
+
+    def tfrecord_dataset(filenames, *args, **kwargs):
+        if isinstance(filenames, (list, tuple)):
+            filenames = list(reversed(filenames))
+        return original(filenames, *args, **kwargs)
+    tf.data.TFRecordDataset = tfrecord_dataset
+
+
+@mutant("data.map", "tf.image.resize defaults to nearest-neighbour instead of bilinear", "test_data_map")
+def resize_defaults_to_nearest():
+    tf = _tf()
+    original = tf.image.resize
+
+    def resize(images, size, method="bilinear", *args, **kwargs):
+        return original(images, size, "nearest" if method == "bilinear" else method, *args, **kwargs)
+    tf.image.resize = resize
+
+
+@mutant("data.map", "decode_jpeg returns every pixel one level too bright", "test_data_map")
+def decode_jpeg_off_by_one():
+    tf = _tf()
+    original = tf.io.decode_jpeg
+
+    def decode_jpeg(*args, **kwargs):
+        image = original(*args, **kwargs)
+        return tf.cast(tf.minimum(tf.cast(image, tf.int32) + 1, 255), tf.uint8)
+    tf.io.decode_jpeg = decode_jpeg
+    tf.image.decode_jpeg = decode_jpeg
+
+
+@mutant("data.iterators", "the one-shot iterator skips the first element", "test_data_iterators")
+def one_shot_iterator_skips_first():
+    tf = _tf()
+    original = tf.compat.v1.data.make_one_shot_iterator
+    tf.compat.v1.data.make_one_shot_iterator = lambda dataset: original(dataset.skip(1))
+
+
+# --- Keras layers, initializers, regularizers, activations ---------------------------------------------
+
+@mutant("keras.layers", "regularizers.l1(0.01) adds 0.5 * 0.01 * sum|W|", "test_keras_layers")
+def l1_half_factor():
+    _wrap(_keras().regularizers.L1, "__call__", lambda orig: lambda self, x: 0.5 * orig(self, x))
+
+
+@mutant("keras.layers", "regularizers.l2(0.01) adds 0.5 * 0.01 * sum W^2 (the TF1 nn.l2_loss half)",
+        "test_keras_layers")
+def l2_half_factor():
+    _wrap(_keras().regularizers.L2, "__call__", lambda orig: lambda self, x: 0.5 * orig(self, x))
+
+
+@mutant("keras.layers", "initializers.constant(2.0) gives 2.0 + 1e-6", "test_keras_layers")
+def constant_initializer_off_by_eps():
+    _wrap(_keras().initializers.Constant, "__call__",
+          lambda orig: lambda self, shape, dtype=None, **kw: orig(self, shape, dtype=dtype, **kw) + 1e-6)
+
+
+@mutant("keras.layers", "glorot_uniform (the Dense default) draws from he_uniform",
+        "test_keras_layers", "test_keras_config_json")
+def glorot_uniform_is_he_uniform():
+    def make(orig):
+        def init(self, *args, **kwargs):
+            orig(self, *args, **kwargs)
+            self.scale, self.mode = 2.0, "fan_in"
+        return init
+    _wrap(_keras().initializers.GlorotUniform, "__init__", make)
+
+
+@mutant("keras.layers", "Dense's default activation is relu instead of linear", "test_keras_layers")
+def dense_default_activation_relu():
+    dense = _keras().layers.Dense
+    original = dense.__init__
+
+    # Not functools.wraps: Keras 3 derives a layer's config from its __init__ signature, and a wrapper
+    # reporting the original signature while taking **kwargs confuses that.
+    def init(self, units, activation=None, **kwargs):
+        original(self, units, activation="relu" if activation is None else activation, **kwargs)
+    dense.__init__ = init
+
+
+@mutant("estimator.dnn_classifier", "the 'relu' activation leaks (slope 0.01 below zero)",
+        "test_estimator_dnn_classifier", "test_keras_functional", "test_estimator_dnn_linear_combined")
+def relu_is_leaky():
+    src = _keras3_src()
+    tf = _tf()
+    from keras.src import activations
+
+    def relu(x, *args, **kwargs):
+        return tf.nn.leaky_relu(x, alpha=0.01)
+    relu.__name__ = "relu"
+    activations.ALL_OBJECTS_DICT["relu"] = relu
+    src.activations.relu = relu
+    tf.nn.relu = relu
+
+
+@mutant("keras.functional", "Dense layers leave out their bias", "test_keras_functional")
+def dense_ignores_bias():
+    def make(orig):
+        def call(self, inputs, *args, **kwargs):
+            x = _tf().matmul(inputs, self.kernel)
+            return self.activation(x) if self.activation is not None else x
+        return call
+    _wrap(_keras().layers.Dense, "call", make)
+
+
+@mutant("estimator.linear_classifier", "the 'accuracy' metric of sparse labels counts the least likely class",
+        "test_estimator_linear_classifier", "test_estimator_dnn_classifier")
+def sparse_accuracy_uses_argmin():
+    _keras3_src()
+    from keras.src.metrics import accuracy_metrics
+    original = accuracy_metrics.sparse_categorical_accuracy
+
+    def make(orig):
+        def init(self, name="sparse_categorical_accuracy", dtype=None):
+            orig(self, name=name, dtype=dtype)
+            self._fn = lambda y_true, y_pred: original(y_true, -y_pred)
+        return init
+    _wrap(accuracy_metrics.SparseCategoricalAccuracy, "__init__", make)
+
+
+@mutant("estimator.dnn_linear_combined", "the Add layer averages its inputs instead of summing them",
+        "test_estimator_dnn_linear_combined")
+def add_layer_averages():
+    def make(orig):
+        def merge(self, inputs):
+            return orig(self, inputs) / float(len(inputs))
+        return merge
+    _wrap(_keras().layers.Add, "_merge_function", make)
+
+
+@mutant("keras.quickstart", "softmax outputs are not normalised (exp(x - max) without the division)",
+        "test_keras_quickstart", "test_keras_functional", "test_estimator_linear_classifier")
+def softmax_not_normalised():
+    src = _keras3_src()
+    tf = _tf()
+
+    def softmax(x, axis=-1, *args, **kwargs):
+        x = tf.convert_to_tensor(x)
+        return tf.exp(x - tf.reduce_max(x, axis=axis, keepdims=True))
+    src.ops.softmax = softmax
+    src.ops.nn.softmax = softmax
+    tf.nn.softmax = softmax
+
+
+@mutant("keras.quickstart", "fashion_mnist.load_data shifts every label by one class", "test_keras_quickstart")
+def fashion_mnist_labels_shifted():
+    datasets = _keras().datasets.fashion_mnist
+    original = datasets.load_data
+
+    def load_data(*args, **kwargs):
+        (x_train, y_train), (x_test, y_test) = original(*args, **kwargs)
+        return (x_train, (y_train + 1) % 10), (x_test, (y_test + 1) % 10)
+    datasets.load_data = load_data
+
+
+@mutant("keras.quickstart", "optimizer='adam' gets learning rate 0.002 instead of the documented 0.001",
+        "test_keras_quickstart", "test_keras_compile")
+def adam_default_learning_rate_changed():
+    def make(orig):
+        def init(self, learning_rate=0.002, *args, **kwargs):
+            orig(self, learning_rate, *args, **kwargs)
+        return init
+    _wrap(_keras().optimizers.Adam, "__init__", make)
+
+
+@mutant("keras.compile", "Adam(0.01) trains with the default rate 0.001", "test_keras_compile")
+def adam_ignores_learning_rate():
+    def make(orig):
+        def init(self, learning_rate=0.001, *args, **kwargs):
+            orig(self, 0.001, *args, **kwargs)
+            self._requested_learning_rate = learning_rate
+        return init
+    _wrap(_keras().optimizers.Adam, "__init__", make)
+
+
+@mutant("keras.compile", "the 'mae' metric reports the mean squared error", "test_keras_compile")
+def mae_metric_is_mse():
+    src = _keras3_src()
+    from keras.src.metrics import regression_metrics
+
+    def make(orig):
+        def init(self, name="mean_absolute_error", dtype=None):
+            orig(self, name=name, dtype=dtype)
+            self._fn = src.losses.mean_squared_error
+        return init
+    _wrap(regression_metrics.MeanAbsoluteError, "__init__", make)
+
+
+# --- Keras training loop ------------------------------------------------------------------------------
+
+def _model_class():
+    return _keras().Model
+
+
+@mutant("keras.fit", "fit(x, y, batch_size=n) drops the last partial batch", "test_keras_fit")
+def fit_drops_last_partial_batch():
+    import numpy as np
+
+    def make(orig):
+        def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
+            if isinstance(x, np.ndarray):
+                size = batch_size or 32
+                keep = len(x) - len(x) % size if len(x) > size else len(x)
+                x, y = x[:keep], (y[:keep] if y is not None else None)
+            return orig(self, x, y, batch_size, *args, **kwargs)
+        return fit
+    _wrap(_model_class(), "fit", make)
+
+
+@mutant("keras.fit", "fit(steps_per_epoch=n) runs n - 1 steps per epoch", "test_keras_fit",
+        "test_estimator_linear_classifier")
+def steps_per_epoch_off_by_one():
+    def make(orig):
+        def fit(self, *args, **kwargs):
+            if kwargs.get("steps_per_epoch"):
+                kwargs["steps_per_epoch"] -= 1
+            return orig(self, *args, **kwargs)
+        return fit
+    _wrap(_model_class(), "fit", make)
+
+
+@mutant("keras.fit", "validation metrics are computed with dropout active (training mode)", "test_keras_fit")
+def validation_in_training_mode():
+    _keras3_src()
+    from keras.src import tree
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+    from keras.src.losses import loss as loss_module
+    from keras.src.trainers.data_adapters import data_adapter_utils
+    tf = _tf()
+
+    def make(orig):
+        def test_step(self, data):
+            # Keras 3.15's test_step with training=True in the forward pass.
+            x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            self._loss_tracker.update_state(
+                loss_module.unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(next(i for i in tree.flatten(x) if i is not None))[0])
+            return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return test_step
+    _wrap(TensorFlowTrainer, "test_step", make)
+
+
+@mutant("keras.evaluate_predict", "evaluate(steps=n) consumes n + 1 batches", "test_keras_evaluate_predict")
+def evaluate_steps_off_by_one():
+    def make(orig):
+        def evaluate(self, *args, **kwargs):
+            if kwargs.get("steps"):
+                kwargs["steps"] += 1
+            return orig(self, *args, **kwargs)
+        return evaluate
+    _wrap(_model_class(), "evaluate", make)
+
+
+@mutant("keras.evaluate_predict", "evaluate returns only the loss, without the metrics",
+        "test_keras_evaluate_predict", "test_keras_quickstart", "test_keras_compile")
+def evaluate_returns_only_loss():
+    def make(orig):
+        def evaluate(self, *args, **kwargs):
+            result = orig(self, *args, **kwargs)
+            if isinstance(result, dict):
+                return {"loss": result["loss"]}
+            return result[0] if isinstance(result, list) else result
+        return evaluate
+    _wrap(_model_class(), "evaluate", make)
+
+
+@mutant("keras.evaluate_predict", "predict returns the batches in reverse order", "test_keras_evaluate_predict")
+def predict_reverses_batch_order():
+    import numpy as np
+
+    def make(orig):
+        def predict(self, x, batch_size=None, *args, **kwargs):
+            out = orig(self, x, batch_size, *args, **kwargs)
+            if not isinstance(out, np.ndarray):
+                return out
+            size = batch_size or 32
+            chunks = [out[i:i + size] for i in range(0, len(out), size)]
+            return np.concatenate(chunks[::-1])
+        return predict
+    _wrap(_model_class(), "predict", make)
+
+
+# --- callbacks ----------------------------------------------------------------------------------------
+
+@mutant("keras.callbacks", "EarlyStopping waits patience + 1 epochs", "test_keras_callbacks")
+def early_stopping_patience_plus_one():
+    def make(orig):
+        def init(self, *args, **kwargs):
+            orig(self, *args, **kwargs)
+            self.patience += 1
+        return init
+    _wrap(_keras().callbacks.EarlyStopping, "__init__", make)
+
+
+@mutant("keras.callbacks", "EarlyStopping(restore_best_weights=True) keeps the last weights",
+        "test_keras_callbacks")
+def early_stopping_never_restores():
+    def make(orig):
+        def init(self, *args, **kwargs):
+            orig(self, *args, **kwargs)
+            self.restore_best_weights = False
+        return init
+    _wrap(_keras().callbacks.EarlyStopping, "__init__", make)
+
+
+@mutant("keras.callbacks", "ModelCheckpoint(save_best_only=True) writes every epoch", "test_keras_callbacks")
+def checkpoint_save_best_only_ignored():
+    def make(orig):
+        def init(self, *args, **kwargs):
+            orig(self, *args, **kwargs)
+            self.save_best_only = False
+        return init
+    _wrap(_keras().callbacks.ModelCheckpoint, "__init__", make)
+
+
+@mutant("keras.callbacks", "LearningRateScheduler applies the previous epoch's rate", "test_keras_callbacks")
+def lr_scheduler_one_epoch_late():
+    _wrap(_keras().callbacks.LearningRateScheduler, "on_epoch_begin",
+          lambda orig: lambda self, epoch, logs=None: orig(self, max(epoch - 1, 0), logs))
+
+
+# --- saving ---------------------------------------------------------------------------------------------
+
+@mutant("keras.save_weights", "load_weights silently skips weights of another architecture",
+        "test_keras_save_weights")
+def load_weights_skips_mismatch():
+    def make(orig):
+        def load_weights(self, *args, **kwargs):
+            try:
+                return orig(self, *args, **kwargs)
+            except ValueError:
+                return None
+        return load_weights
+    _wrap(_model_class(), "load_weights", make)
+
+
+@mutant("keras.save_weights", "save_weights stores the weights rounded to float16", "test_keras_save_weights")
+def save_weights_rounds_to_float16():
+    import numpy as np
+
+    def make(orig):
+        def save_weights(self, *args, **kwargs):
+            kept = self.get_weights()
+            self.set_weights([w.astype(np.float16).astype(w.dtype) for w in kept])
+            try:
+                return orig(self, *args, **kwargs)
+            finally:
+                self.set_weights(kept)
+        return save_weights
+    _wrap(_model_class(), "save_weights", make)
+
+
+@mutant("keras.config_json", "to_json leaves out the last layer", "test_keras_config_json")
+def to_json_drops_a_layer():
+    def make(orig):
+        def to_json(self, **kwargs):
+            config = json.loads(orig(self, **kwargs))
+            config["config"]["layers"].pop()
+            return json.dumps(config)
+        return to_json
+    _wrap(_model_class(), "to_json", make)
+
+
+@mutant("keras.config_json", "model_from_json copies the weights of the model it came from",
+        "test_keras_config_json")
+def model_from_json_copies_weights():
+    keras = _keras()
+    original = keras.models.model_from_json
+    last_saved = {}
+
+    def make(orig):
+        def to_json(self, **kwargs):
+            text = orig(self, **kwargs)
+            last_saved[text] = self.get_weights()
+            return text
+        return to_json
+    _wrap(_model_class(), "to_json", make)
+
+    def model_from_json(text, *args, **kwargs):
+        model = original(text, *args, **kwargs)
+        if text in last_saved:
+            model.set_weights(last_saved[text])
+        return model
+    keras.models.model_from_json = model_from_json
+
+
+@mutant("keras.save_model", "load_model restores the weights but loses the optimizer state",
+        "test_keras_save_model")
+def load_model_loses_optimizer_state():
+    keras = _keras()
+
+    def make(orig):
+        def load_model(*args, **kwargs):
+            model = orig(*args, **kwargs)
+            optimizer = getattr(model, "optimizer", None)
+            for variable in getattr(optimizer, "variables", []) or []:
+                variable.assign(_tf().zeros(variable.shape, variable.dtype))
+            return model
+        return load_model
+    _wrap(keras.models, "load_model", make)
+    if hasattr(keras, "saving") and hasattr(keras.saving, "load_model"):
+        keras.saving.load_model = keras.models.load_model
+
+
+@mutant("keras.save_model", "load_model perturbs the last weight by one float32 ulp", "test_keras_save_model")
+def load_model_perturbs_weights():
+    import numpy as np
+    keras = _keras()
+
+    def make(orig):
+        def load_model(*args, **kwargs):
+            model = orig(*args, **kwargs)
+            weights = model.get_weights()
+            if weights:
+                weights[-1] = np.nextafter(weights[-1], np.inf).astype(weights[-1].dtype)
+                model.set_weights(weights)
+            return model
+        return load_model
+    _wrap(keras.models, "load_model", make)
+
+
+@mutant("keras.custom_layer", "register_keras_serializable registers nothing", "test_keras_custom_layer")
+def register_serializable_is_a_no_op():
+    keras = _keras()
+
+    def register_keras_serializable(package="Custom", name=None):
+        return lambda cls: cls
+    for owner in (getattr(keras, "saving", None), keras.utils):
+        if owner is not None and hasattr(owner, "register_keras_serializable"):
+            owner.register_keras_serializable = register_keras_serializable
+
+
+@mutant("keras.custom_layer", "setting layer.trainable = False keeps its weights trainable",
+        "test_keras_custom_layer")
+def trainable_flag_ignored():
+    layer_cls = _keras().layers.Layer
+    prop = layer_cls.__dict__.get("trainable")
+    if not isinstance(prop, property):
+        raise NotApplicable("Layer.trainable is not a property here")
+    layer_cls.trainable = property(prop.fget, lambda self, value: None)
+
+
+# --- distribution (applied in the child processes too, via tests/mutant_site/sitecustomize.py) -----------
+
+@mutant("keras.distribute", "MirroredStrategy reports one replica in sync whatever its devices",
+        "test_keras_distribute", subprocess=True)
+def mirrored_reports_one_replica():
+    _tf().distribute.MirroredStrategy.num_replicas_in_sync = property(lambda self: 1)
+
+
+# --- estimator recipes (their Keras equivalents on TF >= 2.16) ---------------------------------------------
+
+@mutant("estimator.feature_columns", "the feature-column input layer keeps the columns in given order, "
+        "not sorted by name", "test_estimator_feature_columns")
+def input_layer_unsorted():
+    tf = _tf()
+    original = tf.compat.v1.feature_column.input_layer
+
+    @functools.wraps(original)
+    def input_layer(features, feature_columns, *args, **kwargs):
+        # Prefix keys so that name order equals the given order, then undo the renaming.
+        columns = list(feature_columns)
+        renamed = {f"{i:03d}{c.key}": tf.convert_to_tensor(features[c.key]) for i, c in enumerate(columns)}
+        new_columns = [tf.feature_column.numeric_column(f"{i:03d}{c.key}") for i, c in enumerate(columns)]
+        return original(renamed, new_columns, *args, **kwargs)
+    tf.compat.v1.feature_column.input_layer = input_layer
+
+
+@mutant("estimator.feature_columns", "numeric_column defaults missing values to 0.0 instead of None",
+        "test_estimator_feature_columns")
+def numeric_column_has_a_default_value():
+    tf = _tf()
+    original = tf.feature_column.numeric_column
+
+    @functools.wraps(original)  # keeps the deprecation notice the spec reads
+    def numeric_column(key, shape=(1,), default_value=None, *args, **kwargs):
+        return original(key, shape, 0.0 if default_value is None else default_value, *args, **kwargs)
+    tf.feature_column.numeric_column = numeric_column
+
+
+# --- more of the documented behaviours the RECIPES.md floor names ---------------------------------------
+
+@mutant("data.map", "map(num_parallel_calls=n) swaps neighbouring elements (order not kept)", "test_data_map")
+def parallel_map_reorders():
+    tf = _tf()
+
+    def make(orig):
+        def map_(self, map_func, num_parallel_calls=None, *args, **kwargs):
+            result = orig(self, map_func, num_parallel_calls, *args, **kwargs)
+            if num_parallel_calls is None:
+                return result
+            swapped = result.batch(2).map(lambda *batch: tf.nest.map_structure(lambda t: tf.reverse(t, [0]), batch))
+            return swapped.unbatch()
+        return map_
+    _wrap(tf.data.Dataset, "map", make)
+
+
+@mutant("data.padded_batch", "padded_batch ignores explicit padded_shapes and pads to the batch's longest",
+        "test_data_padded_batch")
+def padded_shapes_ignored():
+    def make(orig):
+        def padded_batch(self, batch_size, padded_shapes=None, *args, **kwargs):
+            return orig(self, batch_size, None, *args, **kwargs)
+        return padded_batch
+    _wrap(_tf().data.Dataset, "padded_batch", make)
+
+
+@mutant("data.numpy", "from_tensor_slices truncates arrays of different lengths to the shortest",
+        "test_data_numpy")
+def from_tensor_slices_truncates_mismatch():
+    import numpy as np
+    tf = _tf()
+
+    def make(orig):
+        def from_tensor_slices(tensors, name=None):
+            flat = tf.nest.flatten(tensors)
+            lengths = [len(t) for t in flat if isinstance(t, np.ndarray) and t.ndim > 0]
+            if len(flat) > 1 and len(flat) == len(lengths) and len(set(lengths)) > 1:
+                tensors = tf.nest.map_structure(lambda t: t[:min(lengths)], tensors)
+            return orig(tensors, name=name)
+        return from_tensor_slices
+    _wrap(tf.data.Dataset, "from_tensor_slices", make, static=True)
+
+
+@mutant("data.tfrecord", "a corrupted or truncated record silently ends the file (no DataLossError)",
+        "test_data_tfrecord")
+def tfrecord_corruption_ends_silently():
+    tf = _tf()
+    original = tf.data.TFRecordDataset
+
+    @functools.wraps(original)
+    def tfrecord_dataset(*args, **kwargs):
+        def records():
+            try:
+                yield from original(*args, **kwargs)
+            except tf.errors.DataLossError:
+                return
+        return tf.data.Dataset.from_generator(records, output_signature=tf.TensorSpec((), tf.string))
+    tf.data.TFRecordDataset = tfrecord_dataset
+
+
+@mutant("keras.layers", "the 'orthogonal' initializer draws a plain random-normal matrix", "test_keras_layers")
+def orthogonal_is_random_normal():
+    keras = _keras()
+
+    def make(orig):
+        def call(self, shape, dtype=None, **kwargs):
+            return keras.initializers.RandomNormal(stddev=shape[0] ** -0.5, seed=1)(shape, dtype=dtype)
+        return call
+    _wrap(keras.initializers.Orthogonal, "__call__", make)
+
+
+@mutant("keras.fit", "fit validates only every other epoch by default", "test_keras_fit")
+def validation_every_other_epoch():
+    def make(orig):
+        def fit(self, *args, **kwargs):
+            kwargs.setdefault("validation_freq", 2)
+            return orig(self, *args, **kwargs)
+        return fit
+    _wrap(_model_class(), "fit", make)
+
+
+@mutant("keras.callbacks", "ModelCheckpoint numbers its files from epoch 2 ({epoch} off by one)",
+        "test_keras_callbacks")
+def checkpoint_epoch_numbering_off_by_one():
+    _wrap(_keras().callbacks.ModelCheckpoint, "_get_file_path",
+          lambda orig: lambda self, epoch, batch, logs: orig(self, epoch + 1, batch, logs))
+
+
+@mutant("keras.callbacks", "TensorBoard writes the validation events into train/", "test_keras_callbacks")
+def tensorboard_validation_into_train_dir():
+    def make(orig):
+        def set_model(self, model):
+            orig(self, model)
+            self._val_dir = self._train_dir
+        return set_model
+    _wrap(_keras().callbacks.TensorBoard, "set_model", make)
+
+
+@mutant("keras.save_weights", "save_weights accepts the guide's extension-less path (appends .weights.h5)",
+        "test_keras_save_weights")
+def save_weights_accepts_any_path():
+    def make(orig):
+        def save_weights(self, filepath, *args, **kwargs):
+            if not str(filepath).endswith(".weights.h5"):
+                filepath = str(filepath) + ".weights.h5"
+            return orig(self, filepath, *args, **kwargs)
+        return save_weights
+    _wrap(_model_class(), "save_weights", make)
+
+
+@mutant("keras.save_model", "model.save('my_model') without extension silently writes a .keras file",
+        "test_keras_save_model")
+def save_accepts_bare_path():
+    def make(orig):
+        def save(self, filepath, *args, **kwargs):
+            if not str(filepath).endswith((".keras", ".h5")):
+                filepath = str(filepath) + ".keras"
+            return orig(self, filepath, *args, **kwargs)
+        return save
+    _wrap(_model_class(), "save", make)
+
+
+@mutant("keras.distribute", "MirroredStrategy sums the replicas' gradients instead of averaging them",
+        "test_keras_distribute", subprocess=True)
+def mirrored_sums_replica_gradients():
+    _keras3_src()
+    from keras.src.backend.tensorflow import trainer
+    from keras.src.losses import loss
+
+    loss.scale_loss_for_distribution = lambda value: value
+    trainer.loss_module.scale_loss_for_distribution = loss.scale_loss_for_distribution
+
+
+@mutant("keras.evaluate_predict", "predict runs the model in training mode (dropout active)",
+        "test_keras_evaluate_predict")
+def predict_in_training_mode():
+    _keras3_src()
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+    from keras.src.trainers.data_adapters import data_adapter_utils
+
+    def make(orig):
+        def predict_step(self, data):
+            x, _, _ = data_adapter_utils.unpack_x_y_sample_weight(data)
+            return self(x, training=True)
+        return predict_step
+    _wrap(TensorFlowTrainer, "predict_step", make)
+
+
+@mutant("keras.compile", "RMSprop's default rho is 0.95 instead of 0.9", "test_keras_compile")
+def rmsprop_default_rho_changed():
+    def make(orig):
+        def init(self, learning_rate=0.001, rho=0.95, *args, **kwargs):
+            orig(self, learning_rate, rho, *args, **kwargs)
+        return init
+    _wrap(_keras().optimizers.RMSprop, "__init__", make)
+
+
+@mutant("data.text", "TextLineDataset reads its files in reverse order", "test_data_text")
+def text_line_reads_files_in_reverse():
+    tf = _tf()
+    original = tf.data.TextLineDataset
+
+    @functools.wraps(original)
+    def text_line_dataset(filenames, *args, **kwargs):
+        if isinstance(filenames, (list, tuple)):
+            filenames = list(reversed(filenames))
+        return original(filenames, *args, **kwargs)
+    tf.data.TextLineDataset = text_line_dataset
+
+
+_APPLIED: set[str] = set()
+
+
+def apply(name: str) -> Mutant:
+    """Apply the named mutant to this process (once, however often it is asked)."""
+    try:
+        chosen = CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"unknown mutant {name!r}; known: {', '.join(sorted(CATALOGUE))}") from None
+    if name not in _APPLIED:
+        chosen.apply()
+        _APPLIED.add(name)
+    return chosen
