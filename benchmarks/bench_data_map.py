@@ -12,7 +12,6 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist, write_jpegs
-from benchmarks.harness import Plan
 
 RECIPE = "data.map"
 VARIANTS = {
@@ -45,13 +44,6 @@ def build(tf, variant: str, files: list[str], labels: np.ndarray, n: int):
     if variant == "cache":
         ds = ds.cache()
     return ds.batch(n).prefetch(AUTOTUNE)
-
-
-def pytest_generate_tests(metafunc):
-    if "batch_size" in metafunc.fixturenames:
-        plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
-        metafunc.parametrize("batch_size", plan.file_batches, ids=lambda b: f"b{b}")
-        metafunc.parametrize("consumer", plan.file_consumers)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -20,8 +20,9 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist
-from benchmarks.harness import Plan
 
+# In memory: the wider range of batch sizes and both consumers (benchmarks/conftest.py).
+IN_MEMORY = True
 RECIPE = "data.numpy"
 VARIANTS = {
     # name: (what it is, does every epoch copy every byte?)
@@ -70,13 +71,6 @@ def build(tf, variant: str, x: np.ndarray, y: np.ndarray, n: int):
     if variant == "cache":
         return ds.batch(n).cache().prefetch(AUTOTUNE)
     return ds.batch(n).prefetch(AUTOTUNE)
-
-
-def pytest_generate_tests(metafunc):
-    if "batch_size" in metafunc.fixturenames:
-        plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
-        metafunc.parametrize("batch_size", plan.numpy_batches, ids=lambda b: f"b{b}")
-        metafunc.parametrize("consumer", plan.consumers)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

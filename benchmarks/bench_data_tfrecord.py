@@ -11,7 +11,6 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist, write_tfrecords
-from benchmarks.harness import Plan
 
 RECIPE = "data.tfrecord"
 FILES = 8
@@ -54,13 +53,6 @@ def build(tf, variant: str, files: list[str], n: int):
     if variant == "cache":
         ds = ds.cache()
     return ds.prefetch(AUTOTUNE)
-
-
-def pytest_generate_tests(metafunc):
-    if "batch_size" in metafunc.fixturenames:
-        plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
-        metafunc.parametrize("batch_size", plan.file_batches, ids=lambda b: f"b{b}")
-        metafunc.parametrize("consumer", plan.file_consumers)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

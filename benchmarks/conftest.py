@@ -37,6 +37,17 @@ def pytest_collection_modifyitems(session, config, items):
         raise pytest.UsageError(XDIST_REFUSAL)
 
 
+def pytest_generate_tests(metafunc):
+    # Every tf.data benchmark runs over the plan's batch sizes and consumers: the in-memory source
+    # (a module with IN_MEMORY = True) over the wider range, file sources over theirs.
+    if {"batch_size", "consumer"} <= set(metafunc.fixturenames):
+        plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
+        in_memory = getattr(metafunc.module, "IN_MEMORY", False)
+        metafunc.parametrize("batch_size", plan.numpy_batches if in_memory else plan.file_batches,
+                             ids=lambda b: f"b{b}")
+        metafunc.parametrize("consumer", plan.consumers if in_memory else plan.file_consumers)
+
+
 @pytest.fixture(scope="session")
 def plan(pytestconfig) -> Plan:
     return Plan.for_run(bool(pytestconfig.getoption("quick")))

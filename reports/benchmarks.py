@@ -304,28 +304,33 @@ def plots(report: dict, out: Path) -> list[str]:
         written.append("benchmarks_data.png")
     train = [r for r in report["training"] if r.get("section", "single") == "single"]
     if train:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
-        labels = [f"{r['model']}\n{r['config']}\nb{r['global_batch']}" for r in train]
-        ax1.bar(range(len(train)), [r["examples_per_s"] for r in train],
-                yerr=[r.get("examples_per_s_iqr", 0) / 2 for r in train], color="tab:blue")
-        ax1.set_xticks(range(len(train)), labels, rotation=90, fontsize=6)
-        ax1.set_ylabel("examples/s (median, IQR bar)")
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, max(4.5, 0.22 * len(train))),
+                                       gridspec_kw={"width_ratios": [1, 1.2]})
+        # Horizontal bars: one readable label per configuration, however many there are.
+        ys = range(len(train))
+        ax1.barh(ys, [r["examples_per_s"] for r in train],
+                 xerr=[r.get("examples_per_s_iqr", 0) / 2 for r in train], color="tab:blue")
+        ax1.set_yticks(list(ys), [f"{r['model']} {r['config']} b{r['global_batch']}" for r in train], fontsize=7)
+        ax1.invert_yaxis()
+        ax1.set_xlabel("examples/s (median, IQR bar)")
         ax1.set_title("training throughput")
+        # One line per model and configuration across global batch sizes, so a line never joins two
+        # different configurations at the same batch.
         for model, marker in (("quickstart", "o"), ("conv", "s")):
-            rows = sorted((r for r in train if r["model"] == model), key=lambda r: r["global_batch"])
-            for jit in sorted({bool(r.get("jit_compile")) for r in rows}):
-                sel = [r for r in rows if bool(r.get("jit_compile")) == jit and r["config"] != "guide"]
-                if sel:
-                    ax2.plot([r["global_batch"] for r in sel], [r["pct_of_limit"] for r in sel], marker=marker,
-                             label=f"{model} {'XLA' if jit else 'no XLA'}")
-                    for r in sel:
-                        ax2.annotate(f"{r['accuracy']:.3f}", (r["global_batch"], r["pct_of_limit"]), fontsize=6)
+            for config in dict.fromkeys(r["config"] for r in train if r["model"] == model):
+                sel = sorted((r for r in train if r["model"] == model and r["config"] == config),
+                             key=lambda r: r["global_batch"])
+                ax2.plot([r["global_batch"] for r in sel], [r["pct_of_limit"] for r in sel], marker=marker,
+                         label=f"{model} {config}")
+                for r in sel:
+                    ax2.annotate(f"{r['accuracy']:.3f}", (r["global_batch"], r["pct_of_limit"]), fontsize=6,
+                                 textcoords="offset points", xytext=(3, 3))
         ax2.set_xscale("log", base=2)
         ax2.axhline(60, color="grey", ls="--", lw=0.8)
         ax2.set_xlabel("global batch")
         ax2.set_ylabel("MFU % of measured float32 matmul peak")
         ax2.set_title("model FLOP utilisation (labels: accuracy)")
-        ax2.legend(fontsize=7)
+        ax2.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         fig.savefig(out / "benchmarks_training.png", dpi=100)
         plt.close(fig)
