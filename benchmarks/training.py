@@ -109,6 +109,27 @@ def tfdata_input(tf, x: np.ndarray, y: np.ndarray, batch: int, seed: int = SEED)
             .prefetch(tf.data.AUTOTUNE))
 
 
+def _timing_result(model, epoch_marks: list[dict], warmup: int, steps: int, accuracy: float,
+                   setup_s: float = 0.0) -> dict:
+    """Epoch and per-step timings of a run (first epoch = compile, then warm-up, then measured epochs) and
+    the accuracy it reached, the same for fit and for the custom loops."""
+    first = epoch_marks[0]
+    measured = epoch_marks[1 + warmup:]
+    per_step = sorted(s for e in measured for s, _ in step_intervals(e, steps))
+    return {
+        "epoch_s": [e["end"] - e["begin"] for e in measured],
+        "setup_s": setup_s,
+        "compile_and_first_step_s": (first["batches"][1][1] if len(first["batches"]) > 1 else first["end"]) - first["begin"],
+        "first_epoch_s": first["end"] - first["begin"],
+        "ms_per_step_p50": 1e3 * quantile(per_step, 0.5),
+        "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
+        "steps_per_epoch": steps,
+        "accuracy": float(accuracy),
+        "flops_per_example": training_flops_per_example(model),
+        "params": int(model.count_params()),
+    }
+
+
 def run_fit(tf, keras, *, model_name: str, x_train, y_train, x_test, y_test, batch: int, epochs: int,
             warmup: int, steps_per_execution: int = 1, jit_compile="auto", input_kind: str = "numpy float64",
             strategy=None, dataset_options=None) -> dict:
@@ -135,23 +156,8 @@ def run_fit(tf, keras, *, model_name: str, x_train, y_train, x_test, y_test, bat
     timer = StepTimer.make(keras)
     t_call = time.perf_counter()
     model.fit(**fit_args, epochs=epochs, callbacks=[timer], verbose=0)
-    first = timer.epochs[0]
-    measured = timer.epochs[1 + warmup:]
-    per_step = [s for e in measured for s, _ in step_intervals(e, steps)]
-    per_step.sort()
     _, accuracy = model.evaluate(x_test / 255.0, y_test, batch_size=1000, verbose=0)
-    return {
-        "epoch_s": [e["end"] - e["begin"] for e in measured],
-        "setup_s": first["begin"] - t_call,
-        "compile_and_first_step_s": (first["batches"][1][1] if len(first["batches"]) > 1 else first["end"]) - first["begin"],
-        "first_epoch_s": first["end"] - first["begin"],
-        "ms_per_step_p50": 1e3 * quantile(per_step, 0.5),
-        "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
-        "steps_per_epoch": steps,
-        "accuracy": float(accuracy),
-        "flops_per_example": training_flops_per_example(model),
-        "params": int(model.count_params()),
-    }
+    return _timing_result(model, timer.epochs, warmup, steps, accuracy, setup_s=timer.epochs[0]["begin"] - t_call)
 
 
 def record_fit(tf, plan, recorder, images, *, model, name, batch, spe, jit, input_kind, recipe) -> dict:
@@ -221,23 +227,9 @@ def run_custom_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, 
             train_step(batch_xy)
         marks["end"] = time.perf_counter()
         epoch_marks.append(marks)
-    first = epoch_marks[0]
-    measured = epoch_marks[1 + warmup:]
-    per_step = sorted(s for e in measured for s, _ in step_intervals(e, steps))
     probs = model.predict(x_test / 255.0, batch_size=1000, verbose=0)
-    accuracy = float(np.mean(np.argmax(probs, axis=1) == y_test))
-    return {
-        "epoch_s": [e["end"] - e["begin"] for e in measured],
-        "setup_s": 0.0,
-        "compile_and_first_step_s": (first["batches"][1][1] if len(first["batches"]) > 1 else first["end"]) - first["begin"],
-        "first_epoch_s": first["end"] - first["begin"],
-        "ms_per_step_p50": 1e3 * quantile(per_step, 0.5),
-        "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
-        "steps_per_epoch": steps,
-        "accuracy": accuracy,
-        "flops_per_example": training_flops_per_example(model),
-        "params": int(model.count_params()),
-    }
+    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
+    return _timing_result(model, epoch_marks, warmup, steps, accuracy)
 
 
 def run_xla_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, epochs: int, warmup: int,
@@ -290,22 +282,9 @@ def run_xla_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, epo
         float(loss)  # the epoch ends when its last step has run
         marks["end"] = time.perf_counter()
         epoch_marks.append(marks)
-    first = epoch_marks[0]
-    measured = epoch_marks[1 + warmup:]
-    per_step = sorted(s for e in measured for s, _ in step_intervals(e, steps))
     probs = model.predict(x_test / 255.0, batch_size=1000, verbose=0)
-    return {
-        "epoch_s": [e["end"] - e["begin"] for e in measured],
-        "setup_s": 0.0,
-        "compile_and_first_step_s": (first["batches"][1][1] if len(first["batches"]) > 1 else first["end"]) - first["begin"],
-        "first_epoch_s": first["end"] - first["begin"],
-        "ms_per_step_p50": 1e3 * quantile(per_step, 0.5),
-        "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
-        "steps_per_epoch": steps,
-        "accuracy": float(np.mean(np.argmax(probs, axis=1) == y_test)),
-        "flops_per_example": training_flops_per_example(model),
-        "params": int(model.count_params()),
-    }
+    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
+    return _timing_result(model, epoch_marks, warmup, steps, accuracy)
 
 
 _GEMM_CEILINGS: dict[int, dict] = {}
