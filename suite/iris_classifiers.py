@@ -93,3 +93,34 @@ def assert_evaluate_accuracy_matches_predictions(accuracy: float, predictions: l
     _, labels = load_test_split()
     by_hand = np.mean(stacked(predictions, "class_ids")[:, 0] == labels)
     assert accuracy == pytest.approx(by_hand, abs=1e-6)
+
+
+class ClassifierRecipeSpecs:
+    """The specs every premade-classifier recipe shares (guide §3.3-3.6), whichever path ran.
+
+    A recipe module subclasses it as `Test<Estimator>` with ESTIMATOR set and provides a `trained` fixture
+    (reference/estimator_<id>.run); its own specs assert the model's layers and logits."""
+
+    ESTIMATOR: str
+
+    def test_tf_estimator_class_is_deprecated_until_2_15_and_removed_from_2_16(self, recipe_note):
+        assert_estimator_status(self.ESTIMATOR)
+        recipe_note(path_note(self.ESTIMATOR))
+
+    def test_the_path_that_ran_is_the_one_this_tf_supports(self, trained):
+        assert trained.path == ("keras" if ESTIMATOR_REMOVED else "estimator")
+
+    def test_train_runs_exactly_the_requested_steps(self, trained):
+        assert trained.trained_steps == TRAIN_STEPS
+
+    def test_evaluate_reaches_at_least_0_9_test_accuracy(self, trained):
+        assert trained.accuracy >= MIN_TEST_ACCURACY
+
+    def test_evaluate_accuracy_is_the_share_of_predicted_class_ids_equal_to_the_labels(self, trained):
+        assert_evaluate_accuracy_matches_predictions(trained.accuracy, trained.predictions)
+
+    def test_predictions_carry_class_ids_and_probabilities_for_every_test_row(self, trained):
+        assert_predictions_are_class_ids_and_probability_rows(trained.predictions, n_rows=30)
+
+    def test_probabilities_are_the_softmax_of_the_logits(self, trained):
+        assert_probabilities_are_softmax_of_logits(trained.predictions)

@@ -11,7 +11,6 @@ from suite import iris_classifiers as check
 
 pytestmark = pytest.mark.recipe("estimator.dnn_classifier")
 
-ESTIMATOR = "DNNClassifier"
 # hidden_units=[10, 10] on 4 features, n_classes=3: kernel shapes of each layer.
 KERNEL_SHAPES = {"hiddenlayer_0": (4, 10), "hiddenlayer_1": (10, 10), "logits": (10, 3)}
 
@@ -21,40 +20,14 @@ def trained(tmp_path_factory):
     return recipe.run(tmp_path_factory.mktemp("dnn_classifier"))
 
 
-def test_tf_estimator_dnn_classifier_is_deprecated_until_2_15_and_removed_from_2_16(recipe_note):
-    check.assert_estimator_status(ESTIMATOR)
-    recipe_note(check.path_note(ESTIMATOR))
-
-
-def test_the_path_that_ran_is_the_one_this_tf_supports(trained):
-    assert trained.path == ("keras" if check.ESTIMATOR_REMOVED else "estimator")
-
-
-def test_train_runs_exactly_the_requested_steps(trained):
-    assert trained.trained_steps == check.TRAIN_STEPS
+class TestDNNClassifier(check.ClassifierRecipeSpecs):
+    ESTIMATOR = "DNNClassifier"
 
 
 def test_hidden_units_10_10_and_3_classes_shape_the_layers(trained):
     assert {name: kernel.shape for name, (kernel, _) in trained.layers.items()} == KERNEL_SHAPES
     assert {name: bias.shape for name, (_, bias) in trained.layers.items()} == {
         name: (shape[1],) for name, shape in KERNEL_SHAPES.items()}
-
-
-def test_evaluate_reaches_at_least_0_9_test_accuracy(trained, recipe_note):
-    assert trained.accuracy >= check.MIN_TEST_ACCURACY
-    recipe_note(check.path_note(ESTIMATOR))
-
-
-def test_evaluate_accuracy_is_the_share_of_predicted_class_ids_equal_to_the_labels(trained):
-    check.assert_evaluate_accuracy_matches_predictions(trained.accuracy, trained.predictions)
-
-
-def test_predictions_carry_class_ids_and_probabilities_for_every_test_row(trained):
-    check.assert_predictions_are_class_ids_and_probability_rows(trained.predictions, n_rows=30)
-
-
-def test_probabilities_are_the_softmax_of_the_logits(trained):
-    check.assert_probabilities_are_softmax_of_logits(trained.predictions)
 
 
 def test_logits_are_the_relu_network_of_the_trained_weights(trained):

@@ -11,7 +11,6 @@ from suite import iris_classifiers as check
 
 pytestmark = pytest.mark.recipe("estimator.dnn_linear_combined")
 
-ESTIMATOR = "DNNLinearCombinedClassifier"
 KERNEL_SHAPES = {"hiddenlayer_0": (4, 10), "hiddenlayer_1": (10, 10), "logits": (10, 3), "linear": (4, 3)}
 
 
@@ -20,38 +19,12 @@ def trained(tmp_path_factory):
     return recipe.run(tmp_path_factory.mktemp("dnn_linear_combined"))
 
 
-def test_tf_estimator_dnn_linear_combined_classifier_is_deprecated_until_2_15_and_removed_from_2_16(recipe_note):
-    check.assert_estimator_status(ESTIMATOR)
-    recipe_note(check.path_note(ESTIMATOR))
-
-
-def test_the_path_that_ran_is_the_one_this_tf_supports(trained):
-    assert trained.path == ("keras" if check.ESTIMATOR_REMOVED else "estimator")
-
-
-def test_train_runs_exactly_the_requested_steps(trained):
-    assert trained.trained_steps == check.TRAIN_STEPS
+class TestDNNLinearCombinedClassifier(check.ClassifierRecipeSpecs):
+    ESTIMATOR = "DNNLinearCombinedClassifier"
 
 
 def test_the_model_has_a_deep_10_10_branch_and_a_wide_linear_branch(trained):
     assert {name: kernel.shape for name, (kernel, _) in trained.layers.items()} == KERNEL_SHAPES
-
-
-def test_evaluate_reaches_at_least_0_9_test_accuracy(trained, recipe_note):
-    assert trained.accuracy >= check.MIN_TEST_ACCURACY
-    recipe_note(check.path_note(ESTIMATOR))
-
-
-def test_evaluate_accuracy_is_the_share_of_predicted_class_ids_equal_to_the_labels(trained):
-    check.assert_evaluate_accuracy_matches_predictions(trained.accuracy, trained.predictions)
-
-
-def test_predictions_carry_class_ids_and_probabilities_for_every_test_row(trained):
-    check.assert_predictions_are_class_ids_and_probability_rows(trained.predictions, n_rows=30)
-
-
-def test_probabilities_are_the_softmax_of_the_logits(trained):
-    check.assert_probabilities_are_softmax_of_logits(trained.predictions)
 
 
 def test_logits_are_the_sum_of_the_wide_and_the_deep_branch(trained):
