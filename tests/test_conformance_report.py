@@ -44,10 +44,7 @@ def mini_suite(pytester):
         result = pytester.runpytest_subprocess("suite", "--report-dir", str(pytester.path / "out"),
                                                "-p", "no:cacheprovider", *args)
         path = pytester.path / "out" / "conformance.json"
-        report = json.loads(path.read_text()) if path.exists() else None
-        if report is not None:
-            report["_dir"] = path.parent
-        return result, report
+        return result, json.loads(path.read_text()) if path.exists() else None
 
     return write, run
 
@@ -56,42 +53,25 @@ def rows(report):
     return {r["id"]: r for r in report["recipes"]}
 
 
-def test_spec_without_recipe_mark_is_a_collection_error(mini_suite):
+@pytest.mark.parametrize("source, message", [
+    ("def test_unmarked():\n    pass\n",
+     "*test_unmarked: every spec needs exactly one @pytest.mark.recipe*"),
+    ("import pytest\n@pytest.mark.recipe('keras.nonexistent')\ndef test_x():\n    pass\n",
+     "*unknown recipe id 'keras.nonexistent'*"),
+    ("import pytest\npytestmark = pytest.mark.recipe('keras.fit')\n"
+     "@pytest.mark.recipe('keras.layers')\ndef test_x():\n    pass\n",
+     "*every spec needs exactly one @pytest.mark.recipe* (found 2)*"),
+], ids=["unmarked", "unknown-id", "two-marks"])
+def test_bad_recipe_mark_is_a_collection_error(mini_suite, source, message):
     write, run = mini_suite
-    write("test_a.py", "def test_unmarked():\n    pass\n")
+    write("test_a.py", source)
     result, _ = run()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*test_unmarked: every spec needs exactly one @pytest.mark.recipe*"])
-
-
-def test_unknown_recipe_id_is_a_collection_error(mini_suite):
-    write, run = mini_suite
-    write("test_a.py", """
-        import pytest
-        @pytest.mark.recipe("keras.nonexistent")
-        def test_x():
-            pass
-    """)
-    result, _ = run()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*unknown recipe id 'keras.nonexistent'*"])
-
-
-def test_two_recipe_marks_are_a_collection_error(mini_suite):
-    write, run = mini_suite
-    write("test_a.py", """
-        import pytest
-        pytestmark = pytest.mark.recipe("keras.fit")
-        @pytest.mark.recipe("keras.layers")
-        def test_x():
-            pass
-    """)
-    result, _ = run()
-    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_report_has_one_row_per_catalogue_id_with_statuses(mini_suite, workers):
+def test_report_has_one_row_per_catalogue_id_with_statuses(pytester, mini_suite, workers):
     write, run = mini_suite
     write("test_a.py", """
         import pytest
@@ -138,7 +118,7 @@ def test_report_has_one_row_per_catalogue_id_with_statuses(mini_suite, workers):
     assert by_id["keras.layers"]["status"] == "not run"
     assert by_id["data.csv"]["status"] == "missing"
     assert report["summary"] == {"pass": 1, "fail": 1, "skip": 1, "not run": 1, "missing": 21}
-    markdown = (report_dir := report["_dir"]) and (report_dir / "conformance.md").read_text()
+    markdown = (pytester.path / "out" / "conformance.md").read_text()
     assert "| keras.fit " in markdown and "**FAIL**" in markdown
     assert "  - Keras 9: h5 reload drops the optimizer" in markdown
 
