@@ -1,7 +1,8 @@
-"""data.csv: eight float columns parsed with CsvDataset (guide §2.1.4; `tf.data.experimental.CsvDataset` today).
+"""data.csv: eight float columns parsed by the recipe's `CsvDataset` (guide §2.1.4; `tf.data.experimental` today).
 
-The guide's pipeline parses one line at a time from the files in order. Tuned: parallel interleave
-over the files; batch-before-map (read lines, batch them, one `decode_csv` per batch); cache.
+Every pipeline reads with `reference.data_csv.dataset(files)`. The guide's pipeline parses the files one
+after another; tuned: a parallel interleave of one `dataset([file])` per file (CsvDataset has no
+`num_parallel_reads`), with prefetch; and cache of the parsed batches. MB/s counts the 8 float32 values.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import write_csv
+from benchmarks.rounds import Group, measure_group
+from benchmarks.tfdata import RowSpec, Stage
 
+SECTION = "data"
 RECIPE = "data.csv"
+GROUP = "data.csv"
 FILES = 4
-VARIANTS = {
-    "guide": ("CsvDataset(files, [tf.float32] * 8).batch(n)", True),
-    "parallel": ("files.interleave(CsvDataset, num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)", True),
-    "vectorised": ("files.interleave(TextLineDataset, num_parallel_calls=AUTOTUNE).batch(n)"
-                   ".map(decode_csv, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)", True),
-    "cache": ("vectorised + .cache() after parsing; measured epochs serve the cached batches", False),
-}
 
 
 @pytest.fixture(scope="module")
@@ -28,29 +26,34 @@ def csv_files(plan, tmp_path_factory):
     return files, plan.file_examples
 
 
-def build(tf, variant: str, files: list[str], n: int):
+def specs(tf, files: list[str], plan) -> list[RowSpec]:
+    from reference.data_csv import dataset
+
     AUTOTUNE = tf.data.AUTOTUNE
-    defaults = [tf.float32] * 8
-    if variant == "guide":
-        return tf.data.experimental.CsvDataset(files, defaults).batch(n)
-    names = tf.data.Dataset.from_tensor_slices(files)
-    if variant == "parallel":
-        return names.interleave(lambda f: tf.data.experimental.CsvDataset(f, defaults), cycle_length=FILES,
-                                num_parallel_calls=AUTOTUNE, deterministic=True).batch(n).prefetch(AUTOTUNE)
-    ds = names.interleave(tf.data.TextLineDataset, cycle_length=FILES, num_parallel_calls=AUTOTUNE,
-                          deterministic=True).batch(n)
-    ds = ds.map(lambda lines: tuple(tf.io.decode_csv(lines, [[0.0]] * 8)), num_parallel_calls=AUTOTUNE)
-    if variant == "cache":
-        ds = ds.cache()
-    return ds.prefetch(AUTOTUNE)
+    source = Stage("dataset(files)", lambda _: dataset(files))
+    isource = Stage("files.interleave(dataset([f]), num_parallel_calls=AUTOTUNE)",
+                    lambda _: tf.data.Dataset.from_tensor_slices(files).interleave(
+                        lambda f: dataset([f]), cycle_length=FILES, num_parallel_calls=AUTOTUNE, deterministic=True))
+    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
+    out = []
+    for n in plan.file_batches:
+        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
+        out += [
+            RowSpec("guide", [source, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
+            RowSpec("parallel", [isource, batch, prefetch], batch=n,
+                    what="files.interleave(dataset([f]), num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)"),
+            RowSpec("cache", [isource, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+                    copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
+        ]
+    return out
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_csv_pipeline(benchmark, tf, plan, recorder, csv_files, variant, batch_size, consumer):
+def test_csv_pipelines(tf, plan, recorder, csv_files, bench_pass):
     files, rows = csv_files
-    what, copies = VARIANTS[variant]
-    row = tfdata.measure(benchmark, tf, plan, build(tf, variant, files, batch_size), examples=rows,
-                         bytes_per_example=8 * 4, name=f"csv/{variant}/b{batch_size}/{consumer}", consumer=consumer,
-                         recipe=RECIPE, source="csv", variant=variant, batch_size=batch_size, pipeline=what,
-                         copies_every_byte=copies, data="synthetic-seed1234/csv8")
-    recorder.add("data", row)
+    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+
+    def prepare():
+        group.units[:] = tfdata.build_units(tf, source="csv", recipe=RECIPE, specs=specs(tf, files, plan),
+                                            examples=rows, bytes_per_example=8 * 4.0, data="synthetic-seed1234/csv8")
+
+    measure_group(group, recorder, plan, prepare=prepare)

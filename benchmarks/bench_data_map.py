@@ -1,8 +1,10 @@
-"""data.map: the guide's `_parse_function` — read a JPEG file, decode it, resize it to 28x28 (guide §2.2).
+"""data.map: the recipe's `_parse_function` - read a JPEG file, decode it, resize it to 28x28 (guide §2.2).
 
-The guide maps it sequentially; tuned: `num_parallel_calls=AUTOTUNE` with prefetch, and cache of the
-decoded images (the tf.data performance guide's advice for expensive, deterministic preprocessing).
-MB/s counts the float32 28x28x1 images and int32 labels delivered.
+Every pipeline is `reference.data_map.dataset(filenames, labels, num_parallel_calls)`: the recipe's
+from_tensor_slices((filenames, labels)).map(_parse_function), decoding as the recipe does (the file's own
+channels: the grayscale JPEGs written here decode to 28x28x1). The guide maps sequentially; tuned:
+`num_parallel_calls=AUTOTUNE` with prefetch, and cache of the decoded images (the tf.data performance
+guide's advice for expensive, deterministic preprocessing). MB/s counts the float32 images and int32 labels.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist, write_jpegs
+from benchmarks.rounds import Group, measure_group
+from benchmarks.tfdata import RowSpec, Stage
 
+SECTION = "data"
 RECIPE = "data.map"
-VARIANTS = {
-    "guide": ("from_tensor_slices((filenames, labels)).map(_parse_function).batch(n)", True),
-    "parallel": ("... .map(_parse_function, num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)", True),
-    "cache": ("... .map(_parse_function, num_parallel_calls=AUTOTUNE).cache().batch(n).prefetch(AUTOTUNE)", True),
-}
+GROUP = "data.map"
 
 
 @pytest.fixture(scope="module")
@@ -28,30 +29,46 @@ def jpegs(tf, plan, tmp_path_factory):
     return files, images.y_train.astype(np.int32), images.kind
 
 
-def build(tf, variant: str, files: list[str], labels: np.ndarray, n: int):
+def specs(tf, files: list[str], labels: np.ndarray, plan) -> list[RowSpec]:
+    from reference.data_map import _parse_function, dataset
+
     AUTOTUNE = tf.data.AUTOTUNE
+    # the ladder's first stage: the recipe's pipeline before its map
+    slices = Stage("from_tensor_slices((filenames, labels))",
+                   lambda _: tf.data.Dataset.from_tensor_slices((tf.constant(files), tf.constant(labels))))
+    parse = Stage(".map(_parse_function)", lambda ds: ds.map(_parse_function))
+    pparse = Stage(".map(_parse_function, num_parallel_calls=AUTOTUNE)",
+                   lambda ds: ds.map(_parse_function, num_parallel_calls=AUTOTUNE))
+    recipe = Stage("dataset(filenames, labels)", lambda _: dataset(files, labels))
+    precipe = Stage("dataset(filenames, labels, num_parallel_calls=AUTOTUNE)",
+                    lambda _: dataset(files, labels, num_parallel_calls=AUTOTUNE))
+    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
+    out = []
+    for n in plan.jpeg_batches:
+        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
+        out += [
+            RowSpec("guide", [recipe, batch], batch=n, is_guide=True,
+                    what="dataset(filenames, labels).batch(n)  [= from_tensor_slices(...).map(_parse_function)]"),
+            RowSpec("parallel", [precipe, batch, prefetch], batch=n,
+                    what="dataset(filenames, labels, num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)"),
+            RowSpec("cache", [precipe, Stage(".cache()", lambda ds: ds.cache()), batch, prefetch], batch=n,
+                    copies_every_byte=False, what="parallel + .cache() of the decoded images: later epochs decode nothing"),
+        ]
+    # Ladders: the recipe's source and map are one function; its stages are measured as the same pipeline cut
+    # before and after the map.
+    for spec in out:
+        spec.ladder_stages = ([slices, parse] if spec.stages[0] is recipe else [slices, pparse]) + spec.stages[1:]
+    return out
 
-    def _parse_function(filename, label):
-        image_string = tf.io.read_file(filename)
-        image_decoded = tf.io.decode_jpeg(image_string, channels=1)
-        image_resized = tf.image.resize(image_decoded, [28, 28])
-        return image_resized, label
 
-    ds = tf.data.Dataset.from_tensor_slices((files, labels))
-    if variant == "guide":
-        return ds.map(_parse_function).batch(n)
-    ds = ds.map(_parse_function, num_parallel_calls=AUTOTUNE)
-    if variant == "cache":
-        ds = ds.cache()
-    return ds.batch(n).prefetch(AUTOTUNE)
+def test_jpeg_pipelines(tf, plan, recorder, jpegs, bench_pass):
+    files, labels, kind = jpegs
+    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+    bytes_per_example = 28 * 28 * 1 * 4 + 4.0
 
+    def prepare():
+        group.units[:] = tfdata.build_units(tf, source="jpeg", recipe=RECIPE, specs=specs(tf, files, labels, plan),
+                                            examples=len(files), bytes_per_example=bytes_per_example,
+                                            data=kind + "/jpeg64-q90")
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_jpeg_pipeline(benchmark, tf, plan, recorder, jpegs, variant, batch_size, consumer):
-    files, labels, source = jpegs
-    what, copies = VARIANTS[variant]
-    row = tfdata.measure(benchmark, tf, plan, build(tf, variant, files, labels, batch_size), examples=len(files),
-                         bytes_per_example=28 * 28 * 4 + 4, name=f"jpeg/{variant}/b{batch_size}/{consumer}",
-                         consumer=consumer, recipe=RECIPE, source="jpeg", variant=variant, batch_size=batch_size,
-                         pipeline=what, copies_every_byte=copies, data=source + "/jpeg64-q90")
-    recorder.add("data", row)
+    measure_group(group, recorder, plan, prepare=prepare)

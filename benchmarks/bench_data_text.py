@@ -1,7 +1,8 @@
-"""data.text: lines of text files read with TextLineDataset (guide §2.1.3).
+"""data.text: lines of text files read by the recipe's `TextLineDataset` (guide §2.1.3).
 
-The guide reads the files one after another; tuned: parallel interleave over the files with
-prefetch, and cache. MB/s counts the bytes of the lines delivered (without their newlines).
+Every pipeline reads with `reference.data_text.dataset(files)`. The guide reads the files one after
+another; tuned: parallel reads (`num_parallel_reads=AUTOTUNE`) with prefetch, and cache. MB/s counts the
+bytes of the lines delivered (without their newlines).
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import write_text
+from benchmarks.rounds import Group, measure_group
+from benchmarks.tfdata import RowSpec, Stage
 
+SECTION = "data"
 RECIPE = "data.text"
+GROUP = "data.text"
 FILES = 4
-VARIANTS = {
-    "guide": ("TextLineDataset(files).batch(n)", True),
-    "parallel": ("files.interleave(TextLineDataset, num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)",
-                 True),
-    "cache": ("parallel + .cache() after batching; measured epochs serve the cached batches", False),
-}
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +26,33 @@ def text_files(plan, tmp_path_factory):
     return files, plan.file_examples, total_bytes
 
 
-def build(tf, variant: str, files: list[str], n: int):
+def specs(tf, files: list[str], plan) -> list[RowSpec]:
+    from reference.data_text import dataset
+
     AUTOTUNE = tf.data.AUTOTUNE
-    if variant == "guide":
-        return tf.data.TextLineDataset(files).batch(n)
-    ds = tf.data.Dataset.from_tensor_slices(files).interleave(
-        tf.data.TextLineDataset, cycle_length=FILES, num_parallel_calls=AUTOTUNE, deterministic=True).batch(n)
-    if variant == "cache":
-        ds = ds.cache()
-    return ds.prefetch(AUTOTUNE)
+    source = Stage("dataset(files)", lambda _: dataset(files))
+    psource = Stage("dataset(files, num_parallel_reads=AUTOTUNE)", lambda _: dataset(files, num_parallel_reads=AUTOTUNE))
+    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
+    out = []
+    for n in plan.file_batches:
+        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
+        out += [
+            RowSpec("guide", [source, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
+            RowSpec("parallel", [psource, batch, prefetch], batch=n,
+                    what="dataset(files, num_parallel_reads=AUTOTUNE).batch(n).prefetch(AUTOTUNE)"),
+            RowSpec("cache", [psource, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+                    copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
+        ]
+    return out
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_text_pipeline(benchmark, tf, plan, recorder, text_files, variant, batch_size, consumer):
+def test_text_pipelines(tf, plan, recorder, text_files, bench_pass):
     files, lines, total_bytes = text_files
-    what, copies = VARIANTS[variant]
-    row = tfdata.measure(benchmark, tf, plan, build(tf, variant, files, batch_size), examples=lines,
-                         bytes_per_example=total_bytes / lines, name=f"text/{variant}/b{batch_size}/{consumer}",
-                         consumer=consumer, recipe=RECIPE, source="text", variant=variant, batch_size=batch_size,
-                         pipeline=what, copies_every_byte=copies, data="synthetic-seed1234/text40-120")
-    recorder.add("data", row)
+    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+
+    def prepare():
+        group.units[:] = tfdata.build_units(tf, source="text", recipe=RECIPE, specs=specs(tf, files, plan),
+                                            examples=lines, bytes_per_example=total_bytes / lines,
+                                            data="synthetic-seed1234/text40-120")
+
+    measure_group(group, recorder, plan, prepare=prepare)

@@ -1,8 +1,10 @@
-"""data.tfrecord: serialized tf.train.Example records read with TFRecordDataset and parsed (guide §2.1.2).
+"""data.tfrecord: serialized tf.train.Example records read by the recipe's `TFRecordDataset` (guide §2.1.2).
 
-The guide's pipeline reads the files one after another and parses one record at a time. The tuned
-variants: parallel interleave over the files with a parallel parse; batch-before-map (one
-`parse_example` call per batch: vectorised); and cache of the parsed batches.
+Files are written by `reference.data_tfrecord.write_examples`; every pipeline reads them with
+`reference.data_tfrecord.dataset(files)`. The guide reads the files one after another and parses one
+record at a time. Tuned: parallel reads (`num_parallel_reads=AUTOTUNE`, the tf.data performance guide's
+"parallelizing data extraction") with a parallel parse; batch-before-map (one `parse_example` call per
+batch: vectorised); and cache of the parsed batches. MB/s counts the decoded image bytes and the int64 label.
 """
 
 from __future__ import annotations
@@ -11,17 +13,13 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist, write_tfrecords
+from benchmarks.rounds import Group, measure_group
+from benchmarks.tfdata import RowSpec, Stage
 
+SECTION = "data"
 RECIPE = "data.tfrecord"
+GROUP = "data.tfrecord"
 FILES = 8
-VARIANTS = {
-    "guide": ("TFRecordDataset(files).map(parse_one).batch(n)", True),
-    "parallel": ("files.interleave(TFRecordDataset, num_parallel_calls=AUTOTUNE).map(parse_one, "
-                 "num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)", True),
-    "vectorised": ("files.interleave(TFRecordDataset, num_parallel_calls=AUTOTUNE).batch(n)"
-                   ".map(parse_batch, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)", True),
-    "cache": ("vectorised + .cache() after parsing; measured epochs serve the cached batches", False),
-}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +29,9 @@ def records(tf, plan, tmp_path_factory):
     return files, len(images.x_train), images.kind
 
 
-def build(tf, variant: str, files: list[str], n: int):
+def specs(tf, files: list[str], plan) -> list[RowSpec]:
+    from reference.data_tfrecord import dataset
+
     AUTOTUNE = tf.data.AUTOTUNE
     spec = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64)}
 
@@ -43,24 +43,34 @@ def build(tf, variant: str, files: list[str], n: int):
         ex = tf.io.parse_example(records, spec)
         return tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [-1, 28, 28]), ex["label"]
 
-    if variant == "guide":
-        return tf.data.TFRecordDataset(files).map(parse_one).batch(n)
-    raw = tf.data.Dataset.from_tensor_slices(files).interleave(
-        tf.data.TFRecordDataset, cycle_length=FILES, num_parallel_calls=AUTOTUNE, deterministic=True)
-    if variant == "parallel":
-        return raw.map(parse_one, num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)
-    ds = raw.batch(n).map(parse_batch, num_parallel_calls=AUTOTUNE)
-    if variant == "cache":
-        ds = ds.cache()
-    return ds.prefetch(AUTOTUNE)
+    source = Stage("dataset(files)", lambda _: dataset(files))
+    psource = Stage("dataset(files, num_parallel_reads=AUTOTUNE)", lambda _: dataset(files, num_parallel_reads=AUTOTUNE))
+    parse = Stage(".map(parse_one)", lambda ds: ds.map(parse_one))
+    pparse = Stage(".map(parse_one, num_parallel_calls=AUTOTUNE)", lambda ds: ds.map(parse_one, num_parallel_calls=AUTOTUNE))
+    vparse = Stage(".map(parse_batch, num_parallel_calls=AUTOTUNE)",
+                   lambda ds: ds.map(parse_batch, num_parallel_calls=AUTOTUNE))
+    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
+    out = []
+    for n in plan.file_batches:
+        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
+        out += [
+            RowSpec("guide", [source, parse, batch], batch=n, is_guide=True, what="dataset(files).map(parse_one).batch(n)"),
+            RowSpec("parallel", [psource, pparse, batch, prefetch], batch=n,
+                    what="dataset(files, num_parallel_reads=AUTOTUNE).map(parse_one, parallel).batch(n).prefetch"),
+            RowSpec("vectorised", [psource, batch, vparse, prefetch], batch=n,
+                    what="dataset(files, num_parallel_reads=AUTOTUNE).batch(n).map(parse_batch, parallel).prefetch"),
+            RowSpec("cache", [psource, batch, vparse, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+                    copies_every_byte=False, what="vectorised + .cache() after parsing: epochs serve cached batches"),
+        ]
+    return out
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_tfrecord_pipeline(benchmark, tf, plan, recorder, records, variant, batch_size, consumer):
-    files, examples, source = records
-    what, copies = VARIANTS[variant]
-    row = tfdata.measure(benchmark, tf, plan, build(tf, variant, files, batch_size), examples=examples,
-                         bytes_per_example=28 * 28 + 8, name=f"tfrecord/{variant}/b{batch_size}/{consumer}",
-                         consumer=consumer, recipe=RECIPE, source="tfrecord", variant=variant,
-                         batch_size=batch_size, pipeline=what, copies_every_byte=copies, data=source)
-    recorder.add("data", row)
+def test_tfrecord_pipelines(tf, plan, recorder, records, bench_pass):
+    files, examples, kind = records
+    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+
+    def prepare():
+        group.units[:] = tfdata.build_units(tf, source="tfrecord", recipe=RECIPE, specs=specs(tf, files, plan),
+                                            examples=examples, bytes_per_example=28 * 28 + 8.0, data=kind)
+
+    measure_group(group, recorder, plan, prepare=prepare)

@@ -1,11 +1,14 @@
-"""keras.distribute: the same training on one CPU device, on logical CPU replicas, on GPUs, and on two local
-MultiWorkerMirroredStrategy workers (guide §1.9; `tf.distribute` replaces `tf.contrib.distribute`).
+"""keras.distribute: the recipe's model trained on one CPU device, on logical CPU replicas, on GPUs, and on two
+local MultiWorkerMirroredStrategy workers (guide §1.9; `tf.distribute` replaces `tf.contrib.distribute`).
 
-Every configuration runs in a fresh process (benchmarks/distributed_worker.py), so logical devices can be
-configured before TensorFlow starts and the rows are comparable with each other. Scaling efficiency
-E_N = throughput_N / (N x throughput_1). Logical CPU replicas and two workers on one machine share the
-same cores: those rows are labelled functional (the strategy works and what it costs), not a speed-up.
-Subprocesses are bounded by a timeout and killed with their process group whatever happens.
+Every configuration runs in a fresh process (benchmarks/distributed_worker.py: the recipe's
+`reference.keras_distribute.configure_devices` and communication options, `reference.keras_quickstart`'s
+model built in `strategy.scope()`), so logical devices can be configured before TensorFlow starts and the
+rows are comparable with each other. Each epoch after the first is a round (at least 6: a 95 % interval).
+Scaling efficiency E_N = throughput_N / (N x throughput_1). Logical CPU replicas and two workers on one
+machine share the same cores: those rows are labelled functional (the strategy works and what it costs),
+not a speed-up. Subprocesses are bounded by a timeout and killed with their process group whatever happens.
+These rows are measured once, between the passes.
 
 steps_per_execution is 1 in every row here: with MirroredStrategy, Keras 3.15's multi-step loop fails
 (`INVALID_ARGUMENT: You must feed a value for placeholder tensor 'while/cond/Placeholder'` from
@@ -25,8 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import rate_row
+from reference import keras_distribute  # noqa: F401 - the recipe whose functions the workers run
 
+SECTION = "once"
 RECIPE = "keras.distribute"
 GLOBAL_BATCH = 256
 STEPS_PER_EXECUTION = 1  # see the module docstring
@@ -48,8 +52,7 @@ def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] 
     """Start one process (or one per TF_CONFIG), wait with a deadline, kill leftovers, return worker 0's result."""
     cmd = [sys.executable, "-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
            "--batch", str(GLOBAL_BATCH), "--examples", str(plan.distributed_examples),
-           "--test-examples", str(plan.test_examples), "--epochs", str(plan.epochs),
-           "--warmup", str(plan.warmup_rounds), "--spe", str(STEPS_PER_EXECUTION)]
+           "--test-examples", str(plan.test_examples), "--epochs", str(plan.distributed_epochs)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     procs, logs = [], []
     try:
@@ -82,22 +85,21 @@ def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] 
     return json.loads(line[len("RESULT "):])
 
 
-def _row(plan, recorder, res: dict, *, name: str, strategy: str, functional: bool, baseline: dict | None,
-         peak_devices: int = 1, limit_device: str | None = None, api: str = "fit") -> dict:
-    row = rate_row(name, plan.distributed_examples, None, res["epoch_s"], recipe=RECIPE, section="distributed",
-                   model="quickstart", config=name.split("/", 1)[1], global_batch=GLOBAL_BATCH,
-                   per_replica_batch=GLOBAL_BATCH // res["replicas"], replicas=res["replicas"], devices=res["devices"],
-                   steps_per_execution=STEPS_PER_EXECUTION,
-                   jit_compile=False, input="tf.data", strategy=strategy, functional=functional,
-                   examples_per_epoch=plan.distributed_examples, epochs=plan.epochs, data=res["data"],
-                   peak_devices=peak_devices, limit_device=limit_device, api=api,
-                   timer="own (Keras callback in the worker process: per-epoch rounds)",
-                   **{k: res[k] for k in ("setup_s", "compile_and_first_step_s", "first_epoch_s", "ms_per_step_p50",
-                                          "ms_per_step_p95", "steps_per_epoch", "accuracy", "flops_per_example",
-                                          "params")})
-    if baseline is not None:
-        row["scaling_efficiency"] = row["examples_per_s"] / (res["replicas"] * baseline["examples_per_s"])
-    return recorder.add("training", row)
+def _row(plan, recorder, res: dict, *, name: str, strategy: str | None, functional: bool, baseline: dict | None,
+         peak_devices: int = 1, limit_device: str | None = None) -> dict:
+    row = {"name": name, "recipe": RECIPE, "section": "training", "distributed": True, "model": "quickstart",
+           "config": name.split("/", 1)[1], "global_batch": GLOBAL_BATCH,
+           "per_replica_batch": GLOBAL_BATCH // res["replicas"], "replicas": res["replicas"], "devices": res["devices"],
+           "steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": False, "input": "tf.data", "strategy": strategy,
+           "functional": functional, "examples_per_epoch": plan.distributed_examples, "epochs": plan.distributed_epochs,
+           "data": res["data"], "peak_devices": peak_devices, "limit_device": limit_device, "api": res["api"],
+           "unit": "examples", "is_guide": False, "worker_threads": res["threads"],
+           **{k: res[k] for k in ("compile_and_first_step_s", "accuracy", "accuracy_after", "flops_per_example",
+                                  "params")}}
+    if baseline is not None:  # E_N is computed in the report from both rows
+        row["scaling_efficiency_vs"] = baseline["name"]
+    recorder.add_external("training", "keras.distribute", row, res["rounds"])
+    return recorder.row(name)
 
 
 @pytest.fixture(scope="module")
@@ -110,18 +112,22 @@ def single_cpu(plan, recorder, tmp_path_factory):
 def single_cpu_loop(plan, recorder, tmp_path_factory):
     res = _run(plan, tmp_path_factory.mktemp("single-loop"), "single-loop", 1)
     return _row(plan, recorder, res, name="distribute/cpu-1-device-custom-loop", strategy=None, functional=False,
-                baseline=None, api="custom loop")
+                baseline=None)
 
 
 def test_single_cpu_device(single_cpu):
     assert single_cpu["replicas"] == 1
 
 
-def test_single_cpu_device_custom_loop(single_cpu_loop):
-    assert single_cpu_loop["replicas"] == 1
+def test_single_cpu_device_custom_loop(plan, request):
+    if plan.quick:
+        pytest.skip("--quick: the smoke run starts the single-device and the two-worker processes only")
+    assert request.getfixturevalue("single_cpu_loop")["replicas"] == 1
 
 
 def test_logical_cpu_replicas(plan, recorder, single_cpu, tmp_path):
+    if plan.quick:
+        pytest.skip("--quick: the smoke run starts the single-device and the two-worker processes only")
     res = _run(plan, tmp_path, "logical", 2)
     assert res["replicas"] == 2
     _row(plan, recorder, res, name="distribute/cpu-2-logical-replicas", strategy="MirroredStrategy",
@@ -143,11 +149,12 @@ def test_gpus_mirrored(tf, plan, recorder, tmp_path):
         baseline = baseline or row
 
 
-def test_two_local_multiworker_workers(plan, recorder, single_cpu_loop, tmp_path):
+def test_two_local_multiworker_workers(plan, recorder, request, tmp_path):
+    baseline = None if plan.quick else request.getfixturevalue("single_cpu_loop")
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     configs = [{"cluster": cluster, "task": {"type": "worker", "index": i}} for i in range(2)]
     res = _run(plan, tmp_path, "mwms", 1, configs)
     assert res["replicas"] == 2
     _row(plan, recorder, res, name="distribute/2-local-multiworker-workers", strategy="MultiWorkerMirroredStrategy",
-         functional=True, baseline=single_cpu_loop, api="custom loop")
+         functional=True, baseline=baseline)

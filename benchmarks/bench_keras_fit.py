@@ -1,43 +1,89 @@
-"""keras.fit: the same measurement for a small convolutional model (guide §1.3's `fit`, another model).
+"""keras.fit: the recipe's `fit` on NumPy arrays and on a repeated tf.data.Dataset (guide §1.3).
 
-Conv2D(16) - pool - Conv2D(32) - pool - Dense(10) on the same 28x28 data: more arithmetic per example
-than the quickstart model, so the same per-step overhead weighs less. The guide's `fit` at batch 32
-against the tuned input/steps_per_execution at batch 32 with and without XLA (same arithmetic), and a
-larger batch. (XLA's CPU convolutions are several times slower than oneDNN's here, so there is no XLA
-row at the larger batch: it would take minutes to say the same thing.)
+Every row trains `reference.keras_fit.small_model()` (Dense(64, relu) -> Dense(10), Adam(0.01), mse) with
+the recipe's own calls: `fit_numpy` (batch 32, validation data evaluated at the end of every epoch - its
+time is part of the round, as it is part of the guide's epoch) and `fit_dataset` (the recipe's
+`repeated_dataset`, `steps_per_epoch`). Tuned: the same calls after compiling with `steps_per_execution`.
+Each row has a compute-only twin (benchmarks/training.py) for its input wait share.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import training
-from benchmarks.datasets import fashion_mnist
+from benchmarks.rounds import Group, measure_group
 
+SECTION = "training"
 RECIPE = "keras.fit"
-MODEL = "conv"
-CONFIGS = {
-    "guide": (32, 1, "auto", "numpy float64"),
-    "spe+tfdata": (32, None, False, "tf.data"),
-    "spe+xla+tfdata": (32, None, True, "tf.data"),
-    "spe+tfdata@256": (256, None, False, "tf.data"),
-}
+MODEL = "keras.fit small model"
+GROUP = "keras.fit"
+CONFIGS = {"guide": ("fit_numpy", 1), "spe": ("fit_numpy", None), "dataset": ("fit_dataset", 1),
+           "dataset+spe": ("fit_dataset", None)}
+_BUILT: dict = {}
 
 
 @pytest.fixture(scope="module")
-def conv_images(plan):
-    return fashion_mnist(plan.conv_examples, plan.test_examples)
+def data(plan):
+    rng = np.random.default_rng(0)
+    n, n_val = plan.fit_examples, plan.fit_examples // 10
+    return (rng.random((n, 32)), rng.random((n, 10)), rng.random((n_val, 32)), rng.random((n_val, 10)))
 
 
-QUICK = ("guide", "spe+tfdata")  # the smoke run's subset
+def fit_call(kind: str, val_data, val_labels):
+    from reference.keras_fit import fit_dataset, fit_numpy
+
+    def call(model, train, *, steps, callbacks):
+        x, y = train
+        if kind == "fit_numpy":
+            return fit_numpy(model, x, y, val_data, val_labels, epochs=1, batch_size=32, verbose=0, callbacks=callbacks)
+        return fit_dataset(model, x, y, epochs=1, steps_per_epoch=steps or len(x) // 32, verbose=0,
+                           callbacks=callbacks)
+
+    return call
 
 
-def pytest_generate_tests(metafunc):
-    if "name" in metafunc.fixturenames:
-        metafunc.parametrize("name", QUICK if metafunc.config.getoption("quick") else list(CONFIGS))
+class _DatasetFit(training.FitConfig):
+    """fit_dataset builds its repeated dataset from the arrays itself (inside the recipe's function)."""
+
+    def run(self, clock):
+        timer = training.step_timer(self.keras, clock)
+        self.fit_call(self.model, (self.x, self.y), steps=self.steps, callbacks=[timer])
+        return (self.steps - timer.first_timed_step) * self.batch
 
 
-def test_conv_fit(tf, plan, recorder, conv_images, name):
-    batch, spe, jit, input_kind = CONFIGS[name]
-    training.record_fit(tf, plan, recorder, conv_images, model=MODEL, name=name.split("@")[0], batch=batch, spe=spe,
-                        jit=jit, input_kind=input_kind, recipe=RECIPE)
+def build(tf, plan, data, config: str, progress):
+    if config in _BUILT:
+        return _BUILT[config]
+    from reference.keras_fit import small_model
+
+    x, y, xv, yv = data
+    kind, spe = CONFIGS[config]
+    spe = plan.steps_per_execution if spe is None else spe
+    tf.keras.utils.set_random_seed(training.SEED)
+    model = small_model()
+    if spe != 1:
+        training.recompile(model, steps_per_execution=spe)
+    cls = _DatasetFit if kind == "fit_dataset" else training.FitConfig
+    trainer = cls(tf, name=f"keras.fit/{config}/b32", recipe=RECIPE, model=model, batch=32, spe=spe,
+                  input_kind="numpy float64" if kind == "fit_numpy" else "tf.data (repeated_dataset)", x=x, y=y,
+                  x_test=xv, y_test=yv, fit_call=fit_call(kind, xv, yv), data_kind="uniform-seed0/32->10",
+                  round_s=plan.train_round_s, config=config, model_name=MODEL,
+                  extra={"call": f"reference.keras_fit.{kind}"})
+    trainer.warm_up()
+    progress(f"[bench] training {trainer.name}: warmed up ({trainer.warm['compile_and_first_step_s']:.1f} s to the "
+             f"second execution; {trainer.steps} steps a round)")
+    _BUILT[config] = trainer
+    return trainer
+
+
+def test_fit_calls(tf, plan, recorder, data, bench_pass):
+    configs = ["guide", "dataset"] if plan.quick else list(CONFIGS)
+    trainers = [build(tf, plan, data, c, recorder.progress) for c in configs]
+    units = [u for t in trainers for u in t.units()]
+    for u in units:
+        if u.row is not None and u.key != "keras.fit/guide/b32":
+            u.baseline = "keras.fit/guide/b32"
+    measure_group(Group(GROUP, SECTION, units, plan.budget(GROUP)), recorder, plan,
+                  prepare=lambda: [t.prepare() for t in trainers])

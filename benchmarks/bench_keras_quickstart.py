@@ -1,36 +1,42 @@
-"""keras.quickstart: training throughput of the guide's quickstart model (guide §1).
+"""keras.quickstart: training throughput of the guide's quickstart model (guide §1), and what each tuning gives.
 
-The guide's `fit` as written (numpy float64 images / 255.0, batch 32, defaults) is the baseline. Tuned
-configurations at batch 32 keep the same arithmetic (the same model, optimizer, batch, epochs and a new
-shuffle every epoch), so their accuracy after the same epochs is the guide's within noise:
-`steps_per_execution` (many steps per Python call), `jit_compile=True` (XLA) and the tf.data input
-(float32, shuffled indices, batch-before-gather, prefetch). Larger batches change the arithmetic, so
-their accuracy after the same epochs is reported beside their FLOP utilisation.
+Every row trains `reference.keras_quickstart.build_model()` (compiled as the guide does) with the recipe's
+`fit` step (`reference.keras_quickstart.fit`). The guide's configuration is the baseline: NumPy float64
+images scaled by `reference.keras_quickstart.scale_pixels`, batch 32, Keras' defaults. Tuned configurations
+at batch 32 keep the same arithmetic (model, optimizer, batch, a new shuffle every epoch), so their accuracy
+after the same epoch is the guide's within noise: `steps_per_execution` (many steps per Python call), XLA
+(`jit_compile=True`), and the tf.data input of the data.numpy row `shuffled_gather`. Larger batches change
+the arithmetic: their accuracy after one epoch is reported beside their FLOP utilisation.
 
-One row is not `fit`: `xla-loop` runs the same training as a custom loop with many steps inside one
-XLA-compiled function, to measure how much of a step is arithmetic and how much the machinery around it.
+One row is not `fit`: `xla-loop` trains the same model with the same optimizer and loss by a custom loop
+with many steps inside one XLA-compiled function, to show how much of a step is arithmetic and how much
+the machinery around it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import training
 from benchmarks.datasets import fashion_mnist
-from benchmarks.harness import Plan
+from benchmarks.rounds import Group, measure_group
 
+SECTION = "training"
 RECIPE = "keras.quickstart"
 MODEL = "quickstart"
-# name: (batch or None for "the large batches", steps_per_execution (None = the plan's), jit_compile, input)
+# name: (steps_per_execution (None: the plan's), jit_compile (None: the recipe's compile), input)
 CONFIGS = {
-    "guide": (32, 1, "auto", "numpy float64"),
-    "spe": (32, None, "auto", "numpy float64"),
-    "spe+tfdata": (32, None, False, "tf.data"),
-    "spe+xla": (32, None, True, "numpy float64"),
-    "spe+xla+tfdata": (32, None, True, "tf.data"),
-    # not `fit`: the same training with steps_per_execution steps inside one XLA function (training.run_xla_loop)
-    "xla-loop": (32, None, True, "xla loop"),
+    "guide": (1, None, "numpy float64"),
+    "spe": (None, None, "numpy float64"),
+    "spe+tfdata": (None, False, "tf.data"),
+    "spe+xla": (None, True, "numpy float64"),
+    "spe+xla+tfdata": (None, True, "tf.data"),
+    "xla-loop": (None, True, "xla loop"),
 }
+BATCH32 = {"full": list(CONFIGS), "quick": ["guide", "spe+xla", "xla-loop"]}
+LARGE = {"full": ["spe+tfdata", "spe+xla+tfdata", "xla-loop"], "quick": ["spe+xla+tfdata", "xla-loop"]}
+_BUILT: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -38,25 +44,76 @@ def images(plan):
     return fashion_mnist(plan.train_examples, plan.test_examples)
 
 
-QUICK = ("guide", "spe+xla", "xla-loop")  # the smoke run's subset
+def quickstart_fit(batch: int):
+    from reference.keras_quickstart import fit
+
+    def call(model, train, *, steps, callbacks):
+        if isinstance(train, tuple):  # the guide's arrays: fit(train_images, train_labels, epochs=...)
+            return fit(model, train, epochs=1, batch_size=batch, shuffle=True, callbacks=callbacks)
+        return fit(model, (train,), epochs=1, steps_per_epoch=steps, callbacks=callbacks)
+
+    return call
 
 
-def pytest_generate_tests(metafunc):
-    quick = bool(metafunc.config.getoption("quick"))
-    if "name" in metafunc.fixturenames:
-        metafunc.parametrize("name", QUICK if quick else list(CONFIGS))
-    if "large_batch" in metafunc.fixturenames:
-        metafunc.parametrize("large_batch", Plan.for_run(quick).large_batches, ids=lambda b: f"b{b}")
+def build(tf, plan, images, config: str, batch: int, progress):
+    """The configuration's trainer, built and warmed up once per run (kept for the second pass)."""
+    key = (config, batch)
+    if key in _BUILT:
+        return _BUILT[key]
+    from reference.keras_quickstart import build_model, scale_pixels
+
+    keras = tf.keras
+    keras.utils.set_random_seed(training.SEED)
+    spe, jit, input_kind = CONFIGS[config]
+    spe = plan.steps_per_execution if spe is None else spe
+    model = build_model()
+    x_test, y_test = scale_pixels(images.x_test), images.y_test
+    name = f"{MODEL}/{config}/b{batch}"
+    if input_kind == "xla loop":
+        trainer = training.XlaLoopConfig(tf, name=name, recipe=RECIPE, model=model, batch=batch, steps_per_call=spe,
+                                         x=scale_pixels(images.x_train), y=images.y_train, x_test=x_test, y_test=y_test,
+                                         data_kind=images.kind, round_s=plan.train_round_s, model_name=MODEL)
+    else:
+        overrides = {"steps_per_execution": spe} if spe != 1 else {}
+        if jit is not None:
+            overrides["jit_compile"] = jit
+        if overrides:
+            training.recompile(model, **overrides)
+        if input_kind == "numpy float64":
+            x = scale_pixels(images.x_train)
+        else:  # the tuned input delivers float32 (the model computes in float32 either way)
+            x = (images.x_train / np.float32(255.0)).astype(np.float32)
+        y = images.y_train.astype(np.int32) if input_kind == "tf.data" else images.y_train
+        trainer = training.FitConfig(tf, name=name, recipe=RECIPE, model=model, batch=batch, spe=spe,
+                                     input_kind="tf.data" if input_kind == "tf.data" else input_kind, x=x, y=y,
+                                     x_test=x_test, y_test=y_test, fit_call=quickstart_fit(batch),
+                                     data_kind=images.kind, round_s=plan.train_round_s, config=config,
+                                     model_name=MODEL)
+    trainer.warm_up()
+    progress(f"[bench] training {name}: warmed up ({trainer.warm['compile_and_first_step_s']:.1f} s to the second "
+             f"execution, accuracy {trainer.warm['accuracy']:.4f} after {trainer.warm['accuracy_after']}; "
+             f"{trainer.steps} steps a round)")
+    _BUILT[key] = trainer
+    return trainer
 
 
-def test_quickstart_batch32(tf, plan, recorder, images, name):
-    batch, spe, jit, input_kind = CONFIGS[name]
-    training.record_fit(tf, plan, recorder, images, model=MODEL, name=name, batch=batch, spe=spe, jit=jit,
-                        input_kind=input_kind, recipe=RECIPE)
+def _measure(tf, plan, recorder, images, group_name: str, entries: list[tuple[str, int]]) -> None:
+    trainers = [build(tf, plan, images, c, b, recorder.progress) for c, b in entries]
+    units = [u for t in trainers for u in t.units()]
+    guide = f"{MODEL}/guide/b32"
+    for u in units:
+        if u.row is not None and u.key != guide and any(t.name == guide for t in trainers):
+            u.baseline = guide
+    measure_group(Group(group_name, SECTION, units, plan.budget(group_name)), recorder, plan,
+                  prepare=lambda: [t.prepare() for t in trainers])
 
 
-@pytest.mark.parametrize("variant", ["spe+xla+tfdata", "spe+tfdata", "xla-loop"])
-def test_quickstart_large_batch(tf, plan, recorder, images, large_batch, variant):
-    _, spe, jit, input_kind = CONFIGS[variant]
-    training.record_fit(tf, plan, recorder, images, model=MODEL, name=variant, batch=large_batch, spe=spe, jit=jit,
-                        input_kind=input_kind, recipe=RECIPE)
+def test_quickstart_batch32(tf, plan, recorder, images, bench_pass):
+    configs = BATCH32["quick" if plan.quick else "full"]
+    _measure(tf, plan, recorder, images, "keras.quickstart/b32", [(c, 32) for c in configs])
+
+
+def test_quickstart_large_batches(tf, plan, recorder, images, bench_pass):
+    configs = LARGE["quick" if plan.quick else "full"]
+    _measure(tf, plan, recorder, images, "keras.quickstart/large",
+             [(c, b) for b in plan.large_batches for c in configs])

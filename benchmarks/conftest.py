@@ -1,21 +1,30 @@
-"""Fixtures of `pytest benchmarks`: the plan, the machine's limits, the row recorder and the report.
+"""Fixtures of `pytest benchmarks`: the plan, the machine's limits, the recorder, passes and the report.
 
 Benchmarks run in one process: under pytest-xdist several workers would share the cores and every
 timing would measure the neighbours too, so `-n`/`--dist` is refused, not silently ignored.
+
+A full run makes two passes over every group of rows (benchmarks/rounds.py): the tests of pass 1 of
+every module run first, then the rows measured once (distribution, self-check), then pass 2. Within a
+pass the sections run in the order data, training, io; the limits are measured at the start and again
+before every section.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.harness import Plan, Recorder
 
+ROOT = Path(__file__).resolve().parents[1]
+SECTION_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3}
 XDIST_REFUSAL = ("pytest benchmarks must run in a single process: drop -n/--dist (pytest-xdist workers would share "
                  "the cores and every timing would include the other workers' work). Run `pytest benchmarks` "
                  "or `pytest benchmarks --quick` on its own.")
+_STATE: dict = {}
 
 
 def _under_xdist(config: pytest.Config) -> bool:
@@ -29,23 +38,40 @@ def _under_xdist(config: pytest.Config) -> bool:
 def pytest_configure(config):
     if _under_xdist(config):
         raise pytest.UsageError(XDIST_REFUSAL)
+    # The thread configuration must be set before TensorFlow starts its runtime, which the pytest header's
+    # environment fingerprint does (it runs a matmul).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from benchmarks.machine import fix_threads
+
+    _STATE["threads"] = fix_threads(tf)
+    _STATE["started"] = time.perf_counter()
 
 
 def pytest_collection_modifyitems(session, config, items):
     # The same refusal if benchmarks are collected as part of a wider xdist run (e.g. `pytest -n 2 suite benchmarks`).
-    if _under_xdist(config) and any(Path(str(i.path)).parent.name == "benchmarks" for i in items):
+    bench = [i for i in items if Path(str(i.path)).parent.name == "benchmarks"]
+    if _under_xdist(config) and bench:
         raise pytest.UsageError(XDIST_REFUSAL)
+    # Pass 1 of every group, then the rows measured once, then pass 2; sections in order within a pass.
+    index = {id(item): n for n, item in enumerate(items)}
+
+    def order(item):
+        callspec = getattr(item, "callspec", None)
+        bench_pass = callspec.params.get("bench_pass") if callspec else None
+        section = getattr(item.module, "SECTION", "once")
+        slot = bench_pass * 2 if bench_pass is not None else 1
+        return (slot, SECTION_ORDER.get(section, 3), index[id(item)])
+
+    if bench:
+        items.sort(key=order)
 
 
 def pytest_generate_tests(metafunc):
-    # Every tf.data benchmark runs over the plan's batch sizes and consumers: the in-memory source
-    # (a module with IN_MEMORY = True) over the wider range, file sources over theirs.
-    if {"batch_size", "consumer"} <= set(metafunc.fixturenames):
+    if "bench_pass" in metafunc.fixturenames:
         plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
-        in_memory = getattr(metafunc.module, "IN_MEMORY", False)
-        metafunc.parametrize("batch_size", plan.numpy_batches if in_memory else plan.file_batches,
-                             ids=lambda b: f"b{b}")
-        metafunc.parametrize("consumer", plan.consumers if in_memory else plan.file_consumers)
+        metafunc.parametrize("bench_pass", range(plan.passes), ids=lambda p: f"pass{p + 1}", indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +84,11 @@ def progress(pytestconfig):
     """A progress line on the terminal, printed at once even while pytest captures output."""
     terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    started = _STATE.get("started", time.perf_counter())
 
     def line(text: str) -> None:
-        if terminal is None:
+        text = f"{time.perf_counter() - started:6.0f}s {text}"
+        if terminal is None or capture is None:
             print(text, flush=True)
             return
         with capture.global_and_fixture_disabled():
@@ -79,28 +107,43 @@ def tf():
 
 @pytest.fixture(scope="session")
 def recorder(pytestconfig, plan, progress, tf):
-    """Every benchmark adds its rows here; at the end of the session the reports are written from it."""
+    """Every benchmark adds its rounds here; at the end of the session the reports are written from it."""
     from benchmarks import limits as limits_mod
+    from benchmarks import models
+    from benchmarks.datasets import data_note
     from reports.environment import for_config
 
     env = for_config(pytestconfig)  # before any benchmark: the fingerprint's own matmul is not timed
     rec = Recorder(plan=plan, progress=progress)
-    from benchmarks.datasets import _fashion_cache_dir, real_fashion_mnist_cached
-
-    rec.notes.append(
-        "Images: Fashion-MNIST from the Keras cache." if real_fashion_mnist_cached() else
-        "Images: synthetic Fashion-MNIST-shaped data (28x28 uint8, labels 0..9, seeded, learnable), because the "
-        f"real dataset is not cached in {_fashion_cache_dir()} and the benchmarks never download. Accuracy "
-        "figures are on its held-out part; throughput does not depend on the pixel values.")
-    progress(f"[bench] {'quick smoke run' if plan.quick else 'full run'}: {plan.rounds} measured rounds after "
-             f"{plan.warmup_rounds} warm-up round(s) per row; measuring this machine's limits first")
-    rec.limits = limits_mod.measure(tf, plan.quick, progress)
+    rec.threads = dict(_STATE.get("threads", {}))
+    rec.notes.append(data_note())
+    budget = sum(plan.budgets.values()) * plan.passes
+    progress(f"[bench] {'quick smoke run' if plan.quick else 'full run'}: {plan.passes} pass(es); per group and pass "
+             f"a warm-up round, then at least {plan.min_rounds_per_pass} rounds round-robin until each row's 95 % "
+             f"interval is within ±{plan.target_half_width:.0%} (measuring budget {budget / 60:.1f} min in all, "
+             f"plus warm-ups, compiles and the distribution processes); threads: intra-op "
+             f"{rec.threads.get('intra_op_parallelism_threads')}, inter-op {rec.threads.get('inter_op_parallelism_threads')}")
+    rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan),
+                                    model_sets=models.matmul_sets(tf, plan))
+    _STATE["recorder"] = rec
     yield rec
     from reports import benchmarks as report
 
     report_dir = Path(pytestconfig.getoption("report_dir"))
-    written = report.write(report.build(rec, env), report_dir)
+    built = report.build(rec, env, wall_s=time.perf_counter() - _STATE.get("started", time.perf_counter()))
+    written = report.write(built, report_dir)
     progress("[bench] wrote " + ", ".join(str(p) for p in written))
+    problems = report.problems(report.load(report_dir / "benchmarks.json"))
+    for p in problems:
+        progress(f"[bench] REPORT CHECK FAILED: {p}")
+    _STATE["problems"] = problems
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The written report is checked (every column present, no row beyond a limit by more than its own noise);
+    # a failed check fails the run, like a failed test.
+    if _STATE.get("problems") and session.exitstatus == 0:
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +151,16 @@ def limits(recorder) -> dict:
     return recorder.limits
 
 
-@pytest.fixture(autouse=True)
-def _limits_first(recorder):
-    # Every benchmark depends on the recorder, so the limits are measured before the first row.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    yield
+@pytest.fixture
+def bench_pass(request, recorder, tf, plan):
+    """The pass this test measures in; the limits are measured again whenever a new section or pass starts."""
+    index = request.param
+    section = getattr(request.module, "SECTION", "once")
+    recorder.pass_index = index
+    last = _STATE.get("last_section")
+    if last is not None and last != (index, section):
+        from benchmarks.limits import remeasure
+
+        remeasure(tf, recorder.limits, f"{section} (pass {index + 1})", plan.quick, recorder.progress)
+    _STATE["last_section"] = (index, section)
+    return index

@@ -1,19 +1,31 @@
-"""The measuring method every benchmark shares: plan (quick or full), statistics, rows and progress lines.
+"""The plan of a run (quick or full) and the recorder that turns rounds into report rows.
 
-Method (issue 5): warm-up rounds first, then at least five measured rounds; a row reports the median,
-the inter-quartile range and the coefficient of variation of its rounds, and a row whose CV exceeds
-5 % is flagged, never hidden. Nothing here asserts anything about time.
+Method (issue 8): every row is measured in rounds, round-robin with the rows it is compared with,
+adaptively until its median's 95 % interval is within +-5 % or its group's budget is spent, in two
+interleaved passes (full run) - see benchmarks/rounds.py for the loop and benchmarks/stats.py for the
+interval. A row reports the median rate, its interval, the spread (IQR, CV), how many rounds were
+taken and how many were measured under interference, cores used and peak memory. Nothing here
+asserts anything about time.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-import time
 from dataclasses import dataclass, field
 
-CV_FLAG = 0.05
-MIN_ROUNDS = 5
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, spread
+
+TARGET_HALF_WIDTH = 0.05
+# The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
+# 5-20 % moderately, >= 20 % highly (tensorflow/core/profiler/convert/op_stats_to_input_pipeline_analysis.cc,
+# kModeratelyInfeedBoundThresholdInPercent / kHighlyInfeedBoundThresholdInPercent).
+INPUT_BOUND_MODERATE, INPUT_BOUND_HIGH = 0.05, 0.20
+
+FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top)
+    "data.numpy": 40, "data.tfrecord": 20, "data.csv": 14, "data.text": 12, "data.map": 16, "data.batch": 12,
+    "data.padded_batch": 12, "keras.quickstart/b32": 50, "keras.quickstart/large": 40, "keras.fit": 16,
+    "keras.evaluate_predict": 14, "keras.save": 18, "estimator": 20}
+QUICK_BUDGETS = {k: max(3.0, v / 6) for k, v in FULL_BUDGETS.items()}
 
 
 @dataclass(frozen=True)
@@ -21,123 +33,287 @@ class Plan:
     """How much each benchmark does. `--quick` is the CI smoke run; the full run is the measurement."""
 
     quick: bool
-    rounds: int = MIN_ROUNDS
-    warmup_rounds: int = 1
+    passes: int = 2
+    min_rounds_per_pass: int = 3
+    max_rounds_per_pass: int = 40
+    target_half_width: float = TARGET_HALF_WIDTH
+    min_round_s: float = 0.05
+    budgets: dict = field(default_factory=lambda: dict(FULL_BUDGETS))
     # tf.data
     numpy_examples: int = 60_000
     numpy_batches: tuple[int, ...] = (32, 256, 2048)
     file_examples: int = 20_000
     file_batches: tuple[int, ...] = (32, 256)
-    jpeg_images: int = 2_000
-    consumers: tuple[str, ...] = ("python", "graph")
-    file_consumers: tuple[str, ...] = ("python", "graph")
+    ladder_batch: int = 256
+    jpeg_images: int = 1_000
+    jpeg_batches: tuple[int, ...] = (32, 256)
+    batch_elements: int = 100_000
+    padded_elements: int = 2_000
+    small_batches: tuple[int, ...] = (4, 32, 256)   # data.batch / data.padded_batch: the guide's 4, then larger
     # training
     train_examples: int = 60_000
     test_examples: int = 10_000
     steps_per_execution: int = 100
-    large_batches: tuple[int, ...] = (256, 1024, 4096, 8192)
-    conv_examples: int = 20_000
+    large_batches: tuple[int, ...] = (1024, 8192)
+    train_round_s: float = 0.4
+    fit_examples: int = 20_000                      # keras.fit's small model
+    predict_examples: int = 20_000
+    predict_batches: tuple[int, ...] = (32, 256, 2048, 8192)
+    save_hidden: tuple[int, ...] = (64, 1024)       # the guide's model, and a wider one whose file is MBs
     distributed_examples: int = 20_000
+    distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
     subprocess_timeout_s: float = 300.0
+    selfcheck_rounds: int = 6
 
     @classmethod
     def for_run(cls, quick: bool) -> "Plan":
         if not quick:
             return cls(quick=False)
-        return cls(quick=True, numpy_examples=10_000, numpy_batches=(256,), file_examples=4_000,
-                   file_batches=(256,), file_consumers=("graph",), jpeg_images=300, train_examples=6_000, test_examples=2_000,
-                   steps_per_execution=50, large_batches=(1024,), conv_examples=2_000,
-                   distributed_examples=2_000, subprocess_timeout_s=150.0)
+        return cls(quick=True, passes=1, min_rounds_per_pass=6, max_rounds_per_pass=12, min_round_s=0.02,
+                   budgets=dict(QUICK_BUDGETS), numpy_examples=10_000, numpy_batches=(256,), file_examples=2_000,
+                   file_batches=(256,), jpeg_images=300, jpeg_batches=(32,), batch_elements=5_000, padded_elements=500,
+                   small_batches=(4, 256), train_examples=6_000, test_examples=2_000, steps_per_execution=50,
+                   large_batches=(1024,), train_round_s=0.15, fit_examples=4_000, predict_examples=4_000,
+                   predict_batches=(32, 1024), save_hidden=(64, 512), distributed_examples=2_000,
+                   distributed_epochs=8, subprocess_timeout_s=150.0, selfcheck_rounds=6)
 
-    @property
-    def epochs(self) -> int:
-        """Epochs of every training run: one that compiles, the warm-up ones, then the measured ones."""
-        return 1 + self.warmup_rounds + self.rounds
+    def budget(self, group: str) -> float:
+        return float(self.budgets.get(group, 10.0 if not self.quick else 3.0))
 
-
-def quantile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolation quantile (numpy's default) of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    pos = (len(sorted_values) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def summarise(seconds: list[float]) -> dict:
-    """Median, IQR and CV of measured round times (seconds)."""
-    values = sorted(float(s) for s in seconds)
-    mean = statistics.fmean(values)
-    stdev = statistics.stdev(values) if len(values) > 1 else 0.0
-    q1, q3 = quantile(values, 0.25), quantile(values, 0.75)
-    return {"rounds": len(values), "median_s": quantile(values, 0.5), "q1_s": q1, "q3_s": q3,
-            "iqr_s": q3 - q1, "min_s": values[0], "max_s": values[-1], "mean_s": mean,
-            "cv": stdev / mean if mean > 0 else math.nan, "round_s": [float(s) for s in seconds]}
+    def describe(self) -> dict:
+        return {"quick": self.quick, "passes": self.passes, "min_rounds_per_pass": self.min_rounds_per_pass,
+                "max_rounds_per_pass": self.max_rounds_per_pass, "target_half_width": self.target_half_width,
+                "min_round_s": self.min_round_s, "budgets_s_per_pass": dict(self.budgets),
+                "interval": "distribution-free order-statistic interval of the median, 95 % (benchmarks/stats.py)",
+                "min_rounds_for_interval": MIN_ROUNDS_FOR_INTERVAL}
 
 
-def rate_row(name: str, examples: int, bytes_per_example: float | None, seconds: list[float],
-             **fields) -> dict:
-    """A throughput row: examples per round over the round times, with spread and the CV flag."""
-    stats = summarise(seconds)
-    eps = examples / stats["median_s"]
-    row = {"name": name, "examples_per_s": eps,
-           # the rate's own IQR: faster rounds are the lower quartile of time
-           "examples_per_s_iqr": examples / stats["q1_s"] - examples / stats["q3_s"],
-           "examples_per_round": examples, "cv": stats["cv"], "cv_flag": stats["cv"] > CV_FLAG,
-           "timing": stats}
-    if bytes_per_example is not None:
-        row["bytes_per_example"] = bytes_per_example
-        row["mb_per_s"] = eps * bytes_per_example / 1e6
-    row.update(fields)
-    return row
+def _select(rounds: list[dict]) -> tuple[list[dict], str]:
+    clean = [r for r in rounds if not r.get("interfered")]
+    if len(clean) >= MIN_ROUNDS_FOR_INTERVAL or len(clean) == len(rounds):
+        return clean, "clean rounds"
+    return rounds, "all rounds (too few clean ones: measured under interference)"
 
 
-class Stopwatch:
-    """perf_counter intervals, so a round can time its parts (first batch, steady state) separately."""
+def _paired(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:
+    by_key = {(x["pass"], x["round"]): x for x in b}
+    pairs = [(x, by_key[(x["pass"], x["round"])]) for x in a if (x["pass"], x["round"]) in by_key]
+    clean = [(x, y) for x, y in pairs if not x.get("interfered") and not y.get("interfered")]
+    return clean if len(clean) >= MIN_ROUNDS_FOR_INTERVAL else pairs
 
-    def __init__(self):
-        self.t0 = time.perf_counter()
 
-    def lap(self) -> float:
-        now = time.perf_counter()
-        elapsed, self.t0 = now - self.t0, now
-        return elapsed
+def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rate"]) -> dict | None:
+    """Median and interval of fn(a_i, b_i) over rounds of a and b taken in the same group round."""
+    pairs = _paired(a, b)
+    if not pairs:
+        return None
+    values = [fn(x, y) for x, y in pairs if x["rate"] and y["rate"]]
+    if not values:
+        return None
+    ci = median_ci(values)
+    return {"median": ci["median"], "ci95": [ci["low"], ci["high"]], "pairs": len(values)}
 
 
 @dataclass
 class Recorder:
-    """Collects every row of the run; the report is rendered from it at the end of the session."""
+    """Collects the rounds of every unit; `rows()` turns them into the report's rows."""
 
     plan: Plan
     progress: callable = print
+    pass_index: int = 0
     limits: dict = field(default_factory=dict)
-    data: list = field(default_factory=list)
-    training: list = field(default_factory=list)
+    limit_history: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)         # unit key -> row fields (None for stages and twins)
+    links: dict = field(default_factory=dict)        # unit key -> {"baseline", "twin", "group"}
+    rounds: dict = field(default_factory=dict)       # unit key -> [round dict]
+    groups: list = field(default_factory=list)
     selfcheck: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    threads: dict = field(default_factory=dict)
+    extra_sections: dict = field(default_factory=dict)
 
-    def add(self, section: str, row: dict) -> dict:
-        getattr(self, section).append(row)
-        flag = "  [CV > 5 %]" if row.get("cv_flag") else ""
-        extra = ""
-        if "mb_per_s" in row:
-            extra = f", {row['mb_per_s']:,.0f} MB/s"
-        if "ms_per_step_p50" in row:
-            extra += f", {row['ms_per_step_p50']:.3f} ms/step p50"
-        if "accuracy" in row and row["accuracy"] is not None:
-            extra += f", accuracy {row['accuracy']:.4f}"
-        if section == "selfcheck":
-            self.progress(f"[bench] selfcheck {row['name']}: measured {row['measured_s'] * 1e3:.1f} ms, expected "
-                          f"{row['expected_s'] * 1e3:.1f} ms, ratio {row['measured_over_expected']:.3f} "
-                          f"({row['corrected_over_expected']:.3f} with the measured generator start-up "
-                          f"{row['generator_startup_s'] * 1e3:.1f} ms/epoch), "
-                          f"CV {row['cv']:.1%}{flag}")
+    # -- recording ---------------------------------------------------------------------------------
+
+    def declare(self, group, units) -> None:
+        for u in units:
+            if u.key in self.links and self.links[u.key]["group"] != group.name:
+                raise ValueError(f"unit {u.key} declared in two groups")
+            self.links[u.key] = {"baseline": u.baseline, "twin": u.twin, "group": group.name,
+                                 "section": group.section}
+            if u.row is not None:
+                self.meta[u.key] = dict(u.row)
+            else:
+                self.meta.setdefault(u.key, None)
+            self.rounds.setdefault(u.key, [])
+
+    def add_round(self, key: str, pass_index: int, round_index: int, result: dict) -> None:
+        self.rounds[key].append({"pass": pass_index, "round": round_index, **result})
+
+    def add_external(self, section: str, group: str, row: dict, rounds: list[dict]) -> None:
+        """A row measured elsewhere (a worker process): its rounds come as dicts with at least `rate`."""
+        key = row["name"]
+        self.links[key] = {"baseline": None, "twin": None, "group": group, "section": section}
+        self.meta[key] = dict(row)
+        self.rounds[key] = [{"pass": 0, "round": i, **r} for i, r in enumerate(rounds)]
+        self._announce(key)
+
+    def group_done(self, group, pass_index, *, once=False, rounds, seconds, warmup_s, budget_spent, unfinished) -> None:
+        self.groups.append({"group": group.name, "section": group.section, "pass": "once" if once else pass_index + 1,
+                            "rounds": rounds,
+                            "measured_s": seconds, "warmup_s": warmup_s, "budget_s": group.budget_s,
+                            "budget_spent": budget_spent, "units": len(group.units),
+                            "unfinished": unfinished})
+        for u in group.units:
+            if u.row is not None:
+                self._announce(u.key)
+        note = f"budget spent with {len(unfinished)} unit(s) short of +-5 %" if budget_spent else "all within +-5 %"
+        when = "measured once" if once else f"pass {pass_index + 1}/{self.plan.passes}"
+        self.progress(f"[bench] {group.name} {when}: {rounds} rounds in "
+                      f"{seconds:.1f} s (+{warmup_s:.1f} s warm-up), {note}")
+
+    def precise_enough(self, key: str) -> bool:
+        used, _ = _select(self.rounds.get(key, []))
+        if len(used) < MIN_ROUNDS_FOR_INTERVAL:
+            return False
+        hw = half_width(median_ci([r["rate"] for r in used]))
+        return hw is not None and hw <= self.plan.target_half_width
+
+    def skip(self, section: str, name: str, reason: str, recipe: str | None = None) -> None:
+        self.skipped.append({"section": section, "name": name, "reason": reason, "recipe": recipe})
+        self.progress(f"[bench] {section} {name}: skipped ({reason})")
+
+    def add_selfcheck(self, row: dict) -> None:
+        self.selfcheck.append(row)
+        self.progress(f"[bench] selfcheck {row['name']}: measured {row['measured_s'] * 1e3:.1f} ms, expected "
+                      f"{row['expected_s'] * 1e3:.1f} ms, ratio {row['measured_over_expected']:.3f} "
+                      f"({row['corrected_over_expected']:.3f} with the measured generator start-up), "
+                      f"CV {row['cv']:.1%}")
+
+    def _announce(self, key: str) -> None:
+        row = self.row(key)
+        if row is None:
+            return
+        hw = row.get("ci_half_width")
+        extra = f" ±{hw:.1%}" if hw is not None else " (no interval yet)"
+        inter = f", {row['rounds_interfered']} interfered" if row.get("rounds_interfered") else ""
+        self.progress(f"[bench] {row['section']} {key}: {row['examples_per_s']:,.0f} {row.get('unit', 'examples')}/s"
+                      f"{extra} (median of {row['rounds']} rounds{inter}), {row['cores_used'] or 0:.2f} cores")
+
+    # -- rows ----------------------------------------------------------------------------------------
+
+    def unit_stats(self, key: str) -> dict | None:
+        rounds = self.rounds.get(key) or []
+        if not rounds:
+            return None
+        used, over = _select(rounds)
+        rates = [r["rate"] for r in used]
+        ci = median_ci(rates)
+        s = spread(rates)
+        hw = half_width(ci)
+        others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
+        steal = [r["steal_share"] for r in rounds if r.get("steal_share") is not None]
+        loads = [r["load_average"] for r in rounds if r.get("load_average") is not None]
+        cores = [r["cores_used"] for r in used if r.get("cores_used") is not None]
+        n_inter = sum(1 for r in rounds if r.get("interfered"))
+        return {
+            "examples_per_s": ci["median"], "examples_per_s_ci95": [ci["low"], ci["high"]],
+            "ci_half_width": hw, "ci_coverage": ci["coverage"],
+            "precise": hw is not None and hw <= self.plan.target_half_width,
+            "examples_per_s_iqr": s["iqr"], "cv": s["cv"], "cv_flag": bool(s["cv"] > 0.05),
+            "rounds": len(used), "rounds_recorded": len(rounds), "rounds_interfered": n_inter,
+            "statistic_over": over, "under_interference": over.startswith("all") and n_inter > 0,
+            "passes": len({r["pass"] for r in rounds}),
+            "others_cores_median": spread(others)["median"] if others else None,
+            "steal_share_max": max(steal) if steal else None,
+            "load_average": [min(loads), max(loads)] if loads else None,
+            "cores_used": spread(cores)["median"] if cores else None,
+            "peak_rss_bytes": max((r.get("peak_rss_bytes") or 0) for r in rounds) or None,
+            "timing": {"rates": [r["rate"] for r in rounds], "seconds": [r["s"] for r in rounds],
+                       "pass": [r["pass"] for r in rounds], "interfered": [bool(r.get("interfered")) for r in rounds],
+                       "repeats": [r.get("repeats", 1) for r in rounds]},
+        }
+
+    def row(self, key: str) -> dict | None:
+        meta = self.meta.get(key)
+        if meta is None:
+            return None
+        stats = self.unit_stats(key)
+        if stats is None:
+            return None
+        row = {**meta, **stats}
+        links = self.links.get(key, {})
+        row["precision"] = ("met" if row["precise"] else
+                            ("no interval: fewer than 6 rounds" if row["ci_half_width"] is None else
+                             f"not met: ±{row['ci_half_width']:.1%} when the budget was spent"))
+        base = links.get("baseline")
+        if base and self.rounds.get(base):
+            ratio = ratio_stats(self.rounds[key], self.rounds[base])
+            row["speedup_vs_guide"] = ratio["median"] if ratio else None
+            row["speedup_vs_guide_ci95"] = ratio["ci95"] if ratio else [None, None]
+            row["baseline"] = base
+        elif row.get("is_guide"):
+            row["speedup_vs_guide"], row["speedup_vs_guide_ci95"], row["baseline"] = 1.0, [1.0, 1.0], key
         else:
-            self.progress(f"[bench] {section} {row['name']}: {row['examples_per_s']:,.0f} examples/s{extra}, "
-                          f"CV {row['cv']:.1%}{flag}")
+            row.setdefault("speedup_vs_guide", None)
+            row.setdefault("speedup_vs_guide_ci95", [None, None])
+        twin = links.get("twin")
+        if twin and self.rounds.get(twin):
+            # Per round: the twin runs the same compiled step on a batch that is already in memory, so
+            # 1 - rate/rate_twin is the share of the real step spent getting the next batch.
+            wait = ratio_stats(self.rounds[key], self.rounds[twin], lambda x, y: 1.0 - x["rate"] / y["rate"])
+            if wait:
+                row["input_wait_share"] = wait["median"]
+                row["input_wait_share_ci95"] = wait["ci95"]
+                row["input_wait_method"] = "paired compute-only twin (same model and step, batch already in memory)"
+        direct = [r["extra_input_s"] / r["s"] for r in self.rounds[key] if r.get("extra_input_s") is not None and r["s"]]
+        if direct and "input_wait_share" not in row:
+            ci = median_ci(direct)
+            row["input_wait_share"], row["input_wait_share_ci95"] = ci["median"], [ci["low"], ci["high"]]
+            row["input_wait_method"] = "timed directly (the loop's own input step)"
+        if "input_wait_share" in row or row.get("section") == "training":
+            share = row.get("input_wait_share")
+            row.setdefault("input_wait_share", None)
+            row.setdefault("input_wait_share_ci95", [None, None])
+            row.setdefault("input_wait_method", "not measured for this row")
+            row["input_bound"] = (None if share is None else "highly" if share >= INPUT_BOUND_HIGH else
+                                  "moderately" if share >= INPUT_BOUND_MODERATE else "no")
+        first = [r["extra_first_batch_s"] / r.get("repeats", 1) for r in self.rounds[key]
+                 if r.get("extra_first_batch_s") is not None]
+        if first:
+            row["time_to_first_batch_s"] = spread(first)["median"]
+        if row.get("ladder_keys"):
+            row["ladder"] = self.ladder(row["ladder_keys"])
+            slowest = max((s for s in row["ladder"] if s["cost_us_per_example"] is not None),
+                          key=lambda s: s["cost_us_per_example"], default=None)
+            row["slowest_stage"] = slowest["stage"] if slowest else None
         return row
 
-    def skip(self, section: str, name: str, reason: str) -> None:
-        self.skipped.append({"section": section, "name": name, "reason": reason})
-        self.progress(f"[bench] {section} {name}: skipped ({reason})")
+    def ladder(self, stages: list) -> list[dict]:
+        """Each stage's rate and its cost per example: 1/rate minus the previous stage's 1/rate."""
+        out, prev_inv = [], 0.0
+        for label, key in stages:
+            st = self.unit_stats(key)
+            rate = st["examples_per_s"] if st else None
+            cost = None
+            if rate:
+                cost = (1.0 / rate - prev_inv) * 1e6
+                prev_inv = 1.0 / rate
+            out.append({"stage": label, "unit": key, "examples_per_s": rate,
+                        "examples_per_s_ci95": st["examples_per_s_ci95"] if st else [None, None],
+                        "cost_us_per_example": cost})
+        return out
+
+    def rows(self, section: str) -> list[dict]:
+        out = []
+        for key, meta in self.meta.items():
+            if meta is None or self.links.get(key, {}).get("section") != section:
+                continue
+            row = self.row(key)
+            if row is not None:
+                out.append(row)
+        return out
+
+
+def isnan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)

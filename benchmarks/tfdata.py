@@ -1,79 +1,158 @@
-"""Timing one tf.data pipeline with pytest-benchmark, the first batch kept apart from the steady state.
+"""tf.data rows: pipelines built from the recipe's reference functions, their stage ladders, one epoch a repetition.
 
-A round: `iter(dataset)` and the first batch happen in pytest-benchmark's untimed `setup` (timed here as
-the time to first batch); the timed target consumes the rest of the epoch, either in a Python loop
-(eager `for`) or inside the graph (a `tf.function` iterating the iterator). Both count the examples,
-and the count must be exact: a pipeline that drops or duplicates examples is a bug, not a speed-up.
+A pipeline is a list of stages: a source (the reference function of the recipe, e.g.
+`reference.data_tfrecord.dataset(files)`) and the transformations after it (`.map(parse)`, `.batch(n)`,
+`.prefetch(AUTOTUNE)`). Every row is one pipeline with one consumer; its *ladder* is the same pipeline
+cut after each stage (source only, + parse/map, + batch, + prefetch), measured in the same rounds with
+the graph consumer. The cost of a stage is what it adds per example (1/rate of the prefix minus 1/rate
+of the prefix before it), so the slowest stage is named by the largest cost; a stage that overlaps work
+(prefetch, parallel calls) can have a negative cost. Identical prefixes are measured once and shared
+between rows.
+
+A repetition: `iter(dataset)` and the first batch happen outside the timed part (their time is the row's
+time to first batch); the timed part consumes the rest of the epoch, either in a Python `for` loop (the
+guide's way) or inside a `tf.function` iterating the iterator (the pipeline's own speed). The examples of
+every epoch are counted and must be exactly the epoch's: a pipeline that drops or duplicates examples is a
+bug, not a speed-up.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from typing import Callable
 
-import numpy as np
-import pytest
-
-from benchmarks.harness import rate_row, summarise
+from benchmarks.rounds import Unit
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE
 
 
-def _first_component(batch):
-    while isinstance(batch, (tuple, list, dict)):
-        batch = next(iter(batch.values())) if isinstance(batch, dict) else batch[0]
-    return batch
+@dataclass(frozen=True)
+class Stage:
+    name: str                      # e.g. "TFRecordDataset(files)", ".map(parse_one)", ".batch(256)"
+    apply: Callable                # dataset -> dataset (the source stage: None -> dataset)
+    batched: bool | None = None    # elements are batches after this stage (None: unchanged)
 
 
-def python_consumer(tf):
-    def consume(iterator) -> int:
-        n = 0
-        for batch in iterator:
-            n += int(_first_component(batch).shape[0])
-        return n
-
-    return consume
+def _first_component(element):
+    while isinstance(element, (tuple, list, dict)):
+        element = next(iter(element.values())) if isinstance(element, dict) else element[0]
+    return element
 
 
-def graph_consumer(tf):
+def make_consumer(tf, kind: str, batched: bool):
+    """A function iterator -> number of examples it yielded (the rest of the epoch)."""
+    if kind == "python":
+        def consume(iterator) -> int:
+            n = 0
+            for element in iterator:
+                n += int(_first_component(element).shape[0]) if batched else 1
+            return n
+
+        return consume
+
     @tf.function
     def count(iterator):
         n = tf.constant(0, tf.int64)
-        for batch in iterator:
-            n += tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
+        for element in iterator:
+            if batched:
+                n += tf.shape(tf.nest.flatten(element)[0], out_type=tf.int64)[0]
+            else:
+                n += 1
         return n
 
-    def consume(iterator) -> int:
-        return int(count(iterator))
-
-    return consume
+    return lambda iterator: int(count(iterator))
 
 
-def measure(benchmark, tf, plan, dataset, *, examples: int, bytes_per_example: float, name: str,
-            consumer: str, **fields) -> dict:
-    """Time `dataset` (one epoch = `examples` examples) and return its data row."""
-    if benchmark.disabled:
-        pytest.skip("pytest-benchmark is disabled (--benchmark-disable): nothing is timed")
-    consume = (python_consumer if consumer == "python" else graph_consumer)(tf)
-    first_batch_s, first_sizes, counted = [], [], []
+def epoch_unit(tf, key: str, dataset, *, batched: bool, consumer: str, examples: int, row: dict | None = None,
+               baseline: str | None = None) -> Unit:
+    """A unit whose repetition is one epoch of `dataset` (first batch untimed)."""
+    consume = make_consumer(tf, consumer, batched)
 
-    def setup():
+    def run(clock) -> int:
         t0 = time.perf_counter()
         iterator = iter(dataset)
         first = next(iterator)
-        first_batch_s.append(time.perf_counter() - t0)
-        first_sizes.append(int(_first_component(first).shape[0]))
-        return (iterator,), {}
+        clock.add("first_batch_s", time.perf_counter() - t0)
+        n_first = int(_first_component(first).shape[0]) if batched else 1
+        with clock.timed():
+            rest = consume(iterator)
+        if n_first + rest != examples:
+            raise AssertionError(f"{key}: an epoch yielded {n_first + rest} examples, expected {examples}")
+        return rest
 
-    def target(iterator):
-        counted.append(consume(iterator))
+    return Unit(key=key, run=run, row=row, baseline=baseline)
 
-    benchmark.extra_info.update({"consumer": consumer, **{k: v for k, v in fields.items() if np.isscalar(v)}})
-    benchmark.pedantic(target, setup=setup, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=1)
-    for first, rest in zip(first_sizes, counted):
-        assert first + rest == examples, f"{name}: an epoch yielded {first + rest} examples, expected {examples}"
-    times = list(benchmark.stats.stats.data)
-    steady_examples = examples - first_sizes[-1]
-    ttfb = summarise(first_batch_s[-plan.rounds:])
-    return rate_row(name, steady_examples, bytes_per_example, times, consumer=consumer,
-                    time_to_first_batch_s=ttfb["median_s"], time_to_first_batch_iqr_s=ttfb["iqr_s"],
-                    examples_per_epoch=examples, timer="pytest-benchmark pedantic", **fields)
+
+@dataclass
+class RowSpec:
+    variant: str
+    stages: list[Stage]
+    consumer: str = "graph"
+    batch: int | None = None
+    copies_every_byte: bool = True
+    is_guide: bool = False
+    what: str = ""
+    extra: dict = field(default_factory=dict)
+    ladder_stages: list[Stage] | None = None  # when the recipe fuses stages into one function: the same pipeline
+                                              # written stage by stage, for the ladder only
+
+
+def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples: int, bytes_per_example: dict | float,
+                data: str, ladder: bool = True) -> list[Unit]:
+    """Units for the rows of one source and the stages of their ladders (shared prefixes measured once).
+
+    `bytes_per_example` is a number, or {batch: number} where padding makes it depend on the batch size.
+    The guide's row at the same batch size and consumer is each row's baseline ("x guide")."""
+    units: dict[str, Unit] = {}
+    by_pipeline: dict[tuple, str] = {}
+
+    def pipeline_key(stages, consumer):
+        return (" ".join(s.name for s in stages), consumer)
+
+    def unit_for(stages, consumer, key=None, row=None):
+        pk = pipeline_key(stages, consumer)
+        if pk in by_pipeline:
+            if row is not None:
+                raise ValueError(f"{key}: the same pipeline and consumer as {by_pipeline[pk]}")
+            return by_pipeline[pk]
+        ds, batched = None, False
+        for stage in stages:
+            ds = stage.apply(ds)
+            if stage.batched is not None:
+                batched = stage.batched
+        key = key or f"{source}/stage[{pk[0]}]"
+        units[key] = epoch_unit(tf, key, ds, batched=batched, consumer=consumer, examples=examples, row=row)
+        by_pipeline[pk] = key
+        return key
+
+    guides = {(s.batch, s.consumer): f"{source}/{s.variant}/b{s.batch}/{s.consumer}" for s in specs if s.is_guide}
+    names = []
+    for spec in specs:  # rows first, so that a ladder stage equal to a row is that row
+        name = f"{source}/{spec.variant}/b{spec.batch}/{spec.consumer}"
+        bpe = bytes_per_example[spec.batch] if isinstance(bytes_per_example, dict) else bytes_per_example
+        row = {"name": name, "recipe": recipe, "section": "data", "source": source, "variant": spec.variant,
+               "batch_size": spec.batch, "consumer": spec.consumer, "examples_per_epoch": examples,
+               "bytes_per_example": bpe, "pipeline": " ".join(s.name for s in spec.stages),
+               "what": spec.what, "copies_every_byte": spec.copies_every_byte, "is_guide": spec.is_guide,
+               "data": data, "unit": "examples", **spec.extra}
+        unit_for(spec.stages, spec.consumer, key=name, row=row)
+        units[name].baseline = None if spec.is_guide else guides.get((spec.batch, spec.consumer))
+        names.append(name)
+    if ladder:
+        for spec, name in zip(specs, names):
+            keys = []
+            stages = spec.ladder_stages or spec.stages
+            for i in range(1, len(stages) + 1):
+                prefix = stages[:i]
+                label = ("source: " if i == 1 else "+ ") + prefix[-1].name
+                last_is_row = i == len(stages) and spec.consumer == "graph"
+                keys.append((label, name if last_is_row else unit_for(prefix, "graph")))
+            if spec.consumer != "graph":
+                keys.append((f"+ {spec.consumer} loop", name))
+            units[name].row["ladder_keys"] = keys
+    return list(units.values())
+
+
+def example_bytes(x, y) -> float:
+    return float(x[0].nbytes + y[0].nbytes)

@@ -1,215 +1,328 @@
-"""Timing Keras training: one `fit` call per configuration, one round per epoch.
+"""Training rows: the recipes' models and `fit` calls, one round = a fixed number of steps, and their twins.
 
-Epoch 1 traces and compiles (reported apart as compile + first step), the warm-up epochs follow, then the
-measured epochs. Timestamps come from `on_train_batch_begin` and `on_epoch_end`, which Keras calls
-synchronously (batch-end callbacks may be dispatched to a thread, so they would time the thread), and the
-callback declares itself async-safe so adding it does not change how Keras dispatches the guide's default
-callbacks. All runs use `verbose=0`: the progress bar's printing is not TensorFlow's work.
+A configuration is a model built by its recipe (`reference.keras_quickstart.build_model()`,
+`reference.keras_fit.small_model()`) and, for tuned configurations, compiled again with the recipe's own
+compile configuration plus the tuning (`steps_per_execution`, `jit_compile`): `recompile`. It is trained
+by the recipe's `fit` step (`reference.keras_quickstart.fit`, `reference.keras_fit.fit_numpy` /
+`fit_dataset`) on the guide's input (NumPy arrays) or on a tuned tf.data input, or by one custom loop
+(`xla-loop`) that runs many steps of the same model, optimizer and loss inside one XLA function.
 
-Used in-process by the single-device benchmarks and by `benchmarks/distributed_worker.py` in subprocesses.
+Before its first pass a configuration trains one full epoch (this traces and compiles; its duration up to
+the second execution is reported as compile + first step) and is evaluated on the held-out images: the
+accuracy column. A round is then one `fit` call of S steps (S chosen from that epoch so that a round takes
+about `plan.train_round_s`); its time runs from the start of the second execution to the end of the epoch
+(Keras' batch-begin and epoch-end callbacks, which it calls synchronously), so neither the call's set-up
+nor the first batch is in it.
+
+Why a row is as fast as it is: each `fit` configuration has a compute-only *twin*, the same compiled model
+stepping on one batch that is already in memory (`Dataset.from_tensors(batch).repeat()`), measured in the
+same rounds. 1 - rate/rate_twin is the share of a step spent waiting for the next batch; the TF
+Profiler's input-pipeline analysis calls a step moderately input-bound from 5 % and highly from 20 %. The
+custom loop times its own input step directly.
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
 import time
 
 import numpy as np
 
-from benchmarks.harness import quantile, rate_row
+from benchmarks.models import dense_kernels, training_flops_per_example
+from benchmarks.rounds import Clock, Unit
 
 SEED = 1234
 
 
-def quickstart_model(keras):
-    """The guide's quickstart model (with `keras.Input` instead of the deprecated `input_shape=`)."""
-    return keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+def recompile(model, **overrides):
+    """Compile `model` again with the configuration it was compiled with (the recipe's optimizer, loss and
+    metrics) and the given overrides; the optimizer starts afresh."""
+    config = model.get_compile_config()
+    config.update(overrides)
+    model.compile_from_config(config)
+    return model
 
 
-def conv_model(keras):
-    """A small convolutional model on the same data."""
-    return keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        keras.layers.Reshape((28, 28, 1)),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+def step_timer(keras, clock: Clock | None, skip_executions: int = 1):
+    """A callback that starts `clock` at the beginning of execution `skip_executions` (0-based) and stops it
+    at the end of the epoch; `.timed_steps` is the number of steps in between."""
+
+    class _RoundTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.async_safe = True  # adding it must not change how Keras dispatches the other callbacks
+            self.marks: list[tuple[int, float]] = []
+            self.first_timed_step = None
+            self.end = None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if len(self.marks) == skip_executions and clock is not None:
+                self.first_timed_step = batch
+                clock.start()
+            self.marks.append((batch, time.perf_counter()))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.end = time.perf_counter()
+            if self.first_timed_step is not None and clock is not None:
+                clock.stop()
+
+    return _RoundTimer()
 
 
-MODELS = {"quickstart": quickstart_model, "conv": conv_model}
+def shuffled_gather_input(tf, x: np.ndarray, y: np.ndarray, batch: int, seed: int = SEED):
+    """The tuned input (the data.numpy row `shuffled_gather`): the recipe's from_tensor_slices over example
+    indices and labels, shuffled every epoch, batched, and each batch's images gathered at once in a parallel
+    map (batch-before-map), prefetched while the model trains. Endless (`repeat`): rounds take S steps."""
+    from reference.data_numpy import from_arrays
 
-
-def training_flops_per_example(model) -> float:
-    """Matmul/convolution FLOPs of one training example: forward, weight gradients (same count as forward),
-    and input gradients of every weighted layer but the first (the input needs no gradient).
-    Elementwise work (activations, pooling, softmax, Adam) is left out: it is small and not matmul work."""
-    forward = []
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind == "Dense":
-            forward.append(2.0 * layer.kernel.shape[0] * layer.kernel.shape[1])
-        elif kind == "Conv2D":
-            kh, kw, cin, cout = layer.kernel.shape
-            _, h, w, _ = layer.output.shape
-            forward.append(2.0 * h * w * cout * kh * kw * cin)
-    return 2.0 * sum(forward) + sum(forward[1:])
-
-
-class StepTimer:
-    """Keras callback (built lazily so this module imports without TensorFlow)."""
-
-    @staticmethod
-    def make(keras):
-        class _StepTimer(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.async_safe = True
-                self.train_begin = None
-                self.epochs: list[dict] = []
-
-            def on_train_begin(self, logs=None):
-                self.train_begin = time.perf_counter()
-
-            def on_epoch_begin(self, epoch, logs=None):
-                self.epochs.append({"begin": time.perf_counter(), "batches": [], "end": None})
-
-            def on_train_batch_begin(self, batch, logs=None):
-                self.epochs[-1]["batches"].append((batch, time.perf_counter()))
-
-            def on_epoch_end(self, epoch, logs=None):
-                self.epochs[-1]["end"] = time.perf_counter()
-
-        return _StepTimer()
-
-
-def step_intervals(epoch: dict, steps_in_epoch: int) -> list[tuple[float, int]]:
-    """(seconds per step, steps) for each execution of the epoch."""
-    marks = epoch["batches"] + [(steps_in_epoch, epoch["end"])]
-    return [((t1 - t0) / (s1 - s0), s1 - s0) for (s0, t0), (s1, t1) in zip(marks, marks[1:]) if s1 > s0]
-
-
-def tfdata_input(tf, x: np.ndarray, y: np.ndarray, batch: int, seed: int = SEED):
-    """Tuned input, same arithmetic as `fit(x, y, batch_size=batch, shuffle=True)`: every epoch a new
-    permutation, batches of `batch` (the last one smaller), float32 — shuffling indices, then gathering
-    whole batches at once (batch-before-map) while the model trains (prefetch)."""
-    xt, yt = tf.constant(x), tf.constant(y)
-    return (tf.data.Dataset.range(len(x))
+    xt = tf.constant(x)
+    return (from_arrays(np.arange(len(x), dtype=np.int64), y)
             .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch)
-            .map(lambda i: (tf.gather(xt, i), tf.gather(yt, i)), num_parallel_calls=tf.data.AUTOTUNE)
+            .repeat()
+            .batch(batch, drop_remainder=True)
+            .map(lambda i, label: (tf.gather(xt, i), label), num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
 
 
-def _timing_result(model, epoch_marks: list[dict], warmup: int, steps: int, accuracy: float,
-                   setup_s: float = 0.0) -> dict:
-    """Epoch and per-step timings of a run (first epoch = compile, then warm-up, then measured epochs) and
-    the accuracy it reached, the same for fit and for the custom loops."""
-    first = epoch_marks[0]
-    measured = epoch_marks[1 + warmup:]
-    per_step = sorted(s for e in measured for s, _ in step_intervals(e, steps))
-    return {
-        "epoch_s": [e["end"] - e["begin"] for e in measured],
-        "setup_s": setup_s,
-        "compile_and_first_step_s": (first["batches"][1][1] if len(first["batches"]) > 1 else first["end"]) - first["begin"],
-        "first_epoch_s": first["end"] - first["begin"],
-        "ms_per_step_p50": 1e3 * quantile(per_step, 0.5),
-        "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
-        "steps_per_epoch": steps,
-        "accuracy": float(accuracy),
-        "flops_per_example": training_flops_per_example(model),
-        "params": int(model.count_params()),
-    }
+class FitConfig:
+    """One `fit` configuration of a recipe's model: warm-up epoch, accuracy, rounds, and its twin."""
+
+    def __init__(self, tf, *, name: str, recipe: str, model, batch: int, spe: int, input_kind: str,
+                 x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, fit_call, data_kind: str,
+                 round_s: float, config: str, model_name: str, extra: dict | None = None):
+        self.tf, self.keras = tf, tf.keras
+        self.name, self.recipe, self.model, self.batch, self.spe = name, recipe, model, batch, spe
+        self.input_kind, self.x, self.y, self.x_test, self.y_test = input_kind, x, y, x_test, y_test
+        self.fit_call = fit_call  # (model, train, *, steps, callbacks) -> history; `train` is arrays or a dataset
+        self.data_kind, self.round_s, self.config, self.model_name = data_kind, round_s, config, model_name
+        self.extra = extra or {}
+        self.steps = None
+        self.warm: dict = {}
+        self.dataset = None
+
+    # -- once, before the first pass --------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """One full epoch (traces, compiles), the accuracy after it, and the round size S."""
+        n = len(self.x)
+        steps_epoch = n // self.batch
+        timer = step_timer(self.keras, None)
+        t0 = time.perf_counter()
+        if self.input_kind == "tf.data":
+            self.fit_call(self.model, self._tfdata(), steps=steps_epoch, callbacks=[timer])
+        else:
+            self.fit_call(self.model, (self.x, self.y), steps=None, callbacks=[timer])
+        marks = timer.marks
+        compile_s = (marks[1][1] if len(marks) > 1 else timer.end) - t0
+        if len(marks) > 1:
+            step_s = (timer.end - marks[1][1]) / max(1, steps_epoch - marks[1][0])
+        else:
+            step_s = (timer.end - t0) / max(1, steps_epoch)
+        self.steps = self._round_steps(step_s, steps_epoch)
+        result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
+        accuracy = next((v for k, v in result.items() if "acc" in k), None)
+        self.warm = {"compile_and_first_step_s": compile_s, "first_epoch_s": timer.end - t0,
+                     "accuracy": float(accuracy) if accuracy is not None else None,
+                     "accuracy_after": f"1 epoch of {n:,} examples",
+                     "steps_per_round": self.steps, "warmup_step_s": step_s}
+
+    def _round_steps(self, step_s: float, steps_epoch: int) -> int:
+        spe = max(1, self.spe)
+        want = math.ceil(self.round_s / max(step_s, 1e-6) / spe) * spe
+        steps = max(2 * spe, want)
+        return min(steps, max(2 * spe, (steps_epoch // spe) * spe))
+
+    # -- every pass ---------------------------------------------------------------------------------------
+
+    def _tfdata(self):
+        return shuffled_gather_input(self.tf, self.x, self.y, self.batch)
+
+    def prepare(self) -> None:
+        """Fresh input objects for this pass (the model and its compiled step are kept)."""
+        if self.input_kind == "tf.data":
+            self.dataset = self._tfdata()
+        self.twin_dataset = self.tf.data.Dataset.from_tensors((self.x[: self.batch], self.y[: self.batch])).repeat()
+
+    def run(self, clock: Clock) -> float:
+        timer = step_timer(self.keras, clock)
+        if self.input_kind == "tf.data":
+            self.fit_call(self.model, self.dataset, steps=self.steps, callbacks=[timer])
+        else:
+            n = self.steps * self.batch
+            self.fit_call(self.model, (self.x[:n], self.y[:n]), steps=None, callbacks=[timer])
+        return (self.steps - timer.first_timed_step) * self.batch
+
+    def run_twin(self, clock: Clock) -> float:
+        timer = step_timer(self.keras, clock)
+        steps = max(2 * self.spe, (self.steps // 2 // self.spe) * self.spe)
+        self.model.fit(self.twin_dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+        return (steps - timer.first_timed_step) * self.batch
+
+    def units(self) -> list[Unit]:
+        twin_key = f"{self.name} [compute-only twin]"
+        return [Unit(key=self.name, run=self.run, row=self.row(), twin=twin_key, max_repeats=1),
+                Unit(key=twin_key, run=self.run_twin, max_repeats=1)]
+
+    def row(self) -> dict:
+        kernels = dense_kernels(self.model)
+        jit = getattr(self.model, "jit_compile", None)
+        return {"name": self.name, "recipe": self.recipe, "section": "training", "model": self.model_name,
+                "config": self.config, "global_batch": self.batch, "per_replica_batch": self.batch, "replicas": 1,
+                "devices": ["/device:CPU:0"], "steps_per_execution": self.spe, "jit_compile": jit,
+                "input": self.input_kind, "strategy": None, "api": "fit", "examples_per_epoch": len(self.x),
+                "data": self.data_kind, "unit": "examples", "flops_per_example": training_flops_per_example(kernels),
+                "params": int(self.model.count_params()), "is_guide": self.config == "guide", **self.warm,
+                **self.extra}
 
 
-def run_fit(tf, keras, *, model_name: str, x_train, y_train, x_test, y_test, batch: int, epochs: int,
-            warmup: int, steps_per_execution: int = 1, jit_compile="auto", input_kind: str = "numpy float64",
-            strategy=None, dataset_options=None) -> dict:
-    """Train once and return timings, accuracy and FLOPs; `x_*` are uint8 images, scaled here like the guide."""
-    keras.utils.set_random_seed(SEED)
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
-        model = MODELS[model_name](keras)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-    n = len(x_train)
-    steps = -(-n // batch)
-    if input_kind == "numpy float64":  # the guide: train_images / 255.0
-        fit_args = dict(x=x_train / 255.0, y=y_train, batch_size=batch, shuffle=True)
-    elif input_kind == "numpy float32":
-        fit_args = dict(x=(x_train / np.float32(255.0)).astype(np.float32), y=y_train, batch_size=batch, shuffle=True)
-    elif input_kind == "tf.data":
-        ds = tfdata_input(tf, (x_train / np.float32(255.0)).astype(np.float32), y_train.astype(np.int32), batch)
-        if dataset_options is not None:
-            ds = ds.with_options(dataset_options)
-        fit_args = dict(x=ds, shuffle=False)  # the dataset shuffles every epoch itself
-    else:
-        raise ValueError(input_kind)
-    timer = StepTimer.make(keras)
-    t_call = time.perf_counter()
-    model.fit(**fit_args, epochs=epochs, callbacks=[timer], verbose=0)
-    _, accuracy = model.evaluate(x_test / 255.0, y_test, batch_size=1000, verbose=0)
-    return _timing_result(model, timer.epochs, warmup, steps, accuracy, setup_s=timer.epochs[0]["begin"] - t_call)
+class XlaLoopConfig:
+    """The recipe's model, optimizer and loss trained by a custom loop: `steps_per_call` steps inside ONE
+    XLA-compiled function, batches gathered beforehand from a shuffled permutation (timed as input)."""
+
+    def __init__(self, tf, *, name: str, recipe: str, model, batch: int, steps_per_call: int, x: np.ndarray,
+                 y: np.ndarray, x_test, y_test, data_kind: str, round_s: float, model_name: str):
+        self.tf, self.keras = tf, tf.keras
+        self.name, self.recipe, self.model, self.batch = name, recipe, model, batch
+        self.spc = max(1, min(steps_per_call, len(x) // batch))  # a call never holds more than an epoch
+        self.x_all = tf.constant(x.astype(np.float32))
+        self.y_all = tf.constant(y.astype(np.int32))
+        self.n = len(x)
+        self.x_test, self.y_test, self.data_kind, self.round_s, self.model_name = x_test, y_test, data_kind, round_s, model_name
+        self.optimizer = model.optimizer
+        self.loss_fn = self.keras.losses.get(model.loss)
+        self.optimizer.build(model.trainable_variables)
+        self.warm: dict = {}
+        self.steps = None
+        model_ = model
+        loss_fn, optimizer = self.loss_fn, self.optimizer
+
+        @tf.function(jit_compile=True, reduce_retracing=True)
+        def run_steps(xs, ys):  # xs: [k, batch, 28, 28]
+            loss = tf.constant(0.0)
+            for i in tf.range(tf.shape(xs)[0]):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(loss_fn(ys[i], model_(xs[i], training=True)))
+                grads = tape.gradient(loss, model_.trainable_variables)
+                optimizer.apply_gradients(zip(grads, model_.trainable_variables))
+            return loss
+
+        self.run_steps = run_steps
+
+    def _batches(self, steps: int):
+        perm = self.tf.random.shuffle(self.tf.range(self.n))[: steps * self.batch]
+        xs = self.tf.reshape(self.tf.gather(self.x_all, perm), (steps // self.spc, self.spc, self.batch, 28, 28))
+        ys = self.tf.reshape(self.tf.gather(self.y_all, perm), (steps // self.spc, self.spc, self.batch))
+        return xs, ys
+
+    def _train(self, steps: int, clock: Clock | None) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        xs, ys = self._batches(steps)
+        t_input = time.perf_counter() - t0
+        loss = None
+        for k in range(steps // self.spc):
+            loss = self.run_steps(xs[k], ys[k])
+        float(loss)  # the round ends when its last step has run
+        return t_input, time.perf_counter() - t0
+
+    def warm_up(self) -> None:
+        self.keras.utils.set_random_seed(SEED)
+        steps_epoch = (self.n // self.batch // self.spc) * self.spc
+        t0 = time.perf_counter()
+        self._train(self.spc, None)  # traces and compiles
+        compile_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        if steps_epoch > self.spc:
+            self._train(steps_epoch - self.spc, None)
+        step_s = (time.perf_counter() - t1) / max(1, steps_epoch - self.spc)
+        want = math.ceil(self.round_s / max(step_s, 1e-6) / self.spc) * self.spc
+        self.steps = max(self.spc, min(want, steps_epoch))
+        result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
+        accuracy = next((v for k, v in result.items() if "acc" in k), None)
+        self.warm = {"compile_and_first_step_s": compile_s, "first_epoch_s": time.perf_counter() - t0,
+                     "accuracy": float(accuracy) if accuracy is not None else None,
+                     "accuracy_after": f"1 epoch of {steps_epoch * self.batch:,} examples",
+                     "steps_per_round": self.steps, "warmup_step_s": step_s}
+
+    def prepare(self) -> None:
+        pass
+
+    def run(self, clock: Clock) -> float:
+        with clock.timed():
+            t_input, _ = self._train(self.steps, clock)
+        clock.add("input_s", t_input)
+        return self.steps * self.batch
+
+    def units(self) -> list[Unit]:
+        return [Unit(key=self.name, run=self.run, row=self.row(), max_repeats=1)]
+
+    def row(self) -> dict:
+        return {"name": self.name, "recipe": self.recipe, "section": "training", "model": self.model_name,
+                "config": "xla-loop", "global_batch": self.batch, "per_replica_batch": self.batch, "replicas": 1,
+                "devices": ["/device:CPU:0"], "steps_per_execution": self.spc, "jit_compile": True,
+                "input": "in-memory gather per round", "strategy": None, "api": "custom loop",
+                "examples_per_epoch": self.n, "data": self.data_kind, "unit": "examples",
+                "flops_per_example": training_flops_per_example(dense_kernels(self.model)),
+                "params": int(self.model.count_params()), "is_guide": False, **self.warm}
 
 
-def record_fit(tf, plan, recorder, images, *, model, name, batch, spe, jit, input_kind, recipe) -> dict:
-    """Train one configuration and add its row (examples/s over the measured epochs) to the report."""
-    keras = tf.keras
-    steps = -(-len(images.x_train) // batch)
-    spe = min(plan.steps_per_execution if spe is None else spe, steps)
-    if input_kind == "xla loop":
-        res = run_xla_loop(tf, keras, model_name=model, x_train=images.x_train, y_train=images.y_train,
-                           x_test=images.x_test, y_test=images.y_test, batch=batch, epochs=plan.epochs,
-                           warmup=plan.warmup_rounds, steps_per_call=spe)
-    else:
-        res = run_fit(tf, keras, model_name=model, x_train=images.x_train, y_train=images.y_train,
-                      x_test=images.x_test, y_test=images.y_test, batch=batch, epochs=plan.epochs,
-                      warmup=plan.warmup_rounds, steps_per_execution=spe, jit_compile=jit, input_kind=input_kind)
-    row = rate_row(f"{model}/{name}/b{batch}", len(images.x_train), None, res["epoch_s"], recipe=recipe,
-                   section="single", model=model, config=name, global_batch=batch, per_replica_batch=batch,
-                   replicas=1, devices=["/device:CPU:0"], steps_per_execution=spe, jit_compile=jit, input=input_kind,
-                   strategy=None, examples_per_epoch=len(images.x_train), epochs=plan.epochs, data=images.kind,
-                   api="custom loop" if input_kind == "xla loop" else "fit",
-                   timer="own (per-epoch rounds; batch marks from Keras callbacks or the loop)",
-                   **{k: res[k] for k in ("setup_s", "compile_and_first_step_s", "first_epoch_s", "ms_per_step_p50",
-                                          "ms_per_step_p95", "steps_per_epoch", "accuracy", "flops_per_example",
-                                          "params")})
-    if model == "quickstart" and input_kind != "numpy float64" and batch >= 256:
-        row.update(quickstart_gemm_ceiling(tf, batch))
-    return recorder.add("training", row)
+def epoch_rounds(keras, batch: int, steps: int):
+    """A callback that makes every epoch of one `fit` call a round (from its second execution to its end),
+    for the worker processes of keras.distribute; `.rounds` holds one round record per epoch."""
+    from benchmarks import machine
+    from benchmarks.rounds import round_result
+
+    class _EpochRounds(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.async_safe = True
+            self.rounds: list[dict] = []
+            self.epoch_marks: list[dict] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            machine.reset_peak_rss()
+            self.clock, self.seen, self.first = Clock(), 0, None
+            self.load = machine.load_average()
+            self.epoch_marks.append({"begin": time.perf_counter(), "second": None})
+
+        def on_train_batch_begin(self, b, logs=None):
+            if self.seen == 1:
+                self.first = b
+                self.clock.start()
+                self.epoch_marks[-1]["second"] = time.perf_counter()
+            self.seen += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.first is not None:
+                self.clock.stop()
+                self.rounds.append(round_result(self.clock, (steps - self.first) * batch, self.load))
+
+    return _EpochRounds()
 
 
+def run_custom_loop(tf, keras, *, model, x_train, y_train, batch: int, epochs: int, strategy,
+                    dataset_options=None) -> list[dict]:
+    """The recipe's model trained by the tf.distribute custom loop of reference.keras_distribute (per-replica
+    loss averaged over the GLOBAL batch, gradients applied to the mirrored variables) under `strategy`:
+    Keras 3's `fit` does not run under MultiWorkerMirroredStrategy (keras-team/keras#20585). One round
+    record per epoch, with the time spent in next(iterator) as its input time."""
+    from benchmarks import machine
+    from benchmarks.rounds import round_result
+    from reference.data_numpy import from_arrays
 
-
-def run_custom_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, epochs: int, warmup: int,
-                    strategy, dataset_options=None) -> dict:
-    """The quickstart model trained by a custom loop under `strategy` (Keras 3's `fit` does not support
-    MultiWorkerMirroredStrategy: keras-team/keras#20585). Same model, Adam, loss, global batch and
-    shuffling as `run_fit`; returns the same keys."""
-    keras.utils.set_random_seed(SEED)
-    n = len(x_train)
-    steps = -(-n // batch)
+    optimizer = model.optimizer
+    loss_fn = keras.losses.get(model.loss)
     with strategy.scope():
-        model = quickstart_model(keras)
-        optimizer = keras.optimizers.Adam()
         optimizer.build(model.trainable_variables)
-    ds = tfdata_input(tf, (x_train / np.float32(255.0)).astype(np.float32), y_train.astype(np.int32), batch)
+    ds = from_arrays((x_train / np.float32(255.0)).astype(np.float32), y_train.astype(np.int32))
+    ds = ds.shuffle(len(x_train), seed=SEED, reshuffle_each_iteration=True).batch(batch, drop_remainder=True)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
     if dataset_options is not None:
         ds = ds.with_options(dataset_options)
     dist = strategy.experimental_distribute_dataset(ds)
 
     def step_fn(x, y):
         with tf.GradientTape() as tape:
-            probs = model(x, training=True)
-            per_example = keras.losses.sparse_categorical_crossentropy(y, probs)
+            per_example = loss_fn(y, model(x, training=True))
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=batch)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -219,113 +332,30 @@ def run_custom_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, 
     def train_step(batch_xy):
         return strategy.run(step_fn, args=batch_xy)
 
-    epoch_marks = []
+    rounds, marks = [], []
     for _ in range(epochs):
-        marks = {"begin": time.perf_counter(), "batches": []}
-        for i, batch_xy in enumerate(dist):
-            marks["batches"].append((i, time.perf_counter()))
-            train_step(batch_xy)
-        marks["end"] = time.perf_counter()
-        epoch_marks.append(marks)
-    probs = model.predict(x_test / 255.0, batch_size=1000, verbose=0)
-    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
-    return _timing_result(model, epoch_marks, warmup, steps, accuracy)
-
-
-def run_xla_loop(tf, keras, *, x_train, y_train, x_test, y_test, batch: int, epochs: int, warmup: int,
-                 steps_per_call: int, model_name: str = "quickstart") -> dict:
-    """The same training (model, Adam, loss, batch, a new permutation every epoch, the last batch smaller)
-    written as a custom loop whose `steps_per_call` steps run inside ONE XLA-compiled function: no Python,
-    no tf.data iterator and no function-call boundary between steps. Not `fit`: it shows how much of a
-    step is the arithmetic and how much is the machinery around it."""
-    keras.utils.set_random_seed(SEED)
-    model = MODELS[model_name](keras)
-    optimizer = keras.optimizers.Adam()
-    optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    x_all = tf.constant((x_train / np.float32(255.0)).astype(np.float32))
-    y_all = tf.constant(y_train.astype(np.int32))
-    n = len(x_train)
-    full, rest = divmod(n, batch)
-    steps = full + (1 if rest else 0)
-
-    @tf.function(jit_compile=True, reduce_retracing=True)
-    def run_steps(xs, ys):  # xs: [k, batch, 28, 28]
-        loss = tf.constant(0.0)
-        for i in tf.range(tf.shape(xs)[0]):
-            with tf.GradientTape() as tape:
-                loss = loss_fn(ys[i], model(xs[i], training=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    @tf.function
-    def shuffled():
-        perm = tf.random.shuffle(tf.range(n))
-        return tf.gather(x_all, perm), tf.gather(y_all, perm)
-
-    epoch_marks = []
-    for _ in range(epochs):
-        marks = {"begin": time.perf_counter(), "batches": []}
-        xs, ys = shuffled()
-        xb = tf.reshape(xs[: full * batch], (full, batch, 28, 28))
-        yb = tf.reshape(ys[: full * batch], (full, batch))
-        done = 0
-        for start in range(0, full, steps_per_call):
-            marks["batches"].append((done, time.perf_counter()))
-            k = min(steps_per_call, full - start)
-            loss = run_steps(xb[start:start + k], yb[start:start + k])
-            done += k
-        if rest:
-            marks["batches"].append((done, time.perf_counter()))
-            loss = run_steps(xs[None, full * batch:], ys[None, full * batch:])
-        float(loss)  # the epoch ends when its last step has run
-        marks["end"] = time.perf_counter()
-        epoch_marks.append(marks)
-    probs = model.predict(x_test / 255.0, batch_size=1000, verbose=0)
-    accuracy = np.mean(np.argmax(probs, axis=1) == y_test)
-    return _timing_result(model, epoch_marks, warmup, steps, accuracy)
-
-
-_GEMM_CEILINGS: dict[int, dict] = {}
-
-
-def quickstart_gemm_ceiling(tf, batch: int, repeats: int = 5, chain: int = 10) -> dict:
-    """The quickstart model's own matmuls at this batch, alone (no framework, no elementwise work): forward
-    x[B,784]·W1, h[B,128]·W2, and the backward dW2 = hᵀ·dy, dh = dy·W2ᵀ, dW1 = xᵀ·dh — the FLOPs that
-    `training_flops_per_example` counts. Their best rate is the ceiling the model's FLOP utilisation can reach
-    on this machine at this batch size, measured the same way as the square-matmul peak."""
-    if batch in _GEMM_CEILINGS:
-        return _GEMM_CEILINGS[batch]
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.random((batch, 784), dtype=np.float32))
-    w1 = tf.constant(rng.standard_normal((784, 128), dtype=np.float32) * 0.05)
-    w2 = tf.constant(rng.standard_normal((128, 10), dtype=np.float32) * 0.1)
-    dy = tf.constant(rng.standard_normal((batch, 10), dtype=np.float32))
-
-    @tf.function
-    def gemms(x, w1, w2, dy):
-        acc = tf.constant(0.0)
-        for _ in range(chain):
-            h = tf.matmul(x, w1)
-            y = tf.matmul(h, w2)
-            dw2 = tf.matmul(h, dy, transpose_a=True)
-            dh = tf.matmul(dy, w2, transpose_b=True)
-            dw1 = tf.matmul(x, dh, transpose_a=True)
-            # depend on every product so none is pruned, and chain the rounds so none is hoisted or merged
-            # (x * 0.0 would be folded away by Grappler; a tiny non-zero factor is not)
-            acc += y[0, 0] + dw2[0, 0] + dw1[0, 0]
-            x = x + acc * 1e-30
-        return acc
-
-    float(gemms(x, w1, w2, dy))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        float(gemms(x, w1, w2, dy))
-        times.append(time.perf_counter() - t0)
-    flops = chain * batch * (2 * 784 * 128 * 2 + 2 * 128 * 10 * 3)
-    _GEMM_CEILINGS[batch] = {"gemm_only_flop_per_s": flops / min(times), "gemm_only_method":
-                             f"the model's 5 matmuls at batch {batch}, {chain} rounds chained in one tf.function, "
-                             f"best of {repeats}"}
-    return _GEMM_CEILINGS[batch]
+        machine.reset_peak_rss()
+        load = machine.load_average()
+        clock = Clock()
+        begin = time.perf_counter()
+        iterator = iter(dist)
+        loss = train_step(next(iterator))  # the first step (traces in the first epoch) is not in the round
+        strategy.experimental_local_results(loss)
+        second = time.perf_counter()
+        clock.start()
+        wait, steps = 0.0, 0
+        while True:
+            t_in = time.perf_counter()
+            try:
+                batch_xy = next(iterator)
+            except StopIteration:
+                break
+            wait += time.perf_counter() - t_in
+            loss = train_step(batch_xy)
+            steps += 1
+        [float(v) for v in strategy.experimental_local_results(loss)]
+        clock.stop()
+        clock.add("input_s", wait)
+        marks.append({"begin": begin, "second": second})
+        rounds.append(round_result(clock, steps * batch, load))
+    return rounds, marks

@@ -9,14 +9,14 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def zipped_dataset() -> tf.data.Dataset:
-    inc_dataset = tf.data.Dataset.range(100)
-    dec_dataset = tf.data.Dataset.range(0, -100, -1)
+def zipped_dataset(count: int = 100) -> tf.data.Dataset:
+    inc_dataset = tf.data.Dataset.range(count)
+    dec_dataset = tf.data.Dataset.range(0, -count, -1)
     return tf.data.Dataset.zip((inc_dataset, dec_dataset))
 
 
-def batched_dataset(batch_size: int = 4, drop_remainder: bool = False) -> tf.data.Dataset:
-    return zipped_dataset().batch(batch_size, drop_remainder=drop_remainder)
+def batched_dataset(batch_size: int = 4, drop_remainder: bool = False, count: int = 100, **kwargs) -> tf.data.Dataset:
+    return zipped_dataset(count).batch(batch_size, drop_remainder=drop_remainder, **kwargs)
 
 
 def main() -> None:

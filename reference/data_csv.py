@@ -10,9 +10,14 @@ import tensorflow as tf
 RECORD_DEFAULTS = [tf.float32] * 8  # Eight required float columns
 
 
+def _names(filenames) -> list:
+    # Paths become strings; a string tensor (a file name inside Dataset.interleave) stays a tensor.
+    return [f if tf.is_tensor(f) else str(f) for f in filenames]
+
+
 def dataset(filenames, record_defaults=None, **kwargs) -> tf.data.Dataset:
     defaults = RECORD_DEFAULTS if record_defaults is None else record_defaults
-    return tf.data.experimental.CsvDataset([str(f) for f in filenames], defaults, **kwargs)
+    return tf.data.experimental.CsvDataset(_names(filenames), defaults, **kwargs)
 
 
 def main() -> None:

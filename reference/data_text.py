@@ -8,8 +8,13 @@ from pathlib import Path
 import tensorflow as tf
 
 
+def _names(filenames) -> list:
+    # Paths become strings; a string tensor (a file name inside Dataset.interleave) stays a tensor.
+    return [f if tf.is_tensor(f) else str(f) for f in filenames]
+
+
 def dataset(filenames, **kwargs) -> tf.data.Dataset:
-    return tf.data.TextLineDataset([str(f) for f in filenames], **kwargs)
+    return tf.data.TextLineDataset(_names(filenames), **kwargs)
 
 
 def main() -> None:

@@ -8,8 +8,13 @@ from pathlib import Path
 import tensorflow as tf
 
 
-def dataset(filenames, compression_type=None) -> tf.data.Dataset:
-    return tf.data.TFRecordDataset([str(f) for f in filenames], compression_type=compression_type)
+def _names(filenames) -> list:
+    # Paths become strings; a string tensor (a file name inside Dataset.interleave) stays a tensor.
+    return [f if tf.is_tensor(f) else str(f) for f in filenames]
+
+
+def dataset(filenames, compression_type=None, **kwargs) -> tf.data.Dataset:
+    return tf.data.TFRecordDataset(_names(filenames), compression_type=compression_type, **kwargs)
 
 
 def write_examples(path, examples, compression_type=None) -> None:

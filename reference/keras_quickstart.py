@@ -19,10 +19,15 @@ CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
                'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
 
 
+def scale_pixels(images):
+    """Step 2: pixel values 0..255 to [0, 1] (float64, as `train_images / 255.0` gives)."""
+    return images / 255.0
+
+
 def load_data():
     """The guide's steps 1 and 2: load, then scale pixels to [0, 1]."""
     (train_images, train_labels), (test_images, test_labels) = keras.datasets.fashion_mnist.load_data()
-    return (train_images / 255.0, train_labels), (test_images / 255.0, test_labels)
+    return (scale_pixels(train_images), train_labels), (scale_pixels(test_images), test_labels)
 
 
 def build_model() -> keras.Model:
@@ -39,9 +44,14 @@ def build_model() -> keras.Model:
     return model
 
 
+def fit(model, train, epochs: int = 5, verbose=0, **kwargs):
+    """Step 4: `model.fit(train_images, train_labels, epochs=5)` (extra keyword arguments go to fit)."""
+    return model.fit(*train, epochs=epochs, verbose=verbose, **kwargs)
+
+
 def train_and_evaluate(model, train, test, epochs: int = 5, verbose=0):
     """Steps 4-6: fit, evaluate, predict. Returns (history, test_loss, test_acc, predictions)."""
-    history = model.fit(*train, epochs=epochs, verbose=verbose)
+    history = fit(model, train, epochs=epochs, verbose=verbose)
     test_loss, test_acc = model.evaluate(*test, verbose=verbose)
     predictions = model.predict(test[0], verbose=verbose)
     return history, test_loss, test_acc, predictions

@@ -20,10 +20,10 @@ import tensorflow as tf
 keras = tf.keras
 
 
-def build_model() -> keras.Model:
+def build_model(hidden: int = 64) -> keras.Model:
     """The guide's §1 model, compiled (the optimizer's state is saved with it)."""
-    model = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(64, activation="relu"),
+    model = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(hidden, activation="relu"),
+                              keras.layers.Dense(hidden, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(0.001), loss="categorical_crossentropy",
                   metrics=["accuracy"])

@@ -1,0 +1,179 @@
+"""The measuring loop every benchmark shares: units measured round-robin, adaptively, in passes.
+
+A *unit* is one thing that is timed: a report row (the guide's pipeline at batch 32, a tuned `fit`),
+a stage of a tf.data ladder, a training configuration's compute-only twin, a limit probe. A *group*
+is the set of units compared with each other (the variants of one recipe). Per pass:
+
+1. every unit runs one warm-up round (not recorded); its duration sets how many repetitions (epochs,
+   calls) one round holds, so that no round is shorter than `plan.min_round_s`;
+2. rounds are then taken round-robin, A B C, B C A, C A B, ... (rotated so that no unit always runs
+   right after the same neighbour): drift of the machine (clock, other processes, thermal state) hits
+   every unit alike, and ratios between units are taken from the same round (stats.py);
+3. after `plan.min_rounds_per_pass` rounds, a unit whose median interval is within
+   `plan.target_half_width` (5 %) leaves the rotation, unless another unit still needs it as its
+   baseline or twin; the group stops when no unit is left or its per-pass budget is spent. A row that
+   could not reach the target within the budget says so in the report.
+
+A full run makes two passes through every group, the second minutes after the first, with pipelines,
+iterators, arrays and models' inputs built again for each pass (the group's `prepare`), and pools the
+rounds of both passes: luck that holds for a whole pass (where an array landed in memory, which pool
+thread got which core, what the other core was doing that minute) varies between the passes and so
+shows in the interval instead of silently shifting the median.
+
+Around every round the machine is sampled (benchmarks/machine.py): cores used by this process and by
+others, hypervisor steal, load average and the round's peak resident memory. Rounds taken while other
+processes used more than a quarter of a core are marked; a row's statistics use its clean rounds when
+it has enough of them (MIN_ROUNDS_FOR_INTERVAL), and otherwise all rounds, flagged as measured under
+interference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from benchmarks import machine
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci
+
+
+class Clock:
+    """Handed to a unit's round function: `with clock.timed():` around the part that counts, so that
+    setup (building an iterator, its first batch) stays out of the round's time."""
+
+    def __init__(self):
+        self.parts = {"wall_s": 0.0, "cpu_s": 0.0, "others_cpu_s": 0.0, "steal_s": 0.0}
+        self.readable = True
+        self.extra: dict = {}
+        self._start = None
+
+    def start(self) -> None:
+        self._start = machine.Sample.now()
+
+    def stop(self) -> None:
+        delta = machine.Sample.now().since(self._start)
+        self._start = None
+        for key in ("wall_s", "cpu_s"):
+            self.parts[key] += delta[key]
+        if delta["others_cpu_s"] is None:
+            self.readable = False
+        else:
+            self.parts["others_cpu_s"] += delta["others_cpu_s"]
+            self.parts["steal_s"] += delta["steal_s"]
+
+    @contextlib.contextmanager
+    def timed(self):
+        self.start()
+        try:
+            yield
+        finally:
+            self.stop()
+
+    def add(self, key: str, value: float) -> None:
+        """Accumulate a measured part of the round (e.g. seconds spent waiting for input)."""
+        self.extra[key] = self.extra.get(key, 0.0) + value
+
+    @property
+    def seconds(self) -> float:
+        return self.parts["wall_s"]
+
+
+@dataclass
+class Unit:
+    key: str                                  # unique name; a report row's name when `row` is set
+    run: Callable[[Clock], float]             # one repetition; returns the items it processed (timed parts)
+    row: dict | None = None                   # the row's fields (recipe, section, configuration, ...)
+    baseline: str | None = None               # key of the unit its "x guide" ratio is taken against
+    twin: str | None = None                   # key of its compute-only twin (input wait share)
+    stage_of: list = field(default_factory=list)  # rows whose ladder this unit is a stage of (informative)
+    repeats: int = 1
+    max_repeats: int = 64
+
+
+@dataclass
+class Group:
+    name: str                                 # e.g. "data.numpy"
+    section: str                              # data / training / io
+    units: list[Unit]
+    budget_s: float                           # per pass
+
+
+def _rotate(seq: list, r: int) -> list:
+    if not seq:
+        return seq
+    k = r % len(seq)
+    return seq[k:] + seq[:k]
+
+
+def round_result(clock: Clock, items: float, load: float | None, repeats: int = 1) -> dict:
+    """A round's record from its clock (call right after the round, for the peak memory to be its own)."""
+    wall = clock.seconds
+    inter = machine.interference(clock.parts) if clock.readable else {
+        "others_cores": None, "steal_share": None, "interfered": False}
+    return {"s": wall, "items": items, "rate": items / wall if wall > 0 else math.nan,
+            "cores_used": clock.parts["cpu_s"] / wall if wall > 0 else None, **inter,
+            "peak_rss_bytes": machine.peak_rss_bytes(), "load_average": load,
+            "repeats": repeats, **{f"extra_{k}": v for k, v in clock.extra.items()}}
+
+
+def run_round(unit: Unit) -> dict:
+    """One recorded round of `unit`: its repetitions, and the machine around them."""
+    machine.reset_peak_rss()
+    load = machine.load_average()
+    clock = Clock()
+    items = 0.0
+    for _ in range(unit.repeats):
+        items += float(unit.run(clock))
+    return round_result(clock, items, load, unit.repeats)
+
+
+def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | None = None, *,
+                  once: bool = False) -> None:
+    """Measure every unit of `group` in the current pass of `recorder` (see the module docstring). A group
+    measured `once` (between the passes) takes at least the rounds a 95 % interval needs on its own."""
+    pass_index = 0 if once else recorder.pass_index
+    min_rounds = MIN_ROUNDS_FOR_INTERVAL if once else plan.min_rounds_per_pass
+    if prepare is not None:
+        prepare()
+    units = group.units
+    recorder.declare(group, units)
+    started = time.perf_counter()
+    for unit in units:  # warm-up round: traces, caches, first allocations; sets the repetitions
+        clock = Clock()
+        unit.repeats = 1
+        unit.run(clock)
+        if clock.seconds > 0:
+            unit.repeats = max(1, min(unit.max_repeats, math.ceil(plan.min_round_s / clock.seconds)))
+    warmup_s = time.perf_counter() - started
+    needed_by = {}
+    for u in units:
+        for dep in (u.baseline, u.twin):
+            if dep:
+                needed_by.setdefault(dep, set()).add(u.key)
+    active = list(units)
+    r = 0
+    t0 = time.perf_counter()
+    budget_spent = False
+    while active:
+        for unit in _rotate(active, r):
+            recorder.add_round(unit.key, pass_index, r, run_round(unit))
+        r += 1
+        elapsed = time.perf_counter() - t0
+        if r >= min_rounds:
+            precise = {u.key for u in active if recorder.precise_enough(u.key)}
+            still = {u.key for u in active if u.key not in precise}
+            active = [u for u in active if u.key in still or (needed_by.get(u.key, set()) & still)]
+        if not active:
+            break
+        if r >= min_rounds and (elapsed >= group.budget_s or r >= plan.max_rounds_per_pass):
+            budget_spent = True
+            break
+    recorder.group_done(group, pass_index, once=once, rounds=r, seconds=time.perf_counter() - t0, warmup_s=warmup_s,
+                        budget_spent=budget_spent, unfinished=[u.key for u in active])
+
+
+def precise(rates: list[float], target: float) -> bool:
+    hw = half_width(median_ci(rates))
+    return hw is not None and hw <= target and len(rates) >= MIN_ROUNDS_FOR_INTERVAL
