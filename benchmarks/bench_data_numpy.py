@@ -13,7 +13,7 @@ tensors again, and `vectorised` slices of a tensor are returned as views when th
 therefore looks at the best pipeline that copies every byte.
 
 The arrays are converted to tensors once per pass and every pipeline of the pass slices those:
-`from_tensor_slices` of a NumPy array would copy the 188 MB into each of the ~25 pipelines measured
+`from_tensor_slices` of a NumPy array would copy the 94 MB into each of the ~25 pipelines measured
 side by side.
 """
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, spread
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, spread
 
 TARGET_HALF_WIDTH = 0.05
 # The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
@@ -34,20 +34,20 @@ class Plan:
 
     quick: bool
     passes: int = 2
-    min_rounds_per_pass: int = 3
+    min_rounds_per_pass: int = 5                    # x 2 passes: 10 rounds, the fewest with a 95 % prediction interval
     max_rounds_per_pass: int = 40
     target_half_width: float = TARGET_HALF_WIDTH
     min_round_s: float = 0.05
     budgets: dict = field(default_factory=lambda: dict(FULL_BUDGETS))
     # tf.data
-    numpy_examples: int = 60_000
+    numpy_examples: int = 30_000
     numpy_batches: tuple[int, ...] = (32, 256, 2048)
-    file_examples: int = 20_000
+    file_examples: int = 10_000
     file_batches: tuple[int, ...] = (32, 256)
     ladder_batch: int = 256
     jpeg_images: int = 1_000
     jpeg_batches: tuple[int, ...] = (32, 256)
-    batch_elements: int = 100_000
+    batch_elements: int = 20_000
     padded_elements: int = 2_000
     small_batches: tuple[int, ...] = (4, 32, 256)   # data.batch / data.padded_batch: the guide's 4, then larger
     # training
@@ -60,7 +60,7 @@ class Plan:
     predict_examples: int = 20_000
     predict_batches: tuple[int, ...] = (32, 256, 2048, 8192)
     save_hidden: tuple[int, ...] = (64, 1024)       # the guide's model, and a wider one whose file is MBs
-    distributed_examples: int = 20_000
+    distributed_examples: int = 10_000
     distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
     subprocess_timeout_s: float = 300.0
     selfcheck_rounds: int = 6
@@ -209,6 +209,7 @@ class Recorder:
         used, over = _select(rounds)
         rates = [r["rate"] for r in used]
         ci = median_ci(rates)
+        pi = median_pi(rates)
         s = spread(rates)
         hw = half_width(ci)
         others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
@@ -219,6 +220,7 @@ class Recorder:
         return {
             "examples_per_s": ci["median"], "examples_per_s_ci95": [ci["low"], ci["high"]],
             "ci_half_width": hw, "ci_coverage": ci["coverage"],
+            "examples_per_s_pi95": [pi["low"], pi["high"]], "pi_coverage": pi["coverage"],
             "precise": hw is not None and hw <= self.plan.target_half_width,
             "examples_per_s_iqr": s["iqr"], "cv": s["cv"], "cv_flag": bool(s["cv"] > 0.05),
             "rounds": len(used), "rounds_recorded": len(rounds), "rounds_interfered": n_inter,

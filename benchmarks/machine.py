@@ -193,14 +193,17 @@ def theoretical_peak(cores: int | None = None, decl: dict | None = None) -> dict
     """float32 FLOP/s = cores x FMA pipes x lanes x 2 (an FMA is two FLOPs) x clock.
 
     Lanes come from the widest vector extension the flags declare (avx512f: 16, avx2/fma: 8, sse: 4).
-    The flags do not say how many FMA pipes a core has or how wide they are: 2 is assumed (every
-    x86 server core since Haswell/Zen 1), and AMD cores that declare AVX-512 before Zen 5 execute it on
-    256-bit pipes, which this rule cannot see, so it may be up to 2x high there. It is an upper bound
-    shown beside the measured peak, never the denominator of a percentage."""
+    The flags do not say how many FMA pipes a core has or how wide they are: 2 is assumed (every x86
+    server core since Haswell/Zen 1). AMD's first AVX-512 cores (Zen 4) execute 512-bit FMAs on their
+    256-bit pipes; they are told apart from Zen 5 (full-width pipes) by the one AVX-512 flag Zen 4 lacks,
+    avx512_vp2intersect, and counted with 8 lanes. It is an upper bound shown beside the measured peak,
+    never the denominator of a percentage."""
     decl = decl or cpu_declaration()
     cores = cores or usable_cores()
     flags = set(decl.get("flags") or [])
-    if "avx512f" in flags:
+    if "avx512f" in flags and decl.get("vendor") == "AuthenticAMD" and "avx512_vp2intersect" not in flags:
+        lanes, ext = 8, "AVX-512 on 256-bit pipes (AMD Zen 4)"
+    elif "avx512f" in flags:
         lanes, ext = 16, "AVX-512"
     elif "fma" in flags or "avx2" in flags:
         lanes, ext = 8, "AVX2/FMA"

@@ -140,12 +140,14 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
     units = group.units
     recorder.declare(group, units)
     started = time.perf_counter()
-    for unit in units:  # warm-up round: traces, caches, first allocations; sets the repetitions
+    for unit in units:  # warm-up round: traces, caches, first allocations; then the repetitions a round needs
         clock = Clock()
         unit.repeats = 1
         unit.run(clock)
-        if clock.seconds > 0:
-            unit.repeats = max(1, min(unit.max_repeats, math.ceil(plan.min_round_s / clock.seconds)))
+        if unit.max_repeats > 1 and clock.seconds < plan.min_round_s:
+            clock = Clock()  # the warm-up was slow with first-time work: size the round on a warm repetition
+            unit.run(clock)
+            unit.repeats = max(1, min(unit.max_repeats, math.ceil(plan.min_round_s / max(clock.seconds, 1e-6))))
     warmup_s = time.perf_counter() - started
     needed_by = {}
     for u in units:

@@ -16,8 +16,19 @@ round (round-robin, A B A B ...) gives the interval of the median ratio: drift t
 in a round cancels in r_i, which is why ratios (x guide, input wait share) come from neighbouring
 rounds instead of from two medians taken minutes apart.
 
-Its check is empirical: an A/A run (the same code twice) must find run A's interval holding run B's
-median for about 95 % of rows (`python -m reports compare A.json B.json` prints that share).
+A 95 % interval for the median is not a 95 % interval for ANOTHER run's median: that one has its own
+sampling noise, so even with perfectly independent rounds run A's interval holds run B's median only
+about 83 % of the time (for medians that are roughly normal: P(|N(0, 2)| < 1.96) = P(|N(0, 1)| < 1.39)).
+Each row therefore also carries a prediction interval for the median of another run of as many rounds,
+distribution-free as well: with n + m exchangeable rounds, the number I of A's rounds below B's j-th
+smallest round has P(I = i) = C(i+j-1, i) C(n-i+m-j, n-i) / C(n+m, n), so [x_(k), x_(n-k+1)] holds B's
+median (j = ceil(m/2)) with probability sum_{i=k}^{n-k} P(I = i); we take the largest k for which that is
+>= 95 %. It is about sqrt(2) wider than the interval of the median.
+
+The check is empirical: an A/A run (the same code twice) should find A's prediction interval holding B's
+median for >= 95 % of rows, and A's interval of the median for about 83 % (`python -m reports compare
+A.json B.json` prints both shares). Fewer means the rounds of one run are not independent draws of what
+another run would see - the luck of a run (tests/test_bench_stats.py checks both rates on simulated runs).
 Independence is the assumption that can fail: rounds of one process share its memory placement and
 thread pools, which is why a full run measures every row in two interleaved passes with rebuilt
 pipelines, arrays and iterators (benchmarks/rounds.py), so that such luck is part of the spread.
@@ -74,6 +85,38 @@ def median_ci(values: list[float], confidence: float = CONFIDENCE) -> dict:
     return out
 
 
+def _other_median_coverage(n: int, m: int, k: int) -> float:
+    """P(x_(k) <= the median of m more exchangeable values <= x_(n-k+1))."""
+    j = (m + 1) // 2
+    total = math.comb(n + m, n)
+    return sum(math.comb(i + j - 1, i) * math.comb(n - i + m - j, n - i) for i in range(k, n - k + 1)) / total
+
+
+def prediction_rank_bounds(n: int, m: int | None = None, confidence: float = CONFIDENCE) -> tuple[int, int, float] | None:
+    """Ranks (k, n-k+1) of the narrowest order-statistic interval that holds the median of another sample of m
+    (default n) values with probability >= `confidence`, and that probability; None when n is too small."""
+    m = n if m is None else m
+    best = None
+    for k in range(1, n // 2 + 1):
+        p = _other_median_coverage(n, m, k)
+        if p >= confidence:
+            best = (k, n - k + 1, p)
+        else:
+            break
+    return best
+
+
+def median_pi(values: list[float], m: int | None = None, confidence: float = CONFIDENCE) -> dict:
+    """The interval that holds another run's median (of m values; default as many) with >= 95 % probability."""
+    xs = sorted(float(v) for v in values)
+    out = {"low": None, "high": None, "coverage": None}
+    bounds = prediction_rank_bounds(len(xs), m, confidence) if xs else None
+    if bounds is not None:
+        k, j, p = bounds
+        out.update(low=xs[k - 1], high=xs[j - 1], coverage=p)
+    return out
+
+
 def half_width(ci: dict) -> float | None:
     """Half the interval's width relative to the median (0.05 = +-5 %); None without an interval."""
     if ci.get("low") is None or not ci.get("median"):
@@ -102,20 +145,3 @@ def summarise(seconds: list[float]) -> dict:
     return {"rounds": s["n"], "median_s": s["median"], "q1_s": s["q1"], "q3_s": s["q3"], "iqr_s": s["iqr"],
             "min_s": s["min"], "max_s": s["max"], "cv": s["cv"], "median_ci95_s": [ci["low"], ci["high"]],
             "round_s": [float(x) for x in seconds]}
-
-
-def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
-    """B/A and an approximate 95 % interval from the two medians' own 95 % intervals.
-
-    For two independent runs there are no paired rounds. Each interval is turned into a standard
-    error on the log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's
-    interval is exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals:
-    whatever spread they hold (both passes, interference) is carried into the verdict."""
-    if not (a and b) or a <= 0 or b <= 0 or None in (*a_ci, *b_ci) or min(*a_ci, *b_ci) <= 0:
-        return None
-    z = 1.959963984540054
-    se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / z
-    se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / z
-    r = b / a
-    w = z * math.hypot(se_a, se_b)
-    return r, r * math.exp(-w), r * math.exp(w)

@@ -80,7 +80,7 @@ def _finish_data(rows: list[dict], copy_bw: float) -> None:
 
 
 def _ratio_unpaired(row: dict, guide: dict) -> tuple:
-    from benchmarks.stats import ratio_ci_from_intervals
+    from reports.compare import ratio_ci_from_intervals
 
     res = ratio_ci_from_intervals(guide["examples_per_s"], tuple(guide["examples_per_s_ci95"]),
                                   row["examples_per_s"], tuple(row["examples_per_s_ci95"]))

@@ -1,39 +1,143 @@
-"""`python -m reports compare A.json B.json`: per-row throughput ratios between two benchmark reports.
+"""`python -m reports compare A.json B.json`: per-row ratios B/A between two benchmark reports, with a verdict.
 
-Rows are matched by name. A ratio is only meaningful when both rows measured the same thing, so a row
-whose configuration differs (batch size, consumer, examples per epoch, steps_per_execution, XLA,
-input, replicas, devices, ...) is refused with the fields that differ, never divided. Exit status: 0 when
-every common row was compared, 1 when some row was refused or no row is common, 2 on bad arguments.
+Rows are matched by name. A ratio is only meaningful when both rows measured the same thing, so a row whose
+configuration differs (batch size, consumer, examples per epoch, steps_per_execution, XLA, input, replicas,
+devices, ...) is refused with the fields that differ, never divided.
+
+For each compared row: B/A, its 95 % interval, and one word - `faster` (the whole interval above 1),
+`slower` (below 1) or `same` (it contains 1). The two runs are independent, so the interval comes from the
+two rows' own 95 % intervals of their medians (`ratio_ci_from_intervals`: each turned
+into a standard error on the log scale, added in quadrature). A row without an interval (an old report,
+fewer than 6 rounds) gets its ratio and `no interval`.
+
+Then a summary line counts the verdicts, and the A/A lines: how many rows lie within +-5 % of each other,
+the share of rows whose interval in A holds B's median (about 95 % when A and B ran the same code on the
+same quiet machine: the check that the intervals are honest), the median half-width of the intervals, and
+each run's wall time. So an A/A test is two runs and this one command.
+
+Exit status: 0 when every common row was compared; 1 when a row was refused, no row is common, or (with
+`--fail-if-slower PCT`) some row is slower by more than PCT % with 95 % confidence (its interval's upper end
+below 1 - PCT/100); 2 on bad arguments or a malformed report (one line naming the file and the problem).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
-SECTIONS = ("data", "training")
+SECTIONS = ("data", "training", "io")
+REQUIRED = ("name", "examples_per_s", "cv")
 
 
-def _config(section: str, row: dict) -> dict:
-    # data rows carry their configuration in `config`; training rows in `config_detail` (`config` is the name
-    # of the tuning there)
-    return row.get("config_detail") if section == "training" else row.get("config")
+class BadReport(Exception):
+    """A report that cannot be compared; str() is the one line to print."""
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_row(path: Path, section: str, i: int, row) -> None:
+    if not isinstance(row, dict):
+        raise BadReport(f"{path}: {section} row {i + 1} is not an object (a {type(row).__name__})")
+    label = f"{section} row {i + 1}" + (f" ({row['name']!r})" if isinstance(row.get("name"), str) else "")
+    missing = [k for k in REQUIRED if k not in row]
+    if missing:
+        raise BadReport(f"{path}: {label} has no {', '.join(repr(k) for k in missing)}")
+    if not isinstance(row["name"], str) or not row["name"]:
+        raise BadReport(f"{path}: {label}: 'name' is not a non-empty string")
+    if not _is_number(row["examples_per_s"]) or row["examples_per_s"] < 0:
+        raise BadReport(f"{path}: {label}: 'examples_per_s' is not a non-negative number ({row['examples_per_s']!r})")
+    if row["cv"] is not None and not _is_number(row["cv"]):
+        raise BadReport(f"{path}: {label}: 'cv' is not a number ({row['cv']!r})")
+    ci = row.get("examples_per_s_ci95")
+    if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(v is None or _is_number(v) for v in ci)):
+        raise BadReport(f"{path}: {label}: 'examples_per_s_ci95' is not [low, high] ({ci!r})")
+    for key in ("config", "config_detail"):
+        if key in row and row[key] is not None and not isinstance(row[key], (dict, str)):
+            raise BadReport(f"{path}: {label}: {key!r} is neither an object nor a name ({type(row[key]).__name__})")
+
+
+def load(path: Path) -> dict:
+    """A benchmarks.json report, or BadReport with one line that names the file and what is wrong."""
+    if path.is_dir():
+        raise BadReport(f"{path}: is a directory, not a benchmarks.json file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadReport(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadReport(f"{path}: not a text file (not UTF-8): not a benchmarks.json report") from None
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadReport(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(report, dict):
+        raise BadReport(f"{path}: not a benchmarks.json report (the JSON is a {type(report).__name__}, not an object)")
+    if not any(s in report for s in SECTIONS):
+        raise BadReport(f"{path}: not a benchmarks.json report (no 'data', 'training' or 'io' rows)")
+    for section in SECTIONS:
+        rows = report.get(section, [])
+        if not isinstance(rows, list):
+            raise BadReport(f"{path}: {section!r} is not a list of rows (a {type(rows).__name__})")
+        for i, row in enumerate(rows):
+            _check_row(path, section, i, row)
+    for key in ("environment", "limits"):
+        if key in report and not isinstance(report[key], dict):
+            raise BadReport(f"{path}: {key!r} is not an object")
+    return report
+
+
+def _config(section: str, row: dict):
+    # data rows carry their configuration in `config`; training and io rows in `config_detail` (`config` is the
+    # name of the tuning there)
+    return row.get("config") if section == "data" else row.get("config_detail")
 
 
 def _env_line(env: dict) -> str:
-    cpu = env.get("cpu", {})
-    gpus = ", ".join(g.get("name", "?") for g in env.get("gpus", [])) or "no GPU"
-    return (f"TensorFlow {env.get('tensorflow')}, {env.get('keras', {}).get('name')} "
-            f"{env.get('keras', {}).get('version')}, {cpu.get('model')} ({cpu.get('usable_cores')} cores), {gpus}")
+    cpu = env.get("cpu", {}) if isinstance(env.get("cpu"), dict) else {}
+    keras = env.get("keras", {}) if isinstance(env.get("keras"), dict) else {}
+    gpus = env.get("gpus") if isinstance(env.get("gpus"), list) else []
+    gpu_text = ", ".join(str(g.get("name", "?")) for g in gpus if isinstance(g, dict)) or "no GPU"
+    return (f"TensorFlow {env.get('tensorflow')}, {keras.get('name')} {keras.get('version')}, "
+            f"{cpu.get('model')} ({cpu.get('usable_cores')} cores), {gpu_text}")
 
 
-def compare(a: dict, b: dict) -> tuple[list[list], list[str]]:
-    """(table rows, refusals) for every row name present in both reports."""
-    table, refused = [], []
+def _ci(row: dict):
+    ci = row.get("examples_per_s_ci95")
+    if not ci or ci[0] is None or ci[1] is None:
+        return None
+    return ci[0], ci[1]
+
+
+def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
+    """B/A and an approximate 95 % interval from the two medians' own 95 % intervals.
+
+    For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
+    log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's interval is
+    exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals: whatever spread they
+    hold (both passes, interference) is carried into the verdict."""
+    if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
+            or min(*a_ci, *b_ci) <= 0:
+        return None
+    z = 1.959963984540054
+    se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / z
+    se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / z
+    r = b / a
+    w = z * math.hypot(se_a, se_b)
+    return r, r * math.exp(-w), r * math.exp(w)
+
+
+def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str]]:
+    """(one result per row compared, refusals) for every row name present in both reports."""
+    results, refused = [], []
     for section in SECTIONS:
         rows_b = {r["name"]: r for r in b.get(section, [])}
         for ra in a.get(section, []):
@@ -42,48 +146,110 @@ def compare(a: dict, b: dict) -> tuple[list[list], list[str]]:
                 continue
             ca, cb = _config(section, ra), _config(section, rb)
             if ca != cb:
-                keys = sorted(k for k in set(ca or {}) | set(cb or {}) if (ca or {}).get(k) != (cb or {}).get(k))
-                diffs = "; ".join(f"{k}: {(ca or {}).get(k)!r} vs {(cb or {}).get(k)!r}" for k in keys)
+                da, db = (ca if isinstance(ca, dict) else {"config": ca}), (cb if isinstance(cb, dict) else {"config": cb})
+                keys = sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
+                diffs = "; ".join(f"{k}: {da.get(k)!r} vs {db.get(k)!r}" for k in keys)
                 refused.append(f"{section} {ra['name']}: configuration differs ({diffs})")
                 continue
-            ratio = rb["examples_per_s"] / ra["examples_per_s"] if ra["examples_per_s"] else float("nan")
-            flag = "⚠" if ra.get("cv_flag") or rb.get("cv_flag") else ""
-            table.append([section, ra["name"], f"{ra['examples_per_s']:,.0f}", f"{rb['examples_per_s']:,.0f}",
-                          f"{ratio:.3f}", f"{ra.get('pct_of_limit', float('nan')):.3g}",
-                          f"{rb.get('pct_of_limit', float('nan')):.3g}", f"{ra['cv']:.1%} / {rb['cv']:.1%} {flag}".strip()])
-    return table, refused
+            va, vb = ra["examples_per_s"], rb["examples_per_s"]
+            ci_a, ci_b = _ci(ra), _ci(rb)
+            ratio = vb / va if va else math.nan
+            interval = ratio_ci_from_intervals(va, ci_a, vb, ci_b) if (ci_a and ci_b) else None
+            if interval is None:
+                verdict, lo, hi = "no interval", None, None
+            else:
+                _, lo, hi = interval
+                verdict = "faster" if lo > 1 else "slower" if hi < 1 else "same"
+            held = ci_a[0] <= vb <= ci_a[1] if ci_a else None
+            results.append({"section": section, "name": ra["name"], "a": va, "b": vb, "ci_a": ci_a, "ci_b": ci_b,
+                            "ratio": ratio, "low": lo, "high": hi, "verdict": verdict, "a_holds_b": held,
+                            "pct_a": ra.get("pct_of_limit"), "pct_b": rb.get("pct_of_limit"),
+                            "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width")})
+    return results, refused
+
+
+def aa_summary(results: list[dict]) -> dict:
+    """The A/A figures: rows within +-5 %, share of A intervals holding B's median, median half-widths."""
+    n = len(results)
+    within = sum(1 for r in results if r["a"] and abs(r["ratio"] - 1.0) <= 0.05)
+    judged = [r for r in results if r["a_holds_b"] is not None]
+    held = sum(1 for r in judged if r["a_holds_b"])
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    return {"rows": n, "within_5pct": within, "intervals_judged": len(judged), "a_interval_holds_b": held,
+            "median_half_width_a": median(r["hw_a"] for r in results),
+            "median_half_width_b": median(r["hw_b"] for r in results),
+            "median_abs_change": median(abs(r["ratio"] - 1.0) for r in results if r["a"])}
+
+
+def _num(v, fmt="{:,.0f}"):
+    return "-" if v is None else fmt.format(v)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m reports compare",
-                                 description="Per-row throughput ratios B/A between two benchmarks.json reports.")
+                                 description="Per-row throughput ratios B/A between two benchmarks.json reports, "
+                                             "each with its 95 % interval and a verdict, and the A/A summary.")
     ap.add_argument("a", type=Path, help="baseline benchmarks.json")
     ap.add_argument("b", type=Path, help="benchmarks.json to compare with the baseline")
+    ap.add_argument("--fail-if-slower", type=float, metavar="PCT", default=None,
+                    help="exit 1 when a row is slower than A by more than PCT %% with 95 %% confidence")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:
         return 2 if exc.code else 0
-    reports = []
-    for path in (args.a, args.b):
-        try:
-            reports.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            print(f"compare: cannot read {path}: {exc}", file=sys.stderr)
-            return 2
-        if not isinstance(reports[-1], dict) or not any(s in reports[-1] for s in SECTIONS):
-            print(f"compare: {path} is not a benchmarks.json report (no 'data' or 'training' rows)", file=sys.stderr)
-            return 2
-    a, b = reports
-    print(f"A: {args.a} — {_env_line(a.get('environment', {}))}")
-    print(f"B: {args.b} — {_env_line(b.get('environment', {}))}")
-    table, refused = compare(a, b)
-    if table:
-        print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "A % of limit",
-                                       "B % of limit", "CV A / B"], tablefmt="simple", disable_numparse=True))
+    if args.fail_if_slower is not None and not (0 <= args.fail_if_slower < 100):
+        print(f"compare: --fail-if-slower takes a percentage in [0, 100), not {args.fail_if_slower}", file=sys.stderr)
+        return 2
+    try:
+        a, b = load(args.a), load(args.b)
+    except BadReport as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 2
+    print(f"A: {args.a} — {_env_line(a.get('environment') or {})}")
+    print(f"B: {args.b} — {_env_line(b.get('environment') or {})}")
+    results, refused = compare_rows(a, b)
+    if results:
+        table = [[r["section"], r["name"], _num(r["a"]) + (f" ±{r['hw_a']:.1%}" if r["hw_a"] is not None else ""),
+                  _num(r["b"]) + (f" ±{r['hw_b']:.1%}" if r["hw_b"] is not None else ""), f"{r['ratio']:.3f}",
+                  f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"],
+                  _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}")] for r in results]
+        print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "95 %", "verdict",
+                                       "A % of limit", "B % of limit"], tablefmt="simple", disable_numparse=True))
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
-    if not table and not refused:
+    if not results and not refused:
         print("compare: no row name is common to both reports", file=sys.stderr)
         return 1
-    print(f"{len(table)} row(s) compared, {len(refused)} refused")
-    return 1 if refused else 0
+    counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("faster", "slower", "same", "no interval")}
+    only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
+    only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
+    print(f"{len(results)} row(s) compared: {counts['faster']} faster, {counts['slower']} slower, {counts['same']} same, "
+          f"{counts['no interval']} without an interval; {len(refused)} refused; {only_a} only in A, {only_b} only in B")
+    aa = aa_summary(results)
+    if aa["rows"]:
+        hw = f"{_num(aa['median_half_width_a'], '{:.1%}')} (A), {_num(aa['median_half_width_b'], '{:.1%}')} (B)"
+        held = (f"{aa['a_interval_holds_b']}/{aa['intervals_judged']} "
+                f"({aa['a_interval_holds_b'] / aa['intervals_judged']:.0%})" if aa["intervals_judged"] else "-")
+        print(f"A/A: {aa['within_5pct']}/{aa['rows']} rows within ±5 % ({aa['within_5pct'] / aa['rows']:.0%}); "
+              f"A's 95 % interval holds B's median for {held}; median interval half-width {hw}; "
+              f"median |B/A - 1| {_num(aa['median_abs_change'], '{:.1%}')}")
+        wall = [r.get("wall_s") for r in (a, b)]
+        if any(_is_number(w) for w in wall):
+            print("wall time: " + ", ".join(f"{n} {w / 60:.1f} min" if _is_number(w) else f"{n} -"
+                                            for n, w in zip("AB", wall)))
+    status = 1 if refused else 0
+    if args.fail_if_slower is not None:
+        bound = 1.0 - args.fail_if_slower / 100.0
+        slow = [r for r in results if r["high"] is not None and r["high"] < bound]
+        for r in slow:
+            print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, 95 % interval up to {r['high']:.3f} "
+                  f"< {bound:.3f}", file=sys.stderr)
+        if slow:
+            print(f"compare: {len(slow)} row(s) slower by more than {args.fail_if_slower:g} % (95 % confidence)",
+                  file=sys.stderr)
+            status = 1
+    return status
