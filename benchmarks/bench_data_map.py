@@ -69,6 +69,7 @@ def test_jpeg_pipelines(tf, plan, recorder, jpegs, bench_pass):
     def prepare():
         group.units[:] = tfdata.build_units(tf, source="jpeg", recipe=RECIPE, specs=specs(tf, files, labels, plan),
                                             examples=len(files), bytes_per_example=bytes_per_example,
-                                            data=kind + "/jpeg64-q90")
+                                            data=kind + "/jpeg64-q90",
+                                            ladder_batches={min(plan.jpeg_batches)})
 
     measure_group(group, recorder, plan, prepare=prepare)

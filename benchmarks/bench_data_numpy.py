@@ -99,7 +99,8 @@ def test_numpy_pipelines(tf, plan, recorder, arrays, bench_pass):
     def prepare():
         state["units"] = tfdata.build_units(tf, source="numpy", recipe=RECIPE, specs=specs(tf, x, y, plan),
                                             examples=len(x), bytes_per_example=float(NUMPY_BYTES_PER_EXAMPLE),
-                                            data=kind)
+                                            data=kind,
+                                            ladder_batches={plan.ladder_batch})
         group.units[:] = state["units"]
 
     group = Group(GROUP, SECTION, [], plan.budget(GROUP))

@@ -53,6 +53,7 @@ def test_text_pipelines(tf, plan, recorder, text_files, bench_pass):
     def prepare():
         group.units[:] = tfdata.build_units(tf, source="text", recipe=RECIPE, specs=specs(tf, files, plan),
                                             examples=lines, bytes_per_example=total_bytes / lines,
-                                            data="synthetic-seed1234/text40-120")
+                                            data="synthetic-seed1234/text40-120",
+                                            ladder_batches={plan.ladder_batch})
 
     measure_group(group, recorder, plan, prepare=prepare)

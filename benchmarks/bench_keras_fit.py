@@ -53,7 +53,7 @@ class _DatasetFit(training.FitConfig):
         return (self.steps - timer.first_timed_step) * self.batch
 
 
-def build(tf, plan, data, config: str, progress):
+def build(tf, plan, data, config: str, progress, first_pass: bool = True):
     if config in _BUILT:
         return _BUILT[config]
     from reference.keras_fit import small_model
@@ -71,7 +71,7 @@ def build(tf, plan, data, config: str, progress):
                   x_test=xv, y_test=yv, fit_call=fit_call(kind, xv, yv), data_kind="uniform-seed0/32->10",
                   round_s=plan.train_round_s, config=config, model_name=MODEL,
                   extra={"call": f"reference.keras_fit.{kind}"})
-    trainer.warm_up()
+    trainer.warm_up(full=first_pass)
     progress(f"[bench] training {trainer.name}: warmed up ({trainer.warm['compile_and_first_step_s']:.1f} s to the "
              f"second execution; {trainer.steps} steps a round)")
     _BUILT[config] = trainer
@@ -80,7 +80,7 @@ def build(tf, plan, data, config: str, progress):
 
 def test_fit_calls(tf, plan, recorder, data, bench_pass):
     configs = ["guide", "dataset"] if plan.quick else list(CONFIGS)
-    trainers = [build(tf, plan, data, c, recorder.progress) for c in configs]
+    trainers = [build(tf, plan, data, c, recorder.progress, first_pass=recorder.pass_index == 0) for c in configs]
     units = [u for t in trainers for u in t.units()]
     for u in units:
         if u.row is not None and u.key != "keras.fit/guide/b32":

@@ -55,7 +55,7 @@ def quickstart_fit(batch: int):
     return call
 
 
-def build(tf, plan, images, config: str, batch: int, progress):
+def build(tf, plan, images, config: str, batch: int, progress, first_pass: bool = True):
     """The configuration's trainer, built and warmed up once per run (kept for the second pass)."""
     key = (config, batch)
     if key in _BUILT:
@@ -65,7 +65,8 @@ def build(tf, plan, images, config: str, batch: int, progress):
     keras = tf.keras
     keras.utils.set_random_seed(training.SEED)
     spe, jit, input_kind = CONFIGS[config]
-    spe = plan.steps_per_execution if spe is None else spe
+    # never more steps per execution than an epoch has (at batch 8192 an epoch is 7 steps)
+    spe = min(plan.steps_per_execution if spe is None else spe, max(1, len(images.x_train) // batch))
     model = build_model()
     x_test, y_test = scale_pixels(images.x_test), images.y_test
     name = f"{MODEL}/{config}/b{batch}"
@@ -89,16 +90,18 @@ def build(tf, plan, images, config: str, batch: int, progress):
                                      x_test=x_test, y_test=y_test, fit_call=quickstart_fit(batch),
                                      data_kind=images.kind, round_s=plan.train_round_s, config=config,
                                      model_name=MODEL)
-    trainer.warm_up()
+    trainer.warm_up(full=first_pass)
+    accuracy = (f"accuracy {trainer.warm['accuracy']:.4f} after {trainer.warm['accuracy_after']}; "
+                if trainer.warm["accuracy"] is not None else "")
     progress(f"[bench] training {name}: warmed up ({trainer.warm['compile_and_first_step_s']:.1f} s to the second "
-             f"execution, accuracy {trainer.warm['accuracy']:.4f} after {trainer.warm['accuracy_after']}; "
-             f"{trainer.steps} steps a round)")
+             f"execution, {accuracy}{trainer.steps} steps a round)")
     _BUILT[key] = trainer
     return trainer
 
 
 def _measure(tf, plan, recorder, images, group_name: str, entries: list[tuple[str, int]]) -> None:
-    trainers = [build(tf, plan, images, c, b, recorder.progress) for c, b in entries]
+    trainers = [build(tf, plan, images, c, b, recorder.progress, first_pass=recorder.pass_index == 0)
+                for c, b in entries]
     units = [u for t in trainers for u in t.units()]
     guide = f"{MODEL}/guide/b32"
     for u in units:

@@ -4,13 +4,16 @@ Benchmarks run in one process: under pytest-xdist several workers would share th
 timing would measure the neighbours too, so `-n`/`--dist` is refused, not silently ignored.
 
 A full run makes two passes over every group of rows (benchmarks/rounds.py): the tests of pass 1 of
-every module run first, then the rows measured once (distribution, self-check), then pass 2. Within a
-pass the sections run in the order data, training, io; the limits are measured at the start and again
-before every section.
+every module run first, then the rows measured once (distribution, Estimators, self-check), then pass 2 -
+in a FRESH PROCESS (benchmarks/bench_second_pass.py): a new process draws new luck (code and data
+addresses, thread pools, allocator state) that no pass inside one process can, and the two passes'
+rounds are pooled. Within a pass the sections run in the order data, training, io; the limits are
+measured at the start of each process and again before every section.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -20,7 +23,7 @@ import pytest
 from benchmarks.harness import Plan, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3}
+SECTION_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3, "last": 4}
 XDIST_REFUSAL = ("pytest benchmarks must run in a single process: drop -n/--dist (pytest-xdist workers would share "
                  "the cores and every timing would include the other workers' work). Run `pytest benchmarks` "
                  "or `pytest benchmarks --quick` on its own.")
@@ -33,6 +36,17 @@ def _under_xdist(config: pytest.Config) -> bool:
     numprocesses = getattr(config.option, "numprocesses", None)
     dist = getattr(config.option, "dist", "no")
     return bool(numprocesses) or (dist not in (None, "no"))
+
+
+def pytest_addoption(parser):
+    # Internal: the second pass of a full run runs these tests in a child process and hands its rounds back.
+    group = parser.getgroup("tfguide-benchmarks")
+    group.addoption("--bench-child-pass", type=int, default=None, help=argparse.SUPPRESS)
+    group.addoption("--bench-child-out", default=None, help=argparse.SUPPRESS)
+
+
+def child_pass(config) -> int | None:
+    return config.getoption("bench_child_pass", None)
 
 
 def pytest_configure(config):
@@ -54,18 +68,32 @@ def pytest_collection_modifyitems(session, config, items):
     bench = [i for i in items if Path(str(i.path)).parent.name == "benchmarks"]
     if _under_xdist(config) and bench:
         raise pytest.UsageError(XDIST_REFUSAL)
-    # Pass 1 of every group, then the rows measured once, then pass 2; sections in order within a pass.
+    if not bench:
+        return
+    # Pass 1 of every group, then the rows measured once, then pass 2 (a child process); sections in order.
     index = {id(item): n for n, item in enumerate(items)}
 
-    def order(item):
+    def pass_of(item):
         callspec = getattr(item, "callspec", None)
-        bench_pass = callspec.params.get("bench_pass") if callspec else None
+        return callspec.params.get("bench_pass") if callspec else None
+
+    def order(item):
+        bench_pass = pass_of(item)
         section = getattr(item.module, "SECTION", "once")
-        slot = bench_pass * 2 if bench_pass is not None else 1
+        slot = bench_pass * 2 if bench_pass is not None else (3 if section == "last" else 1)
         return (slot, SECTION_ORDER.get(section, 3), index[id(item)])
 
-    if bench:
-        items.sort(key=order)
+    child = child_pass(config)
+    keep, drop = [], []
+    for item in items:
+        p = pass_of(item)
+        if child is not None:  # the child measures its pass and nothing else
+            (keep if p == child else drop).append(item)
+        else:
+            (keep if p in (None, 0) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = sorted(keep, key=order)
 
 
 def pytest_generate_tests(metafunc):
@@ -117,6 +145,9 @@ def recorder(pytestconfig, plan, progress, tf):
     rec = Recorder(plan=plan, progress=progress)
     rec.threads = dict(_STATE.get("threads", {}))
     rec.notes.append(data_note())
+    child = child_pass(pytestconfig)
+    if child is not None:
+        rec.pass_index = child
     budget = sum(plan.budgets.values()) * plan.passes
     progress(f"[bench] {'quick smoke run' if plan.quick else 'full run'}: {plan.passes} pass(es); per group and pass "
              f"a warm-up round, then at least {plan.min_rounds_per_pass} rounds round-robin until each row's 95 % "
@@ -127,6 +158,11 @@ def recorder(pytestconfig, plan, progress, tf):
                                     model_sets=models.matmul_sets(tf, plan))
     _STATE["recorder"] = rec
     yield rec
+    if child is not None:  # a child hands its rounds to the parent, which writes the report
+        from benchmarks.passes import dump
+
+        dump(rec, Path(pytestconfig.getoption("bench_child_out")))
+        return
     from reports import benchmarks as report
 
     report_dir = Path(pytestconfig.getoption("report_dir"))

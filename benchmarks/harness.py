@@ -22,9 +22,9 @@ TARGET_HALF_WIDTH = 0.05
 INPUT_BOUND_MODERATE, INPUT_BOUND_HIGH = 0.05, 0.20
 
 FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top)
-    "data.numpy": 40, "data.tfrecord": 20, "data.csv": 14, "data.text": 12, "data.map": 16, "data.batch": 12,
-    "data.padded_batch": 12, "keras.quickstart/b32": 50, "keras.quickstart/large": 40, "keras.fit": 16,
-    "keras.evaluate_predict": 14, "keras.save": 18, "estimator": 20}
+    "data.numpy": 30, "data.tfrecord": 14, "data.csv": 10, "data.text": 10, "data.map": 12, "data.batch": 8,
+    "data.padded_batch": 8, "keras.quickstart/b32": 36, "keras.quickstart/large": 30, "keras.fit": 12,
+    "keras.evaluate_predict": 10, "keras.save": 10, "estimator": 20}
 QUICK_BUDGETS = {k: max(3.0, v / 6) for k, v in FULL_BUDGETS.items()}
 
 
@@ -63,6 +63,7 @@ class Plan:
     distributed_examples: int = 10_000
     distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
     subprocess_timeout_s: float = 300.0
+    child_timeout_s: float = 1200.0                 # the second pass's process
     selfcheck_rounds: int = 6
 
     @classmethod

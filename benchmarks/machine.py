@@ -257,4 +257,5 @@ def provenance(root: Path) -> dict:
         freeze = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()
                          if d.metadata["Name"]}, key=str.lower)
     return {"git_commit": commit, "git_dirty": dirty, "pip_freeze": freeze, "pip_freeze_method": freeze_method,
-            "command_line": [sys.executable, *sys.argv], "cwd": os.getcwd(), "python": sys.version.split()[0]}
+            "command_line": list(getattr(sys, "orig_argv", [sys.executable, *sys.argv])), "cwd": os.getcwd(),
+            "python": sys.version.split()[0]}

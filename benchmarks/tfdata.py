@@ -11,7 +11,8 @@ between rows.
 
 A repetition: `iter(dataset)` and the first batch happen outside the timed part (their time is the row's
 time to first batch); the timed part consumes the rest of the epoch, either in a Python `for` loop (the
-guide's way) or inside a `tf.function` iterating the iterator (the pipeline's own speed). The examples of
+guide's way) or inside a `tf.function` iterating the iterator (the pipeline's own speed). Ladder stages
+before batching yield single examples and are drained inside tf.data instead (see epoch_unit). The examples of
 every epoch are counted and must be exactly the epoch's: a pipeline that drops or duplicates examples is a
 bug, not a speed-up.
 """
@@ -67,6 +68,22 @@ def make_consumer(tf, kind: str, batched: bool):
 def epoch_unit(tf, key: str, dataset, *, batched: bool, consumer: str, examples: int, row: dict | None = None,
                baseline: str | None = None) -> Unit:
     """A unit whose repetition is one epoch of `dataset` (first batch untimed)."""
+    if not batched and consumer == "graph":
+        # A ladder stage before batching yields single examples, and every IteratorGetNext (or reduce function
+        # call) costs tens of microseconds on a busy 2-core machine: far more than the stage itself. So the
+        # epoch is drained inside tf.data by `skip(examples - 1)` - which still produces every skipped element
+        # (map functions run, slices are cut) - and exactly one element must be left.
+        tail = dataset.skip(examples - 1)
+
+        def run_drain(clock) -> int:
+            with clock.timed():
+                left = sum(1 for _ in tail)
+            if left != 1:
+                got = "fewer" if left == 0 else f"{examples - 1 + left}"
+                raise AssertionError(f"{key}: an epoch yielded {got} examples, expected {examples}")
+            return examples
+
+        return Unit(key=key, run=run_drain, row=row, baseline=baseline)
     consume = make_consumer(tf, consumer, batched)
 
     def run(clock) -> int:
@@ -99,9 +116,12 @@ class RowSpec:
 
 
 def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples: int, bytes_per_example: dict | float,
-                data: str, ladder: bool = True) -> list[Unit]:
+                data: str, ladder_batches: set | None = None) -> list[Unit]:
     """Units for the rows of one source and the stages of their ladders (shared prefixes measured once).
 
+    Rows at a batch size in `ladder_batches` (default: all) get the full ladder, one stage at a time; the
+    others get a short one - the source, then the rest of the pipeline as one step - which keeps the number
+    of pipelines measured side by side (and so the time a round takes) in bounds.
     `bytes_per_example` is a number, or {batch: number} where padding makes it depend on the batch size.
     The guide's row at the same batch size and consumer is each row's baseline ("x guide")."""
     units: dict[str, Unit] = {}
@@ -139,18 +159,25 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
         unit_for(spec.stages, spec.consumer, key=name, row=row)
         units[name].baseline = None if spec.is_guide else guides.get((spec.batch, spec.consumer))
         names.append(name)
-    if ladder:
-        for spec, name in zip(specs, names):
-            keys = []
-            stages = spec.ladder_stages or spec.stages
-            for i in range(1, len(stages) + 1):
-                prefix = stages[:i]
-                label = ("source: " if i == 1 else "+ ") + prefix[-1].name
-                last_is_row = i == len(stages) and spec.consumer == "graph"
-                keys.append((label, name if last_is_row else unit_for(prefix, "graph")))
-            if spec.consumer != "graph":
-                keys.append((f"+ {spec.consumer} loop", name))
-            units[name].row["ladder_keys"] = keys
+    for spec, name in zip(specs, names):
+        keys = []
+        stages = spec.ladder_stages or spec.stages
+        full = ladder_batches is None or spec.batch in ladder_batches
+        cuts = range(1, len(stages) + 1) if full else sorted({1, len(stages)})
+        for i in cuts:
+            prefix = stages[:i]
+            if i == 1:
+                label = "source: " + prefix[0].name
+            elif full:
+                label = "+ " + prefix[-1].name
+            else:
+                label = "+ " + " ".join(s.name for s in stages[1:])
+            last_is_row = i == len(stages) and spec.consumer == "graph"
+            keys.append((label, name if last_is_row else unit_for(prefix, "graph")))
+        if spec.consumer != "graph":
+            keys.append((f"+ {spec.consumer} loop", name))
+        units[name].row["ladder_keys"] = keys
+        units[name].row["ladder_kind"] = "every stage" if full else "source, then the rest as one step"
     return list(units.values())
 
 

@@ -102,25 +102,30 @@ class FitConfig:
 
     # -- once, before the first pass --------------------------------------------------------------------
 
-    def warm_up(self) -> None:
-        """One full epoch (traces, compiles), the accuracy after it, and the round size S."""
+    def warm_up(self, full: bool = True) -> None:
+        """One full epoch (traces, compiles), the accuracy after it, and the round size S. `full=False` (the
+        second pass's process, whose accuracy is not reported): a few executions, enough to compile and time."""
         n = len(self.x)
         steps_epoch = n // self.batch
+        steps = steps_epoch if full else min(steps_epoch, max(4 * self.spe, 64))
         timer = step_timer(self.keras, None)
         t0 = time.perf_counter()
         if self.input_kind == "tf.data":
-            self.fit_call(self.model, self._tfdata(), steps=steps_epoch, callbacks=[timer])
+            self.fit_call(self.model, self._tfdata(), steps=steps, callbacks=[timer])
         else:
-            self.fit_call(self.model, (self.x, self.y), steps=None, callbacks=[timer])
+            m = n if full else steps * self.batch
+            self.fit_call(self.model, (self.x[:m], self.y[:m]), steps=None, callbacks=[timer])
         marks = timer.marks
         compile_s = (marks[1][1] if len(marks) > 1 else timer.end) - t0
         if len(marks) > 1:
-            step_s = (timer.end - marks[1][1]) / max(1, steps_epoch - marks[1][0])
+            step_s = (timer.end - marks[1][1]) / max(1, steps - marks[1][0])
         else:
-            step_s = (timer.end - t0) / max(1, steps_epoch)
+            step_s = (timer.end - t0) / max(1, steps)
         self.steps = self._round_steps(step_s, steps_epoch)
-        result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
-        accuracy = next((v for k, v in result.items() if "acc" in k), None)
+        accuracy = None
+        if full:
+            result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
+            accuracy = next((v for k, v in result.items() if "acc" in k), None)
         self.warm = {"compile_and_first_step_s": compile_s, "first_epoch_s": timer.end - t0,
                      "accuracy": float(accuracy) if accuracy is not None else None,
                      "accuracy_after": f"1 epoch of {n:,} examples",
@@ -224,20 +229,23 @@ class XlaLoopConfig:
         float(loss)  # the round ends when its last step has run
         return t_input, time.perf_counter() - t0
 
-    def warm_up(self) -> None:
+    def warm_up(self, full: bool = True) -> None:
         self.keras.utils.set_random_seed(SEED)
         steps_epoch = (self.n // self.batch // self.spc) * self.spc
         t0 = time.perf_counter()
         self._train(self.spc, None)  # traces and compiles
         compile_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        if steps_epoch > self.spc:
-            self._train(steps_epoch - self.spc, None)
-        step_s = (time.perf_counter() - t1) / max(1, steps_epoch - self.spc)
+        more = (steps_epoch - self.spc) if full else min(steps_epoch, 3 * self.spc)
+        if more > 0:
+            self._train(more, None)
+        step_s = (time.perf_counter() - t1) / max(1, more)
         want = math.ceil(self.round_s / max(step_s, 1e-6) / self.spc) * self.spc
         self.steps = max(self.spc, min(want, steps_epoch))
-        result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
-        accuracy = next((v for k, v in result.items() if "acc" in k), None)
+        accuracy = None
+        if full:
+            result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
+            accuracy = next((v for k, v in result.items() if "acc" in k), None)
         self.warm = {"compile_and_first_step_s": compile_s, "first_epoch_s": time.perf_counter() - t0,
                      "accuracy": float(accuracy) if accuracy is not None else None,
                      "accuracy_after": f"1 epoch of {steps_epoch * self.batch:,} examples",

@@ -423,10 +423,11 @@ def io_table(rows: list[dict]) -> str:
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def _ladder_lines(rows: list[dict], ladder_batch: int | None) -> list[str]:
+def _ladder_lines(rows: list[dict]) -> list[str]:
+    """The full ladders (rows at the ladder batch size, and the Python-loop rows)."""
     lines = []
     for r in rows:
-        if not r.get("ladder") or (r["batch_size"] != ladder_batch and r["consumer"] == "graph"):
+        if not r.get("ladder") or r.get("ladder_kind") != "every stage":
             continue
         stages = " → ".join(f"{s['stage']} {_f(s['examples_per_s'])}/s"
                             + (f" ({s['cost_us_per_example']:+.2f} µs)" if s["cost_us_per_example"] is not None else "")
@@ -512,7 +513,7 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
                   "most per example. `cores / MiB`: process CPU time over wall time, and the rounds' peak memory.", "",
                   data_table(report["data"]), "",
                   "### Stage ladders (graph consumer; cost per example added by each stage)", ""]
-        parts += _ladder_lines(report["data"], 256 if not plan["quick"] else None) + [""]
+        parts += _ladder_lines(report["data"]) + [""]
     train = [r for r in report["training"] if not r.get("distributed")]
     dist = [r for r in report["training"] if r.get("distributed")]
     if train:

@@ -183,3 +183,32 @@ def test_quick_and_full_plans():
     assert quick.passes == 1 and quick.min_rounds_per_pass >= 6               # an interval of the median needs 6
     assert set(quick.budgets) == set(full.budgets)
     assert rounds.MIN_ROUNDS_FOR_INTERVAL == 6
+
+
+def test_the_second_process_rounds_are_pooled_and_its_limits_count(tmp_path):
+    from benchmarks import passes
+
+    def limits(copy, peak):
+        return {"copy_bandwidth": {"best_bytes_per_s": copy, "_best": (None, 1)},
+                "matmul_peak": {"/device:CPU:0": {"float32": {"best_flop_per_s": peak, "_best": ("s", False)}}},
+                "primary_device": "/device:CPU:0", "history": [{"when": "start", "copy_bytes_per_s": copy,
+                                                                 "matmul_flop_per_s": {}}]}
+
+    parent = Recorder(plan=_plan(passes=2), progress=lambda s: None)
+    parent.limits = limits(10e9, 100e9)
+    child = Recorder(plan=_plan(passes=2), progress=lambda s: None, pass_index=1)
+    child.limits = limits(12e9, 90e9)
+    for rec, p, rate in ((parent, 0, 100.0), (child, 1, 104.0)):
+        unit = Unit(key="r", run=None, row={"name": "r", "section": "data"})
+        rec.declare(Group("g", "data", [unit], 1.0), [unit])
+        for i in range(5):
+            rec.add_round("r", p, i, {"s": 1.0, "items": rate, "rate": rate + i, "interfered": False})
+    child.skip("training", "x", "why")
+    passes.dump(child, tmp_path / "state.json")
+    passes.merge(parent, __import__("json").loads((tmp_path / "state.json").read_text()))
+    row = parent.row("r")
+    assert row["rounds"] == 10 and row["passes"] == 2
+    assert parent.limits["copy_bandwidth"]["best_bytes_per_s"] == 12e9           # the best of both processes
+    assert parent.limits["matmul_peak"]["/device:CPU:0"]["float32"]["best_flop_per_s"] == 100e9
+    assert parent.limits["history"][-1]["when"] == "start [second process]"
+    assert parent.skipped == [{"section": "training", "name": "x", "reason": "why", "recipe": None}]

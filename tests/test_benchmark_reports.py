@@ -1,20 +1,20 @@
-"""Unit tests of the benchmark report (reports/benchmarks.py), the comparison (reports/compare.py) and the
-benchmark harness's statistics (benchmarks/harness.py), on small synthetic rows: no TensorFlow, no timing.
+"""The benchmark report (reports/benchmarks.py): rows, limits, checks, targets, Markdown and optional plots,
+built from a recorder holding scripted rounds: no TensorFlow, no timing.
 
 The project's own tooling, not the guide: run with `pytest tests`.
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import sys
 
 import pytest
 
-from benchmarks.harness import Plan, Recorder, quantile, rate_row, summarise
-from reports import __main__ as reports_cli
+from benchmarks import machine
+from benchmarks.harness import Plan, Recorder
+from benchmarks.rounds import Group, Unit
 from reports import benchmarks as bench_report
-from reports import compare
 
 ENV = {"python": "3.11.7", "tensorflow": "2.21.0", "tensorflow_distribution": "tensorflow",
        "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras", "legacy_env": ""},
@@ -22,145 +22,208 @@ ENV = {"python": "3.11.7", "tensorflow": "2.21.0", "tensorflow_distribution": "t
        "gpus": [], "cuda_build": {"is_cuda_build": False, "cuda_version": None, "cudnn_version": None}}
 COPY_BW = 10e9
 PEAK = 100e9
+CPU = "/device:CPU:0"
 
 
 def _limits():
-    timing = summarise([1.0] * 5)
-    return {"copy_bandwidth": {"best_bytes_per_s": COPY_BW, "median_bytes_per_s": COPY_BW, "cv": 0.0,
-                               "method": "test", "timing": timing},
-            "matmul_peak": {"/device:CPU:0": {"float32": {"best_flop_per_s": PEAK, "median_flop_per_s": PEAK,
-                                                          "cv": 0.0, "method": "test", "timing": timing}}},
-            "primary_device": "/device:CPU:0"}
+    return {"copy_bandwidth": {"best_bytes_per_s": COPY_BW, "median_bytes_per_s": COPY_BW, "best_config": "test",
+                               "cv": 0.0, "method": "test copy", "sweep": [], "_src_mib": 1, "_best": (None, 1)},
+            "matmul_peak": {CPU: {"float32": {
+                "best_flop_per_s": PEAK, "median_flop_per_s": PEAK, "best_set": "square 512", "cv": 0.0,
+                "method": "test sweep", "_best": ("square 512", False),
+                "sweep": [{"set": "quickstart training b32", "xla": False, "best_flop_per_s": 40e9},
+                          {"set": "quickstart training b1024", "xla": True, "best_flop_per_s": 90e9}]}}},
+            "primary_device": CPU, "theoretical_cpu": {"flop_per_s": 200e9, "formula": "test formula"},
+            "history": [{"when": "start", "copy_bytes_per_s": COPY_BW, "matmul_flop_per_s": {CPU: {"float32": PEAK}}}]}
 
 
-def _data_row(variant, seconds, batch=256, consumer="graph", examples=1000, bpe=1000.0):
-    return rate_row(f"numpy/{variant}/b{batch}/{consumer}", examples, bpe, seconds, consumer=consumer,
-                    source="numpy", variant=variant, batch_size=batch, examples_per_epoch=examples,
-                    pipeline=variant, data="synthetic", copies_every_byte=True,
-                    time_to_first_batch_s=0.001)
+def _rounds(rec, key, rates, others=0.0):
+    for i, rate in enumerate(rates):
+        rec.add_round(key, 0, i, {"s": 1.0 / rate, "items": 1.0, "rate": rate, "cores_used": 1.5,
+                                  "others_cores": others, "steal_share": 0.0, "interfered": others > 0.25,
+                                  "peak_rss_bytes": 200 * 2**20, "load_average": 0.3, "repeats": 1,
+                                  "extra_first_batch_s": 0.002})
 
 
-def _train_row(config, seconds, batch=32, examples=6000, flops=400_000.0, accuracy=0.9):
-    return rate_row(f"quickstart/{config}/b{batch}", examples, None, seconds, section="single", model="quickstart",
-                    config=config, global_batch=batch, replicas=1, devices=["/device:CPU:0"], examples_per_epoch=examples,
-                    epochs=7, steps_per_execution=1, jit_compile=False, input="tf.data", strategy=None,
-                    data="synthetic", accuracy=accuracy, flops_per_example=flops, ms_per_step_p50=1.0,
-                    ms_per_step_p95=2.0, compile_and_first_step_s=0.5)
+def _declare(rec, group, section, units):
+    rec.declare(Group(group, section, units, 1.0), units)
 
 
-def _report(guide_s=1.0, tuned_s=0.25, big_s=0.01):
+def _data_row(variant, batch=256, copies=True, guide=False):
+    return {"name": f"numpy/{variant}/b{batch}/graph", "recipe": "data.numpy", "section": "data", "source": "numpy",
+            "variant": variant, "batch_size": batch, "consumer": "graph", "examples_per_epoch": 1000,
+            "bytes_per_example": 1000.0, "pipeline": variant, "what": variant, "copies_every_byte": copies,
+            "is_guide": guide, "data": "synthetic", "unit": "examples"}
+
+
+def _train_row(config, batch=32, guide=False, api="fit"):
+    return {"name": f"quickstart/{config}/b{batch}", "recipe": "keras.quickstart", "section": "training",
+            "model": "quickstart", "config": config, "global_batch": batch, "per_replica_batch": batch, "replicas": 1,
+            "devices": [CPU], "steps_per_execution": 1, "jit_compile": False, "input": "tf.data", "strategy": None,
+            "api": api, "examples_per_epoch": 6000, "data": "synthetic", "unit": "examples",
+            "flops_per_example": 400_000.0, "params": 100, "is_guide": guide, "accuracy": 0.9,
+            "accuracy_after": "1 epoch", "compile_and_first_step_s": 0.5}
+
+
+def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0) -> Recorder:
+    """numpy guide 4,000 ex/s x 1 kB = 4 MB/s; tuned rows; quickstart rows at batch 32 and 1024; io rows."""
     rec = Recorder(plan=Plan.for_run(True), progress=lambda line: None)
     rec.limits = _limits()
-    rec.data = [_data_row("guide", [0.01] * 5), _data_row("vectorised", [0.0002] * 5)]
-    rec.training = [_train_row("guide", [guide_s] * 5), _train_row("spe", [tuned_s] * 5),
-                    _train_row("spe", [big_s] * 5, batch=4096, accuracy=0.85)]
-    return bench_report.build(rec, ENV)
+    rec.threads = {"intra_op_parallelism_threads": 2, "inter_op_parallelism_threads": 2}
+    guide = Unit(key="numpy/guide/b256/graph", run=None, row={**_data_row("guide", guide=True),
+                 "ladder_keys": [("source: from_arrays", "stage:src"), ("+ .batch(256)", "numpy/guide/b256/graph")]})
+    gather = Unit(key="numpy/gather/b256/graph", run=None, baseline=guide.key, row={
+        **_data_row("gather"), "ladder_keys": [("source: indices", "stage:src"), ("+ gather", "numpy/gather/b256/graph")]})
+    vec = Unit(key="numpy/vectorised/b256/graph", run=None, baseline=guide.key, row={
+        **_data_row("vectorised", copies=False), "ladder_keys": [("source: batches", "numpy/vectorised/b256/graph")]})
+    stage = Unit(key="stage:src", run=None)
+    _declare(rec, "data.numpy", "data", [guide, gather, vec, stage])
+    _rounds(rec, guide.key, [4_000.0, 4_100.0, 3_900.0, 4_000.0, 4_050.0, 3_950.0])
+    _rounds(rec, gather.key, [copying_rate] * 6)
+    _rounds(rec, vec.key, [vec_rate] * 6)
+    _rounds(rec, "stage:src", [10_000.0] * 6)
+    tguide = Unit(key="quickstart/guide/b32", run=None, row=_train_row("guide", guide=True), twin="twin:guide")
+    tuned = Unit(key="quickstart/xla-loop/b32", run=None, row=_train_row("xla-loop", api="custom loop"),
+                 baseline="quickstart/guide/b32")
+    twin = Unit(key="twin:guide", run=None)
+    _declare(rec, "keras.quickstart/b32", "training", [tguide, tuned, twin])
+    _rounds(rec, tguide.key, [1_000.0] * 6)
+    _rounds(rec, twin.key, [4_000.0 / 3] * 6)       # input wait share 1 - 1000/1333 = 25 %
+    _rounds(rec, tuned.key, [tuned_b32] * 6)
+    big = Unit(key="quickstart/xla-loop/b1024", run=None, row=_train_row("xla-loop", batch=1024, api="custom loop"))
+    _declare(rec, "keras.quickstart/large", "training", [big])
+    _rounds(rec, big.key, [150_000.0] * 6)          # 150,000 x 400 kFLOP = 60 GFLOP/s = 60 % of the peak
+    save = Unit(key="save_weights/save/h64", run=None, row={
+        "name": "save_weights/save/h64", "recipe": "keras.save_weights", "section": "io", "op": "save",
+        "model": "m", "format": ".weights.h5", "hidden": 64, "params": 10, "file_bytes": 1_000_000, "unit": "files",
+        "data": "seed", "is_guide": True, "config": "save"})
+    write = Unit(key="fs/write/1000000B [g]", run=None)
+    read = Unit(key="fs/read/1000000B [g]", run=None)
+    _declare(rec, "keras.save_weights", "io", [save, write, read])
+    _rounds(rec, save.key, [100.0] * 6)             # 100 files of 1 MB a second: 100 MB/s
+    _rounds(rec, write.key, [1e9] * 6)              # 1 GB/s: the save row is at 10 %
+    _rounds(rec, read.key, [2e9] * 6)
+    rec.skip("training", "estimator.dnn_classifier/estimator", "tf.estimator was removed in TensorFlow 2.16")
+    rec.notes.append("test note")
+    return rec
 
 
-# -- statistics ------------------------------------------------------------------------------------
-
-def test_summarise_gives_median_iqr_and_cv_of_rounds():
-    s = summarise([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert (s["median_s"], s["q1_s"], s["q3_s"], s["iqr_s"]) == (3.0, 2.0, 4.0, 2.0)
-    assert s["cv"] == pytest.approx((2.5 ** 0.5) / 3.0)
-
-
-def test_quantile_interpolates_linearly_like_numpy():
-    assert quantile([0.0, 10.0], 0.95) == pytest.approx(9.5)
+@pytest.fixture(autouse=True)
+def no_subprocesses(monkeypatch):
+    monkeypatch.setattr(machine, "provenance", lambda root: {"git_commit": "abc123", "git_dirty": False,
+                                                             "pip_freeze": ["numpy==2.4.6"],
+                                                             "command_line": ["pytest", "benchmarks"]})
 
 
-def test_rate_row_flags_cv_above_five_percent():
-    assert not rate_row("a", 10, None, [1.0] * 5)["cv_flag"]
-    assert rate_row("b", 10, None, [1.0, 1.2, 0.8, 1.0, 1.0])["cv_flag"]
+def test_data_rows_are_set_against_the_copy_bandwidth_with_their_intervals():
+    report = bench_report.build(recorder(), ENV, wall_s=60.0)
+    rows = {r["variant"]: r for r in report["data"]}
+    guide = rows["guide"]
+    # 4,000 examples/s x 1,000 bytes = 4 MB/s = 0.04 % of 10 GB/s; n = 6: the interval is [min, max]
+    assert guide["mb_per_s"] == pytest.approx(4.0)
+    assert guide["pct_of_limit"] == pytest.approx(0.04)
+    assert guide["pct_of_limit_ci95"] == [pytest.approx(0.039), pytest.approx(0.041)]
+    assert guide["limit"].startswith("copy_bandwidth")
+    assert rows["gather"]["speedup_vs_guide"] == pytest.approx(2.0)
+    assert guide["time_to_first_batch_s"] == pytest.approx(0.002)
+    assert guide["ladder"][0]["cost_us_per_example"] == pytest.approx(100.0)
+    assert guide["slowest_stage"] == "+ .batch(256)"
+    assert guide["config"]["batch_size"] == 256 and guide["config"]["consumer"] == "graph"
 
 
-def test_quick_plan_still_measures_at_least_five_rounds_after_a_warm_up():
-    for quick in (True, False):
-        plan = Plan.for_run(quick)
-        assert plan.rounds >= 5 and plan.warmup_rounds >= 1
+def test_training_rows_get_mfu_input_wait_and_the_models_own_matmul_ceiling():
+    report = bench_report.build(recorder(), ENV)
+    rows = {r["name"]: r for r in report["training"]}
+    guide, tuned, big = rows["quickstart/guide/b32"], rows["quickstart/xla-loop/b32"], rows["quickstart/xla-loop/b1024"]
+    assert guide["pct_of_limit"] == pytest.approx(0.4)  # 1,000 x 400 kFLOP = 0.4 GFLOP/s of 100
+    assert guide["input_wait_share"] == pytest.approx(0.25) and guide["input_bound"] == "highly"
+    assert guide["ms_per_step_p50"] == pytest.approx(32.0)
+    assert guide["model_matmuls_pct_of_peak"] == pytest.approx(40.0)
+    assert tuned["speedup_vs_guide"] == pytest.approx(4.0)
+    assert big["pct_of_limit"] == pytest.approx(60.0) and big["pct_of_theoretical"] == pytest.approx(30.0)
+    assert big["speedup_vs_guide"] == pytest.approx(150.0)  # another group: ratio of medians, unpaired
+    assert big["speedup_method"].startswith("unpaired")
+    assert tuned["input_wait_share"] is None and tuned["input_bound"] is None
 
 
-# -- the report ------------------------------------------------------------------------------------
-
-def test_data_rows_get_pct_of_copy_bandwidth_and_speedup_over_the_guide():
-    report = _report()
-    guide, vec = report["data"]
-    # 1000 examples x 1000 bytes in 0.01 s = 100 MB/s = 1 % of 10 GB/s
-    assert guide["pct_of_limit"] == pytest.approx(1.0)
-    assert vec["pct_of_limit"] == pytest.approx(50.0)
-    assert vec["speedup_vs_guide"] == pytest.approx(50.0)
+def test_io_rows_are_set_against_the_file_system_measured_beside_them():
+    report = bench_report.build(recorder(), ENV)
+    row = report["io"][0]
+    assert row["mb_per_s"] == pytest.approx(100.0)
+    assert report["limits"]["fs_write_bytes_per_s"] == pytest.approx(1e9)
+    assert report["limits"]["fs_read_bytes_per_s"] == pytest.approx(2e9)
+    assert row["pct_of_limit"] == pytest.approx(10.0) and "write" in row["limit"]
 
 
-def test_training_rows_get_mfu_against_the_measured_peak_and_speedup():
-    report = _report()
-    guide, spe, big = report["training"]
-    # 6000 examples / 1 s x 400 kFLOP = 2.4 GFLOP/s = 2.4 % of 100 GFLOP/s
-    assert guide["pct_of_limit"] == pytest.approx(2.4)
-    assert spe["speedup_vs_guide"] == pytest.approx(4.0)
-    assert big["pct_of_limit"] == pytest.approx(240.0)
-
-
-def test_json_contract_fields_are_present_on_every_row(tmp_path):
-    bench_report.write(_report(), tmp_path)
+def test_every_row_has_every_column_and_a_sound_report_passes_its_checks(tmp_path):
+    bench_report.write(bench_report.build(recorder(), ENV, wall_s=60.0), tmp_path)
     report = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert {"environment", "limits", "data", "training"} <= set(report)
-    for row in report["data"] + report["training"]:
-        assert {"name", "examples_per_s", "pct_of_limit", "speedup_vs_guide", "cv"} <= set(row)
-    for row in report["training"]:
-        assert {"global_batch", "replicas", "devices", "accuracy"} <= set(row)
-    for row in report["data"]:
-        assert {"batch_size", "consumer"} <= set(row)
+    assert report["schema"] == "tfguide-benchmarks/2"
+    assert {"environment", "provenance", "threads", "limits", "data", "training", "io", "targets", "ladders",
+            "summary", "checks", "plan", "method", "wall_s"} <= set(report)
+    for section in bench_report.SECTIONS:
+        for row in report[section]:
+            assert set(bench_report.COMMON_COLUMNS + bench_report.SECTION_COLUMNS[section]) <= set(row), row["name"]
+    assert bench_report.problems(report) == [] and report["checks"] == []
+    assert report["provenance"]["git_commit"] == "abc123" and report["provenance"]["pip_freeze"]
+    assert report["limits"]["theoretical_flop_per_s"] == 200e9
 
 
-def test_targets_report_met_and_not_met_with_evidence():
-    targets = {t["target"].split(":")[0]: t for t in _report(tuned_s=0.5)["targets"]}
+def test_a_copying_row_beyond_the_copy_bandwidth_fails_the_check_but_a_non_copying_one_does_not():
+    # 12 M examples/s x 1 kB = 12 GB/s > 10 GB/s, the whole interval above the limit
+    report = bench_report.build(recorder(copying_rate=12_000_000.0, vec_rate=50_000_000.0), ENV)
+    problems = bench_report.problems(report)
+    assert len(problems) == 1
+    assert problems[0].startswith("data numpy/gather/b256/graph: 120.0 % of copy_bandwidth")
+    assert "the limit is wrong" in problems[0]
+
+
+def test_a_missing_column_fails_the_check():
+    report = bench_report.build(recorder(), ENV)
+    del report["training"][0]["input_wait_share"]
+    del report["data"][0]["ladder"]
+    problems = bench_report.problems(report)
+    assert any("missing column(s) input_wait_share" in p for p in problems)
+    assert any("missing column(s) ladder" in p for p in problems)
+
+
+def test_targets_say_met_or_not_with_their_evidence():
+    targets = {t["target"].split(":")[0]: t for t in bench_report.build(recorder(), ENV)["targets"]}
     speed = targets["batch 32, same arithmetic"]
-    assert speed["value"] == pytest.approx(2.0) and speed["met"] is False
-    assert "per-step overhead" in speed["evidence"]
-    assert targets["best in-memory tf.data pipeline"]["met"] is True
+    assert speed["met"] is True and speed["value"] == pytest.approx(4.0)
+    mfu = targets["any batch size"]
+    assert mfu["met"] is True and mfu["value"] == pytest.approx(60.0) and "theoretical" in mfu["evidence"]
+    copy = targets["best in-memory tf.data pipeline"]
+    assert copy["met"] is False and copy["value"] == pytest.approx(0.08)  # gather: 8 MB/s of 10 GB/s
+    slow = {t["target"].split(":")[0]: t for t in bench_report.build(recorder(tuned_b32=2_000.0), ENV)["targets"]}
+    assert slow["batch 32, same arithmetic"]["met"] is False
 
 
-def test_markdown_and_plots_are_written(tmp_path):
-    written = bench_report.write(_report(), tmp_path)
-    names = {p.name for p in written}
-    assert {"benchmarks.md", "benchmarks.json", "benchmarks_data.png", "benchmarks_training.png"} <= names
+def test_markdown_states_method_limits_theoretical_peak_and_marks(tmp_path):
+    bench_report.write(bench_report.build(recorder(), ENV, wall_s=90.0), tmp_path)
     md = (tmp_path / "benchmarks.md").read_text()
-    assert "## Limits (measured in this run)" in md and "quickstart" in md
+    assert "## Limits (measured in this run)" in md
+    assert "float32 peak the CPU declares (theoretical)" in md and "200.0 GFLOP/s" in md
+    assert "Threads: intra-op 2, inter-op 2" in md
+    assert "## What each tuning gave" in md and "## Saving and loading" in md
+    assert "commit `abc123`" in md and "1.5 min" in md
+    assert "estimator.dnn_classifier/estimator: tf.estimator was removed" in md
+
+
+def test_without_matplotlib_there_are_no_plots_and_the_reports_say_why(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    written = bench_report.write(bench_report.build(recorder(), ENV), tmp_path)
+    assert {p.name for p in written} == {"benchmarks.md", "benchmarks.json"}
+    assert not list(tmp_path.glob("*.png"))
+    note = "no plots: matplotlib is not installed (pip install -e '.[plots]')"
+    assert note in (tmp_path / "benchmarks.md").read_text()
+    assert json.loads((tmp_path / "benchmarks.json").read_text())["plots"] == note
+
+
+def test_with_matplotlib_the_plots_are_png_files(tmp_path):
+    pytest.importorskip("matplotlib")
+    written = bench_report.write(bench_report.build(recorder(), ENV), tmp_path)
+    assert {"benchmarks_data.png", "benchmarks_training.png"} <= {p.name for p in written}
     assert (tmp_path / "benchmarks_data.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-# -- compare ---------------------------------------------------------------------------------------
-
-def _write(tmp_path, name, report):
-    path = tmp_path / name
-    path.write_text(json.dumps(bench_report._jsonable(report)))
-    return path
-
-
-def test_compare_prints_ratio_per_row(tmp_path, capsys):
-    a = _write(tmp_path, "a.json", _report())
-    b = _write(tmp_path, "b.json", _report(guide_s=0.5))
-    assert reports_cli.main(["compare", str(a), str(b)]) == 0
-    out = capsys.readouterr().out
-    line = next(ln for ln in out.splitlines() if "quickstart/guide/b32" in ln)
-    assert "2.000" in line.split()
-
-
-def test_compare_refuses_rows_whose_configuration_differs(tmp_path, capsys):
-    report_a = _report()
-    report_b = copy.deepcopy(report_a)
-    report_b["training"][0]["config_detail"]["examples_per_epoch"] = 60000
-    report_b["data"][0]["config"]["consumer"] = "python"
-    rc = compare.main([str(_write(tmp_path, "a.json", report_a)), str(_write(tmp_path, "b.json", report_b))])
-    captured = capsys.readouterr()
-    assert rc == 1
-    assert "refused: training quickstart/guide/b32: configuration differs (examples_per_epoch: 6000 vs 60000)" in captured.err
-    assert "refused: data numpy/guide/b256/graph: configuration differs (consumer: 'graph' vs 'python')" in captured.err
-    assert "quickstart/guide/b32" not in captured.out.split("refused")[0].split("B/A")[-1]
-
-
-def test_compare_rejects_a_file_that_is_not_a_benchmark_report(tmp_path, capsys):
-    bad = tmp_path / "conformance.json"
-    bad.write_text(json.dumps({"recipes": []}))
-    assert compare.main([str(bad), str(bad)]) == 2
-    assert "not a benchmarks.json report" in capsys.readouterr().err
+    assert json.loads((tmp_path / "benchmarks.json").read_text())["plots"] == ["benchmarks_data.png",
+                                                                             "benchmarks_training.png"]

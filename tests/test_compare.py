@@ -1,0 +1,188 @@
+"""`python -m reports compare` (reports/compare.py): verdicts with intervals, refusals, --fail-if-slower, the A/A
+summary, and one line and exit 2 for every malformed input (never a traceback). No TensorFlow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports import __main__ as reports_cli
+from reports import compare
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _row(name, rate, ci, section="data", **extra):
+    pi = [ci[0] - (ci[1] - ci[0]) / 2, ci[1] + (ci[1] - ci[0]) / 2] if ci else None
+    row = {"name": name, "examples_per_s": rate, "examples_per_s_ci95": ci, "examples_per_s_pi95": pi, "cv": 0.02,
+           "ci_half_width": (ci[1] - ci[0]) / 2 / rate if ci and ci[0] is not None else None, "pct_of_limit": 10.0}
+    if section == "data":
+        row["config"] = {"batch_size": 256, "consumer": "graph"}
+    else:
+        row["config_detail"] = {"global_batch": 32, "steps_per_execution": 1}
+    row.update(extra)
+    return row
+
+
+def _report(rates: dict, wall_s=600.0, section="data"):
+    """rates: name -> (rate, [low, high])"""
+    return {"schema": "tfguide-benchmarks/2", "environment": {"tensorflow": "2.21.0", "cpu": {"model": "x"}},
+            "wall_s": wall_s, section: [_row(n, r, ci, section=section) for n, (r, ci) in rates.items()]}
+
+
+def _write(tmp_path, name, obj):
+    path = tmp_path / name
+    path.write_text(json.dumps(obj))
+    return path
+
+
+def _run(capsys, *args):
+    rc = reports_cli.main(["compare", *map(str, args)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_each_row_gets_ratio_interval_and_verdict_and_the_summary_counts_them(tmp_path, capsys):
+    a = _write(tmp_path, "a.json", _report({"fast": (100.0, [98.0, 102.0]), "slow": (100.0, [98.0, 102.0]),
+                                            "same": (100.0, [90.0, 110.0])}, wall_s=600.0))
+    b = _write(tmp_path, "b.json", _report({"fast": (120.0, [118.0, 122.0]), "slow": (80.0, [79.0, 81.0]),
+                                            "same": (103.0, [93.0, 113.0])}, wall_s=660.0))
+    rc, out, err = _run(capsys, a, b)
+    assert rc == 0 and err == ""
+    lines = {ln.split()[1]: ln.split() for ln in out.splitlines() if ln.startswith("data ")}
+    assert lines["fast"][-3] == "faster" and lines["slow"][-3] == "slower" and lines["same"][-3] == "same"
+    assert "1.200" in lines["fast"]
+    # the interval: exp(log 1.2 +- 1.96 sqrt(se_a^2 + se_b^2)), se from each interval's log-width
+    r, lo, hi = compare.ratio_ci_from_intervals(100.0, (98.0, 102.0), 120.0, (118.0, 122.0))
+    assert r == pytest.approx(1.2) and lo < 1.2 < hi and lo > 1.15
+    assert f"[{lo:.3f}, {hi:.3f}]" in " ".join(lines["fast"])
+    assert "3 row(s) compared: 1 faster, 1 slower, 1 same, 0 without an interval; 0 refused" in out
+    assert "A/A: 1/3 rows within ±5 % (33%); A's 95 % interval holds B's median for 1/3 (33%)" in out
+    assert "wall time: A 10.0 min, B 11.0 min" in out
+
+
+def test_aa_summary_of_two_runs_that_agree(tmp_path, capsys):
+    rates = {f"r{i}": (100.0 + i, [97.0 + i, 103.0 + i]) for i in range(10)}
+    a = _write(tmp_path, "a.json", _report(rates))
+    b = _write(tmp_path, "b.json", _report({k: (v[0] * 1.01, v[1]) for k, v in rates.items()}))
+    rc, out, _ = _run(capsys, a, b)
+    assert rc == 0
+    assert "A/A: 10/10 rows within ±5 % (100%); A's 95 % interval holds B's median for 10/10 (100%); A's 95 % " \
+           "prediction interval for another run's median holds it for 10/10 (100%)" in out
+    assert "10 row(s) compared: 0 faster, 0 slower, 10 same" in out
+
+
+def test_rows_without_an_interval_are_compared_without_a_verdict(tmp_path, capsys):
+    a = _write(tmp_path, "a.json", _report({"old": (100.0, None)}))
+    b = _write(tmp_path, "b.json", _report({"old": (150.0, None)}))
+    rc, out, _ = _run(capsys, a, b)
+    assert rc == 0 and "no interval" in out and "1.500" in out
+
+
+def test_rows_whose_configuration_differs_are_refused_never_divided(tmp_path, capsys):
+    ra = _report({"x": (100.0, [99.0, 101.0])}, section="training")
+    rb = copy.deepcopy(ra)
+    rb["training"][0]["config_detail"]["steps_per_execution"] = 100
+    rc, out, err = _run(capsys, _write(tmp_path, "a.json", ra), _write(tmp_path, "b.json", rb))
+    assert rc == 1
+    assert "refused: training x: configuration differs (steps_per_execution: 1 vs 100)" in err
+    assert "0 row(s) compared" in out and "1 refused" in out
+
+
+def test_fail_if_slower_exits_1_only_for_a_significant_slowdown_beyond_the_threshold(tmp_path, capsys):
+    a = _write(tmp_path, "a.json", _report({"x": (100.0, [99.0, 101.0]), "y": (100.0, [99.0, 101.0])}))
+    b = _write(tmp_path, "b.json", _report({"x": (80.0, [79.0, 81.0]), "y": (97.0, [96.0, 98.0])}))
+    rc, _, err = _run(capsys, a, b, "--fail-if-slower", "10")
+    assert rc == 1
+    assert "slower: data x: B/A 0.800" in err and "data y" not in err
+    rc, _, err = _run(capsys, a, b, "--fail-if-slower", "25")  # x's interval reaches above 0.75
+    assert rc == 0 and err == ""
+    rc, _, err = _run(capsys, a, b, "--fail-if-slower", "150")
+    assert rc == 2 and err.count("\n") == 1
+
+
+def test_no_common_row_is_status_1(tmp_path, capsys):
+    a = _write(tmp_path, "a.json", _report({"x": (1.0, [1.0, 1.0])}))
+    b = _write(tmp_path, "b.json", _report({"y": (1.0, [1.0, 1.0])}))
+    rc, _, err = _run(capsys, a, b)
+    assert rc == 1 and "no row name is common" in err
+
+
+GOOD = _report({"x": (100.0, [99.0, 101.0])})
+
+
+def _without(key):
+    bad = copy.deepcopy(GOOD)
+    del bad["data"][0][key]
+    return bad
+
+
+def _with(key, value):
+    bad = copy.deepcopy(GOOD)
+    bad["data"][0][key] = value
+    return bad
+
+
+MALFORMED = {
+    # name: (file content as bytes, a piece of the expected message)
+    "binary": (bytes(range(256)) * 4, "not a text file (not UTF-8)"),
+    "not json": (b"{\"data\": [", "not JSON (Expecting value at line 1"),
+    "json array": (b"[1, 2, 3]", "the JSON is a list, not an object"),
+    "json string": (b"\"benchmarks\"", "the JSON is a str, not an object"),
+    "no rows": (json.dumps({"recipes": []}).encode(), "no 'data', 'training' or 'io' rows"),
+    "section not a list": (json.dumps({"data": {"x": 1}}).encode(), "'data' is not a list of rows (a dict)"),
+    "row not an object": (json.dumps({"data": [[1, 2]]}).encode(), "data row 1 is not an object (a list)"),
+    "row without name": (json.dumps(_without("name")).encode(), "data row 1 has no 'name'"),
+    "row without examples_per_s": (json.dumps(_without("examples_per_s")).encode(), "has no 'examples_per_s'"),
+    "row without cv": (json.dumps(_without("cv")).encode(), "data row 1 ('x') has no 'cv'"),
+    "examples_per_s a string": (json.dumps(_with("examples_per_s", "fast")).encode(),
+                                "'examples_per_s' is not a non-negative number ('fast')"),
+    "examples_per_s negative": (json.dumps(_with("examples_per_s", -1)).encode(), "is not a non-negative number (-1)"),
+    "cv a string": (json.dumps(_with("cv", "2%")).encode(), "'cv' is not a number ('2%')"),
+    "interval not a pair": (json.dumps(_with("examples_per_s_ci95", [1])).encode(), "is not [low, high] ([1])"),
+    "config a number": (json.dumps(_with("config", 3)).encode(), "'config' is neither an object nor a name (int)"),
+    "environment a list": (json.dumps({**GOOD, "environment": []}).encode(), "'environment' is not an object"),
+    "empty file": (b"", "not JSON (Expecting value at line 1, column 1)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_a_malformed_report_is_one_line_naming_the_file_and_exit_2(tmp_path, capsys, case, which):
+    content, message = MALFORMED[case]
+    good = _write(tmp_path, "good.json", GOOD)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    args = (bad, good) if which == "a" else (good, bad)
+    rc, out, err = _run(capsys, *args)
+    assert rc == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(f"compare: {bad}: ") and message in err, err
+    assert "Traceback" not in err
+
+
+def test_a_directory_or_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
+    good = _write(tmp_path, "good.json", GOOD)
+    rc, _, err = _run(capsys, tmp_path, good)
+    assert rc == 2 and err == f"compare: {tmp_path}: is a directory, not a benchmarks.json file\n"
+    rc, _, err = _run(capsys, good, tmp_path / "missing.json")
+    assert rc == 2 and err == f"compare: {tmp_path / 'missing.json'}: cannot read it (No such file or directory)\n"
+
+
+def test_bad_arguments_are_exit_2():
+    assert reports_cli.main(["compare", "only-one.json"]) == 2
+    assert reports_cli.main(["compare"]) == 2
+
+
+def test_the_command_line_never_shows_a_traceback(tmp_path):
+    binary = tmp_path / "benchmarks.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    proc = subprocess.run([sys.executable, "-m", "reports", "compare", str(binary), str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == f"compare: {binary}: not a text file (not UTF-8): not a benchmarks.json report\n"
