@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name in ("a", "b"):
         out = args.dir / name
-        cmd = [sys.executable, "-m", "pytest", "benchmarks", "-q", "--report-dir", str(out)] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, "-m", "pytest", "benchmarks", "-q", "--report-dir", str(out)]
+        cmd += ["--quick"] if args.quick else []
         print(f"[aa] run {name.upper()}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT)

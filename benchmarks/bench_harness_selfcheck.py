@@ -13,7 +13,8 @@ With o = 30, r = 15, t = 10, m = 30 ms, n = 3 samples per file and 2 epochs, the
 
 The formulas leave out one cost that is not TensorFlow's arithmetic: starting the Python generator
 behind `from_generator` when an epoch's iterator is created (measured here, in the same rounds, as the
-time from `iter()` to the first generator's first line; once per epoch). The report gives measured/expected raw and against expected + that measured start-up.
+time from `iter()` to the first generator's first line; once per epoch). The report gives measured/expected
+raw and against expected + that measured start-up.
 Ratios near 1 say the clock, the rounds and the consumer add nothing a benchmark would misread as
 TensorFlow's time. Measured once, between the passes: one warm-up round, then `plan.selfcheck_rounds`.
 """

@@ -53,7 +53,8 @@ def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] 
     cmd = [sys.executable, "-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
            "--batch", str(GLOBAL_BATCH), "--examples", str(plan.distributed_examples),
            "--test-examples", str(plan.test_examples), "--epochs", str(plan.distributed_epochs)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path)
     procs, logs = [], []
     try:
         for i, tfc in enumerate(tf_configs or [None]):

@@ -153,7 +153,8 @@ def recorder(pytestconfig, plan, progress, tf):
              f"a warm-up round, then at least {plan.min_rounds_per_pass} rounds round-robin until each row's 95 % "
              f"interval is within ±{plan.target_half_width:.0%} (measuring budget {budget / 60:.1f} min in all, "
              f"plus warm-ups, compiles and the distribution processes); threads: intra-op "
-             f"{rec.threads.get('intra_op_parallelism_threads')}, inter-op {rec.threads.get('inter_op_parallelism_threads')}")
+             f"{rec.threads.get('intra_op_parallelism_threads')}, "
+             f"inter-op {rec.threads.get('inter_op_parallelism_threads')}")
     rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan),
                                     model_sets=models.matmul_sets(tf, plan))
     _STATE["recorder"] = rec

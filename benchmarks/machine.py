@@ -196,8 +196,12 @@ def theoretical_peak(cores: int | None = None, decl: dict | None = None) -> dict
     The flags do not say how many FMA pipes a core has or how wide they are: 2 is assumed (every x86
     server core since Haswell/Zen 1). AMD's first AVX-512 cores (Zen 4) execute 512-bit FMAs on their
     256-bit pipes; they are told apart from Zen 5 (full-width pipes) by the one AVX-512 flag Zen 4 lacks,
-    avx512_vp2intersect, and counted with 8 lanes. It is an upper bound shown beside the measured peak,
-    never the denominator of a percentage."""
+    avx512_vp2intersect, and counted with 8 lanes.
+
+    The clock is cpufreq's maximum where Linux exposes it; otherwise (a virtual machine, typically) only the
+    declared nominal clock of /proc/cpuinfo is readable, and turbo can run above it, so the figure is then
+    not an upper bound: the report shows it beside the measured peak with the clock the measured peak
+    implies (`implied_mhz`), and no percentage uses it."""
     decl = decl or cpu_declaration()
     cores = cores or usable_cores()
     flags = set(decl.get("flags") or [])
@@ -213,17 +217,28 @@ def theoretical_peak(cores: int | None = None, decl: dict | None = None) -> dict
         lanes, ext = None, None
     fma = "fma" in flags or "avx512f" in flags
     mhz = decl.get("max_mhz") or decl.get("mhz")
+    per_cycle = 2 * lanes * (2 if fma else 1) if lanes else None  # FLOP per cycle per core
     out = {"cores": cores, "lanes_float32": lanes, "vector_extension": ext, "fma_pipes_assumed": 2,
-           "fma": fma, "clock_mhz": mhz,
-           "clock_source": "cpufreq cpuinfo_max_freq" if decl.get("max_mhz") else "/proc/cpuinfo cpu MHz",
-           "flop_per_s": None}
-    if lanes and mhz:
-        out["flop_per_s"] = cores * 2 * lanes * (2 if fma else 1) * mhz * 1e6
+           "fma": fma, "clock_mhz": mhz, "flop_per_cycle_per_core": per_cycle,
+           "clock_source": ("cpufreq cpuinfo_max_freq (maximum)" if decl.get("max_mhz") else
+                            "/proc/cpuinfo cpu MHz (nominal: turbo may run above it)"),
+           "upper_bound": bool(decl.get("max_mhz")), "flop_per_s": None}
+    if per_cycle and mhz:
+        out["flop_per_s"] = cores * per_cycle * mhz * 1e6
         out["formula"] = (f"{cores} cores x 2 FMA pipes (assumed) x {lanes} float32 lanes ({ext}) x "
-                          f"{2 if fma else 1} FLOP per {'FMA' if fma else 'op'} x {mhz:.0f} MHz")
+                          f"{2 if fma else 1} FLOP per {'FMA' if fma else 'op'} x {mhz:.0f} MHz "
+                          f"({'maximum' if decl.get('max_mhz') else 'nominal'} clock)")
     else:
         out["formula"] = "not readable here (/proc/cpuinfo flags or clock missing)"
     return out
+
+
+def implied_mhz(measured_flop_per_s: float, theo: dict) -> float | None:
+    """The clock at which the declared vector units would deliver the measured peak."""
+    per_cycle, cores = theo.get("flop_per_cycle_per_core"), theo.get("cores")
+    if not per_cycle or not cores or not measured_flop_per_s:
+        return None
+    return measured_flop_per_s / (cores * per_cycle) / 1e6
 
 
 # -- provenance ------------------------------------------------------------------------------------

@@ -192,7 +192,8 @@ class XlaLoopConfig:
         self.x_all = tf.constant(x.astype(np.float32))
         self.y_all = tf.constant(y.astype(np.int32))
         self.n = len(x)
-        self.x_test, self.y_test, self.data_kind, self.round_s, self.model_name = x_test, y_test, data_kind, round_s, model_name
+        self.x_test, self.y_test, self.data_kind = x_test, y_test, data_kind
+        self.round_s, self.model_name = round_s, model_name
         self.optimizer = model.optimizer
         self.loss_fn = self.keras.losses.get(model.loss)
         self.optimizer.build(model.trainable_variables)

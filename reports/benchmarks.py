@@ -300,7 +300,10 @@ def build(recorder, env: dict, wall_s: float | None = None) -> dict:
 
     lim = limits_mod.public(recorder.limits)
     fs = _fs_limits(recorder)
-    theo = lim.get("theoretical_cpu", {})
+    theo = dict(lim.get("theoretical_cpu", {}))
+    best_cpu = max((by.get("float32", {}).get("best_flop_per_s", 0.0) for dev, by in lim["matmul_peak"].items()
+                    if "CPU" in dev), default=0.0)
+    theo["implied_mhz"] = machine.implied_mhz(best_cpu, theo)
     limits = {
         "copy_bandwidth_bytes_per_s": lim["copy_bandwidth"]["best_bytes_per_s"],
         "matmul_peak_flop_per_s": {dev: {dt: v["best_flop_per_s"] for dt, v in by.items()}
@@ -346,7 +349,8 @@ def problems(report: dict) -> list[str]:
     for section in SECTIONS:
         for r in report.get(section, []):
             missing = [c for c in COMMON_COLUMNS + SECTION_COLUMNS[section] if c not in r]
-            if section == "training" and r.get("api") in ("predict", "evaluate") or r.get("recipe", "").startswith("estimator."):
+            no_fit = r.get("api") in ("predict", "evaluate") or r.get("recipe", "").startswith("estimator.")
+            if section == "training" and no_fit:
                 missing = [c for c in missing if c not in ("input_wait_share", "input_bound", "accuracy")]
             if missing:
                 out.append(f"{section} {r.get('name')}: missing column(s) {', '.join(missing)}")
@@ -473,9 +477,13 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
             lrows.append([f"matmul peak {dev} {dt} (measured)", _f(lim["matmul_peak_flop_per_s"][dev][dt] / 1e9, "{:.1f}")
                           + " GFLOP/s", f"{v['method']}; best: {v.get('best_set')}"])
     theo = lim.get("theoretical") or {}
+    implied = theo.get("implied_mhz")
+    note = ("an upper bound shown beside; no percentage uses it" if theo.get("upper_bound") else
+            "at the nominal clock: turbo may exceed it, so it is shown beside and no percentage uses it"
+            + (f"; the measured peak implies {implied:,.0f} MHz" if implied else ""))
     lrows.append(["float32 peak the CPU declares (theoretical)",
-                  _f((lim.get("theoretical_flop_per_s") or 0) / 1e9, "{:.1f}") + " GFLOP/s" if lim.get("theoretical_flop_per_s")
-                  else "not readable", theo.get("formula", "-") + " (an upper bound shown beside; no percentage uses it)"])
+                  _f((lim.get("theoretical_flop_per_s") or 0) / 1e9, "{:.1f}") + " GFLOP/s"
+                  if lim.get("theoretical_flop_per_s") else "not readable", f"{theo.get('formula', '-')} ({note})"])
     for kind_, key in (("write", "fs_write_bytes_per_s"), ("read", "fs_read_bytes_per_s")):
         lrows.append([f"file-system {kind_} bandwidth", _f((lim.get(key) or 0) / 1e9, "{:.2f}") + " GB/s" if lim.get(key)
                       else "not measured", lim["fs_probes"]["method"]])
@@ -500,14 +508,16 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
         for lad in report["ladders"]:
             rungs = " → ".join(f"{g['label']}: {_f(g['value'], '{:.3f}' if lad['unit'] == 'ms/step' else '{:.1f}')} "
                                f"({'×' + _f(g['x_guide'], '{:.2f}') if g.get('x_guide') else '-'} guide"
-                               + (f", input wait {_pct(g['input_wait_share'])}" if g.get("input_wait_share") is not None else "")
+                               + (f", input wait {_pct(g['input_wait_share'])}"
+                                  if g.get("input_wait_share") is not None else "")
                                + ")" for g in lad["rungs"])
             parts.append(f"- **{lad['ladder']}** ({lad['unit']}): {rungs}")
         parts.append("")
     if report["data"]:
         parts += ["## tf.data throughput", "",
-                  "Steady state: an epoch after its first batch (`first batch ms`: `iter()` + the first batch). `% copy BW` ="
-                  " delivered bytes/s over the copy bandwidth; `× guide`: the median per-round ratio to the guide's "
+                  "Steady state: an epoch after its first batch (`first batch ms`: `iter()` + the first batch). "
+                  "`% copy BW` = delivered bytes/s over the copy bandwidth; `× guide`: the median per-round ratio to the "
+                  "guide's "
                   "pipeline at the same batch size and consumer, with its 95 % interval. `(no copy)`: the bytes are "
                   "delivered without being copied. `slowest stage`: the stage of the pipeline's ladder that costs the "
                   "most per example. `cores / MiB`: process CPU time over wall time, and the rounds' peak memory.", "",
@@ -523,7 +533,8 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
                   "step on a batch already in memory), median over the same rounds; `input-bound` uses the TF "
                   "Profiler's thresholds (5 % moderately, 20 % highly). MFU = the model's matmul FLOPs × examples/s "
                   "over the measured peak. Accuracy: held-out images after the warm-up epoch (the same for every "
-                  "configuration).", "", training_table(train), ""]
+                  "configuration). Estimator rows: `× guide` is the Estimator over its Keras equivalent, measured in "
+                  "the same rounds.", "", training_table(train), ""]
     if dist:
         parts += ["## CPU, replicas and workers", "",
                   "Each row runs in a fresh process; each epoch after the first is a round. `functional` rows share "
@@ -539,14 +550,17 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
         parts += ["## Harness self-check (tf.data performance guide's artificial dataset)", "",
                   "30 ms to open a file, 15 ms per read, 10 ms per training step, 30 ms per map, 3 samples, 2 epochs; "
                   "expected times are closed-form (benchmarks/bench_harness_selfcheck.py).", "",
-                  tabulate([[r["name"], r["pipeline"], _f(r["expected_s"] * 1e3, "{:.1f}"), _f(r["measured_s"] * 1e3, "{:.1f}"),
+                  tabulate([[r["name"], r["pipeline"], _f(r["expected_s"] * 1e3, "{:.1f}"),
+                             _f(r["measured_s"] * 1e3, "{:.1f}"),
                              _f(r["measured_over_expected"], "{:.3f}"), _f(r["generator_startup_s"] * 1e3, "{:.1f}"),
-                             _f(r["corrected_over_expected"], "{:.3f}"), _f(r["cv"], "{:.1%}")] for r in report["selfcheck"]],
+                             _f(r["corrected_over_expected"], "{:.3f}"), _f(r["cv"], "{:.1%}")]
+                            for r in report["selfcheck"]],
                            headers=["pipeline", "code", "expected ms", "measured ms", "measured/expected",
                                     "start-up ms/epoch", "measured/(expected + start-up)", "CV"],
                            tablefmt="github", disable_numparse=True), ""]
     if report["skipped"]:
-        parts += ["## Not measured here", ""] + [f"- {s['section']} {s['name']}: {s['reason']}" for s in report["skipped"]] + [""]
+        parts += ["## Not measured here", ""]
+        parts += [f"- {s['section']} {s['name']}: {s['reason']}" for s in report["skipped"]] + [""]
     if report.get("groups"):
         parts += ["## Groups", "", tabulate([[g["group"], g["pass"], g["units"], g["rounds"], _f(g["measured_s"], "{:.1f}"),
                                               _f(g["warmup_s"], "{:.1f}"), _f(g["budget_s"], "{:.0f}"),
@@ -563,6 +577,14 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
 
 
 # -- plots (optional: matplotlib is an extra) ---------------------------------------------------------
+
+def _below(r):  # error bar: from the percentage down to its interval's low end
+    return max(0.0, r["pct_of_limit"] - (r["pct_of_limit_ci95"][0] or r["pct_of_limit"]))
+
+
+def _above(r):
+    return max(0.0, (r["pct_of_limit_ci95"][1] or r["pct_of_limit"]) - r["pct_of_limit"])
+
 
 def plots(report: dict, out: Path) -> tuple[list[str], str | None]:
     """PNG files written, or ([], why not)."""
@@ -586,8 +608,7 @@ def plots(report: dict, out: Path) -> tuple[list[str], str | None]:
             for i, b in enumerate(batches):
                 sel = [next((r for r in rows if r["variant"] == v and r["batch_size"] == b), None) for v in variants]
                 ys = [r["pct_of_limit"] if r else 0 for r in sel]
-                err = [[max(0.0, r["pct_of_limit"] - (r["pct_of_limit_ci95"][0] or r["pct_of_limit"])) if r else 0 for r in sel],
-                       [max(0.0, (r["pct_of_limit_ci95"][1] or r["pct_of_limit"]) - r["pct_of_limit"]) if r else 0 for r in sel]]
+                err = [[_below(r) if r else 0 for r in sel], [_above(r) if r else 0 for r in sel]]
                 ax.bar([j + i * width for j in range(len(variants))], ys, width, yerr=err, label=f"batch {b}")
             ax.set_xticks([j + width * (len(batches) - 1) / 2 for j in range(len(variants))], variants, rotation=45,
                           ha="right", fontsize=7)
@@ -604,8 +625,7 @@ def plots(report: dict, out: Path) -> tuple[list[str], str | None]:
         fig, ax = plt.subplots(figsize=(8, max(3.5, 0.25 * len(train))))
         ys = range(len(train))
         ax.barh(list(ys), [r["pct_of_limit"] for r in train],
-                xerr=[[max(0.0, r["pct_of_limit"] - (r["pct_of_limit_ci95"][0] or r["pct_of_limit"])) for r in train],
-                      [max(0.0, (r["pct_of_limit_ci95"][1] or r["pct_of_limit"]) - r["pct_of_limit"]) for r in train]])
+                xerr=[[_below(r) for r in train], [_above(r) for r in train]])
         ax.set_yticks(list(ys), [r["name"] for r in train], fontsize=7)
         ax.invert_yaxis()
         ax.axvline(60, color="grey", ls="--", lw=0.8)

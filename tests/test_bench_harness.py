@@ -60,15 +60,17 @@ def test_units_are_measured_round_robin_with_rotation(quiet):
 def test_a_precise_unit_leaves_the_rotation_unless_another_needs_it(quiet):
     calls: list = []
     noisy = itertools.cycle([50.0, 100.0, 150.0, 75.0, 125.0])
-    units = [Unit(key="guide", run=scripted(itertools.repeat(100.0), calls, "guide"), row={"name": "guide", "section": "data"}),
-             Unit(key="steady", run=scripted(itertools.repeat(200.0), calls, "steady"), row={"name": "steady", "section": "data"}),
+    units = [Unit(key="guide", run=scripted(itertools.repeat(100.0), calls, "guide"),
+                  row={"name": "guide", "section": "data"}),
+             Unit(key="steady", run=scripted(itertools.repeat(200.0), calls, "steady"),
+                  row={"name": "steady", "section": "data"}),
              Unit(key="noisy", run=scripted(noisy, calls, "noisy"), row={"name": "noisy", "section": "data"},
                   baseline="guide")]
     rec = Recorder(plan=_plan(), progress=lambda s: None)
     measure_group(Group("g", "data", units, budget_s=1e9), rec, rec.plan)
     counts = {k: len(rec.rounds[k]) for k in ("guide", "steady", "noisy")}
     assert counts["steady"] == 6                       # precise after the minimum: it leaves
-    assert counts["noisy"] == rec.plan.max_rounds_per_pass  # never precise: until the cap
+    assert counts["noisy"] == rec.plan.max_rounds_per_pass  # never precise: to the cap
     assert counts["guide"] == counts["noisy"]           # kept as long as the noisy row needs its baseline
     group = rec.groups[-1]
     assert group["budget_spent"] and group["unfinished"] == ["guide", "noisy"]
@@ -82,8 +84,8 @@ def test_rows_get_median_interval_paired_ratio_and_resources(quiet):
     tuned_rates = [300.0, 330.0, 270.0, 300.0, 315.0, 285.0]  # exactly 3x the guide in every round
     units = [Unit(key="guide", run=scripted([100.0] + guide_rates, calls, "g"),
                   row={"name": "guide", "section": "data", "is_guide": True}),
-             Unit(key="tuned", run=scripted([300.0] + tuned_rates, calls, "t"), row={"name": "tuned", "section": "data"},
-                  baseline="guide")]
+             Unit(key="tuned", run=scripted([300.0] + tuned_rates, calls, "t"),
+                  row={"name": "tuned", "section": "data"}, baseline="guide")]
     rec = Recorder(plan=_plan(min_rounds_per_pass=6, max_rounds_per_pass=6), progress=lambda s: None)
     measure_group(Group("g", "data", units, budget_s=1e9), rec, rec.plan)
     row = rec.row("tuned")
@@ -121,7 +123,8 @@ def test_twin_gives_input_wait_share_and_the_profiler_thresholds(quiet):
     calls: list = []
     real = [75.0] * 7
     twin = [100.0] * 7   # the same step without waiting for input: a quarter of the real step is waiting
-    units = [Unit(key="fit", run=scripted(real, calls, "f"), row={"name": "fit", "section": "training"}, twin="fit twin"),
+    units = [Unit(key="fit", run=scripted(real, calls, "f"), row={"name": "fit", "section": "training"},
+                  twin="fit twin"),
              Unit(key="fit twin", run=scripted(twin, calls, "t"))]
     rec = Recorder(plan=_plan(min_rounds_per_pass=6, max_rounds_per_pass=6), progress=lambda s: None)
     measure_group(Group("g", "training", units, budget_s=1e9), rec, rec.plan)
@@ -148,7 +151,8 @@ def test_ladder_names_the_stage_with_the_largest_cost_per_example(quiet):
 
 def test_a_group_measured_once_takes_the_rounds_an_interval_needs(quiet):
     calls: list = []
-    unit = Unit(key="r", run=scripted(itertools.cycle([50.0, 100.0, 150.0]), calls, "r"), row={"name": "r", "section": "training"})
+    unit = Unit(key="r", run=scripted(itertools.cycle([50.0, 100.0, 150.0]), calls, "r"),
+                row={"name": "r", "section": "training"})
     rec = Recorder(plan=_plan(min_rounds_per_pass=2, max_rounds_per_pass=2), progress=lambda s: None)
     measure_group(Group("g", "training", [unit], budget_s=0.0), rec, rec.plan, once=True)
     assert len(rec.rounds["r"]) == 6 and rec.groups[-1]["pass"] == "once"
@@ -191,8 +195,8 @@ def test_the_second_process_rounds_are_pooled_and_its_limits_count(tmp_path):
     def limits(copy, peak):
         return {"copy_bandwidth": {"best_bytes_per_s": copy, "_best": (None, 1)},
                 "matmul_peak": {"/device:CPU:0": {"float32": {"best_flop_per_s": peak, "_best": ("s", False)}}},
-                "primary_device": "/device:CPU:0", "history": [{"when": "start", "copy_bytes_per_s": copy,
-                                                                 "matmul_flop_per_s": {}}]}
+                "primary_device": "/device:CPU:0",
+                "history": [{"when": "start", "copy_bytes_per_s": copy, "matmul_flop_per_s": {}}]}
 
     parent = Recorder(plan=_plan(passes=2), progress=lambda s: None)
     parent.limits = limits(10e9, 100e9)

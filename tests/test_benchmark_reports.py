@@ -70,10 +70,12 @@ def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0) -
     rec = Recorder(plan=Plan.for_run(True), progress=lambda line: None)
     rec.limits = _limits()
     rec.threads = {"intra_op_parallelism_threads": 2, "inter_op_parallelism_threads": 2}
-    guide = Unit(key="numpy/guide/b256/graph", run=None, row={**_data_row("guide", guide=True),
-                 "ladder_keys": [("source: from_arrays", "stage:src"), ("+ .batch(256)", "numpy/guide/b256/graph")]})
+    guide = Unit(key="numpy/guide/b256/graph", run=None, row={
+        **_data_row("guide", guide=True),
+        "ladder_keys": [("source: from_arrays", "stage:src"), ("+ .batch(256)", "numpy/guide/b256/graph")]})
     gather = Unit(key="numpy/gather/b256/graph", run=None, baseline=guide.key, row={
-        **_data_row("gather"), "ladder_keys": [("source: indices", "stage:src"), ("+ gather", "numpy/gather/b256/graph")]})
+        **_data_row("gather"),
+        "ladder_keys": [("source: indices", "stage:src"), ("+ gather", "numpy/gather/b256/graph")]})
     vec = Unit(key="numpy/vectorised/b256/graph", run=None, baseline=guide.key, row={
         **_data_row("vectorised", copies=False), "ladder_keys": [("source: batches", "numpy/vectorised/b256/graph")]})
     stage = Unit(key="stage:src", run=None)
