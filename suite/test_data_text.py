@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 
 import pytest
@@ -13,9 +12,6 @@ from suite.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.text")
 
-# A scalar string tensor's .numpy() is Python bytes, which has no dtype to compare: the values are
-# compared exactly and the dtype is asserted once, on the element spec.
-assert_dataset_produces = functools.partial(assert_dataset_produces, exact_dtypes=False)
 
 
 def _files(tmp_path, *contents: bytes):
