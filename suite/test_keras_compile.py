@@ -13,13 +13,6 @@ pytestmark = pytest.mark.recipe("keras.compile")
 
 LR = 0.01
 GUIDE_TF_TRAIN_OPTIMIZERS = ["AdamOptimizer", "RMSPropOptimizer", "GradientDescentOptimizer"]
-# What compile() does with a tf.compat.v1.train optimizer, by Keras major version.
-# Keras 3 (keras/src/optimizers/__init__.py get()) only knows Keras optimizers; Keras 2 wraps a TF1
-# optimizer in optimizer_v1.TFOptimizer, which then applies the TF1 update rule.
-TF1_OPTIMIZER_IN_COMPILE = {
-    3: {"raises": ValueError, "match": "Could not interpret optimizer identifier"},
-    2: {"raises": None, "wrapper": "TFOptimizer"},
-}
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(10, 3)).astype(np.float32)
@@ -93,21 +86,31 @@ def test_tf_train_optimizers_are_gone_with_attribute_error():
         assert hasattr(tf.compat.v1.train, name), name  # moved to compat.v1, not lost
 
 
-@pytest.mark.parametrize("name, tf1_step", [("AdamOptimizer", tf1_adam_step),
-                                            ("RMSPropOptimizer", tf1_rmsprop_step)])
-def test_compile_refuses_tf_compat_v1_optimizer_on_keras3_and_wraps_it_on_keras2(name, tf1_step):
-    expected = TF1_OPTIMIZER_IN_COMPILE[KERAS_VERSION[0]]
-    tf1_optimizer = getattr(tf.compat.v1.train, name)(LR)
+def refused_by_compile(tf1_optimizer, tf1_step):
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier"):
+        dense(2, [W, B]).compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
+
+
+def wrapped_and_stepping_by_the_tf1_rule(tf1_optimizer, tf1_step):
     model = dense(2, [W, B])
-    if expected["raises"] is not None:
-        with pytest.raises(expected["raises"], match=expected["match"]):
-            model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
-        return
     model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
-    assert type(model.optimizer).__name__ == expected["wrapper"]
+    assert type(model.optimizer).__name__ == "TFOptimizer"
     assert model.optimizer.optimizer is tf1_optimizer
     for got, g in zip(one_step_delta(model, Y_REG), mse_gradients()):
         np.testing.assert_allclose(got, tf1_step(g), rtol=1e-3, atol=1e-6)
+
+
+# What compile() does with a tf.compat.v1.train optimizer, by Keras major version: Keras 3
+# (keras/src/optimizers/__init__.py get()) only knows Keras optimizers; Keras 2 wraps a TF1 optimizer in
+# optimizer_v1.TFOptimizer, which then applies the TF1 update rule.
+TF1_OPTIMIZER_IN_COMPILE = {3: refused_by_compile, 2: wrapped_and_stepping_by_the_tf1_rule}[KERAS_VERSION[0]]
+
+
+@pytest.mark.parametrize("expected", [TF1_OPTIMIZER_IN_COMPILE], ids=lambda check: check.__name__)
+@pytest.mark.parametrize("name, tf1_step", [("AdamOptimizer", tf1_adam_step),
+                                            ("RMSPropOptimizer", tf1_rmsprop_step)])
+def test_compile_refuses_tf_compat_v1_optimizer_on_keras3_and_wraps_it_on_keras2(name, tf1_step, expected):
+    expected(getattr(tf.compat.v1.train, name)(LR), tf1_step)
 
 
 def test_adam_replacement_has_learning_rate_001_and_takes_adam_steps():
