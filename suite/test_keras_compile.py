@@ -131,9 +131,11 @@ def test_rmsprop_replacement_has_learning_rate_001_and_takes_rmsprop_steps():
 
 # --- every step of Adam and RMSprop, against their documented update rules ---------------------------
 #
-# The rules and defaults as each Keras documents and implements them; the same in Keras 2.11-2.15
-# (keras/optimizers/{adam,rmsprop}.py), tf_keras 2.16-2.21 (tf_keras/src/optimizers/) and Keras 3.0-3.15
-# (keras/src/optimizers/), checked in each release's source:
+# The rules and defaults as each Keras documents and implements them. They do not differ between the
+# versions the matrix runs, so they are one rule here, not data by version: read in the source of keras
+# 2.12.0 (keras/optimizers/), 2.15.0 (keras/src/optimizers/), tf_keras 2.21.0 (tf_keras/src/optimizers/),
+# Keras 3.0.0 (git tag v3.0.0, keras/optimizers/) and 3.15.1 (keras/src/optimizers/), and these specs
+# pass on TF 2.12.1, 2.15.1, 2.16.2 and 2.21.0 (Keras 3.15.1 and tf_keras 2.21.0):
 # - Adam: m <- m + (1 - beta_1)(g - m); v <- v + (1 - beta_2)(g^2 - v);
 #   w <- w - lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon). The docstring: epsilon
 #   is "epsilon hat" of Kingma & Ba (the formula before their section 2.1), added OUTSIDE the root and
