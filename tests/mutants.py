@@ -315,15 +315,24 @@ def dense_default_activation_relu():
 
 @mutant("estimator.dnn_classifier", "the 'relu' activation leaks (slope 0.01 below zero)")
 def relu_is_leaky():
-    src = _keras3_src()
     tf = _tf()
-    from keras.src import activations
 
     def relu(x, *args, **kwargs):
         return tf.nn.leaky_relu(x, alpha=0.01)
     relu.__name__ = "relu"
-    activations.ALL_OBJECTS_DICT["relu"] = relu
-    src.activations.relu = relu
+    try:
+        src = _keras3_src()
+    except NotApplicable:
+        # Keras 2 / tf_keras: activations.relu calls backend.relu, which calls tf.nn.relu (of
+        # tensorflow.compat.v2, another module object than tensorflow.nn).
+        if hasattr(tf, "estimator"):
+            raise NotApplicable("the real DNNClassifier runs here; its tf.nn.relu is bound when it is imported")
+        tf.compat.v2.nn.relu = relu
+    else:
+        from keras.src import activations
+
+        activations.ALL_OBJECTS_DICT["relu"] = relu
+        src.activations.relu = relu
     tf.nn.relu = relu
 
 
@@ -362,14 +371,18 @@ def add_layer_averages():
 
 @mutant("keras.quickstart", "softmax outputs are not normalised (exp(x - max) without the division)")
 def softmax_not_normalised():
-    src = _keras3_src()
     tf = _tf()
 
     def softmax(x, axis=-1, *args, **kwargs):
         x = tf.convert_to_tensor(x)
         return tf.exp(x - tf.reduce_max(x, axis=axis, keepdims=True))
-    src.ops.softmax = softmax
-    src.ops.nn.softmax = softmax
+    try:
+        src = _keras3_src()
+    except NotApplicable:
+        tf.compat.v2.nn.softmax = softmax  # Keras 2 / tf_keras: activations.softmax calls it
+    else:
+        src.ops.softmax = softmax
+        src.ops.nn.softmax = softmax
     tf.nn.softmax = softmax
 
 
@@ -1097,11 +1110,12 @@ _STEP = {"train": False, "test": False}
 
 
 def _loss_without_penalties(step: str):
-    """Model.compute_loss minus the layers' regularization losses, inside train_step or test_step."""
-    tf = _tf()
+    """Inside train_step or test_step, the model's `losses` (its layers' regularization penalties) are
+    empty: the loss computed there (Keras 3's compute_loss, Keras 2's compiled_loss) leaves them out."""
     model_class = _model_class()
-    if not hasattr(model_class, "compute_loss"):
-        raise NotApplicable("Model has no compute_loss here")
+    penalties = next((c.__dict__["losses"] for c in model_class.__mro__ if "losses" in c.__dict__), None)
+    if not isinstance(penalties, property):
+        raise NotApplicable("Model.losses is not a property here")
 
     def flag(orig):
         def run(self, *args, **kwargs):
@@ -1112,15 +1126,7 @@ def _loss_without_penalties(step: str):
                 _STEP[step] = False
         return run
     _wrap(model_class, f"{step}_step", flag)
-
-    def make(orig):
-        def compute_loss(self, *args, **kwargs):
-            loss = orig(self, *args, **kwargs)
-            if _STEP[step] and self.losses:
-                loss = loss - tf.add_n([tf.cast(penalty, loss.dtype) for penalty in self.losses])
-            return loss
-        return compute_loss
-    _wrap(model_class, "compute_loss", make)
+    model_class.losses = property(lambda self: [] if _STEP[step] else penalties.fget(self))
 
 
 @mutant("keras.layers", "the loss that fit minimises and reports leaves out the regularization penalties")
