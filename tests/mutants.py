@@ -74,6 +74,8 @@ def _keras3_src():
     except ImportError as exc:
         raise NotApplicable("needs Keras 3 internals") from exc
     import keras
+    if int(keras.__version__.split(".")[0]) < 3:  # keras 2.13-2.15 have a keras.src package too
+        raise NotApplicable(f"needs Keras 3 internals; keras {keras.__version__} here")
     if _keras() is not keras and not getattr(_keras(), "__name__", "").startswith("keras"):
         raise NotApplicable("tf.keras is not Keras 3 here")
     return src
