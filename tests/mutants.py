@@ -1072,17 +1072,22 @@ def fit_stops_learning_after_the_first_epoch():
 
 
 def _loss_tracker(model):
-    """The Mean metric behind the reported 'loss': Keras 3's _loss_tracker, Keras 2's LossesContainer's."""
+    """The Mean metric behind the reported 'loss': Keras 3's _loss_tracker, Keras 2's (2.11-2.15 and
+    tf_keras) LossesContainer._total_loss_mean; None if neither is there."""
     tracker = getattr(model, "_loss_tracker", None)
     if tracker is None:
-        tracker = getattr(getattr(model, "compiled_loss", None), "_loss_metric", None)
-    if tracker is None:
-        raise NotApplicable("no loss tracker found on the compiled model")
+        tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
     return tracker
 
 
 @mutant("keras.fit", "the epoch's reported loss is the last batch's, not the mean over the epoch")
 def fit_reports_the_last_batch_loss():
+    keras = _keras()
+    probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    probe.compile(loss="mse")
+    if _loss_tracker(probe) is None:
+        raise NotApplicable("no loss tracker found on a compiled model")
+
     def make(orig):
         def compile(self, *args, **kwargs):
             orig(self, *args, **kwargs)
