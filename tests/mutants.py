@@ -396,6 +396,7 @@ def fashion_mnist_labels_shifted():
     datasets = _keras().datasets.fashion_mnist
     original = datasets.load_data
 
+    @functools.wraps(original)  # keeps __module__: the specs find the loader's get_file through it
     def load_data(*args, **kwargs):
         (x_train, y_train), (x_test, y_test) = original(*args, **kwargs)
         return (x_train, (y_train + 1) % 10), (x_test, (y_test + 1) % 10)
