@@ -1,0 +1,130 @@
+"""Faults of a cluster run, on loopback with real workers: they end cleanly, bounded in time, with one line
+naming the missing task, and leave no process and no listening port behind.
+
+- a worker killed mid-run (SIGKILL during the training rounds): the others stop with exit status 3. TensorFlow
+  aborts their collectives at once (the dead peer's connection resets); the stated bound is the heartbeat
+  timeout plus a margin for a loaded machine (STOP_BOUND_S);
+- a worker that hangs (SIGSTOP): the coordination service misses its heartbeats for --heartbeat-timeout and
+  aborts the others' collectives (status 3); the launcher's watchdog then kills the stopped process, the one
+  thing TensorFlow cannot end;
+- bad input, refused with exit status 2 and one line before anything is trained: the task's port already
+  in use; an unreachable peer (a task that never starts: the registration barrier's --connect-timeout bounds
+  the wait). Malformed TF_CONFIG, an index outside the cluster and a missing chief: test_cluster.py.
+
+The bounds are what the README states, not performance figures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cluster import loopback
+
+HEARTBEAT_S = 5.0
+STOP_BOUND_S = HEARTBEAT_S + 15.0      # TensorFlow's detection + the survivor's exit, on a busy 2-core machine
+ARGS = ["--quick", "--steps", "60", "--per-replica-batch", "64", "--heartbeat-timeout", str(HEARTBEAT_S),
+        "--connect-timeout", "120"]
+TIMEOUT_S = 240.0
+
+
+def _wait_for_line(launch: loopback.Launch, text: str, timeout: float = 180.0) -> None:
+    """Until the chief's progress shows `text` (the training rounds have started)."""
+    path = Path(launch.outputs[0][0].name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in path.read_text():
+            return
+        if any(p.poll() is not None for p in launch.processes):
+            pytest.fail(f"a worker ended before {text!r}: {[p.returncode for p in launch.processes]}")
+        time.sleep(0.05)
+    loopback.kill(launch)
+    pytest.fail(f"{text!r} not seen within {timeout} s")
+
+
+@pytest.mark.parametrize("victim", [1, 0], ids=["worker-1-killed", "chief-killed"])
+def test_a_worker_killed_mid_run_stops_the_others_with_one_line_naming_it(victim, tmp_path):
+    launch = loopback.start(2, "tfconfig", tmp_path, ARGS)
+    survivor = 1 - victim
+    try:
+        _wait_for_line(launch, "cluster: round 2/")
+        os.killpg(launch.processes[victim].pid, signal.SIGKILL)
+    except BaseException:
+        loopback.kill(launch)
+        raise
+    outcome = loopback.wait(launch, TIMEOUT_S, grace=STOP_BOUND_S + 30)
+    assert outcome.returncodes[victim] == -signal.SIGKILL
+    assert outcome.returncodes[survivor] == 3
+    assert outcome.watchdog_killed == []
+    assert outcome.stopped_after_failure_s < STOP_BOUND_S
+    address = f"127.0.0.1:{launch.ports[victim]}"
+    # TensorFlow reports the dead peer's connection as reset or its socket as closed, depending on timing
+    assert re.fullmatch(rf"cluster worker {survivor}: worker {victim} \({re.escape(address)}\) is missing "
+                        rf"\((its connection was reset|its socket closed)\) during training; worker {survivor} stopped",
+                        outcome.messages[survivor]), outcome.messages[survivor]
+    assert loopback.leftovers(outcome) == []
+    assert not (tmp_path / "cluster.json").exists()          # no report from a broken run
+
+
+def test_a_hung_worker_is_declared_missing_after_the_heartbeat_timeout(tmp_path):
+    launch = loopback.start(2, "tfconfig", tmp_path, ARGS)
+    try:
+        _wait_for_line(launch, "cluster: round 2/")
+        os.killpg(launch.processes[1].pid, signal.SIGSTOP)
+    except BaseException:
+        loopback.kill(launch)
+        raise
+    outcome = loopback.wait(launch, TIMEOUT_S, grace=5.0)
+    assert outcome.returncodes == [3, -signal.SIGKILL]
+    assert outcome.watchdog_killed == [1]                    # a stopped process cannot end by itself
+    assert outcome.first_failure_s is not None
+    assert outcome.messages[0] == (f"cluster worker 0: worker 1 (127.0.0.1:{launch.ports[1]}) is missing (it stopped "
+                                   "sending heartbeats) during training; worker 0 stopped")
+    assert loopback.leftovers(outcome) == []
+
+
+def _one_worker(tmp_path: Path, ports: list[int], index: int, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    env = loopback.worker_env(loopback.tf_config_env(ports, index))
+    t0 = time.monotonic()
+    done = subprocess.run(loopback.worker_command(tmp_path / "reports", ["--quick", *args]), cwd=loopback.ROOT,
+                          env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    return done, time.monotonic() - t0
+
+
+def test_a_port_already_in_use_is_refused_with_exit_2_and_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = loopback.free_ports(1)[0]
+        done, _ = _one_worker(tmp_path, [port, other], 0)
+    assert done.returncode == 2
+    assert done.stderr == (f"cluster worker 0: bad input: port {port} of worker 0 (127.0.0.1:{port}) is already in use "
+                           "on this host (Address already in use); nothing was started\n")
+    assert done.stdout == ""
+    run_dir = tmp_path / "reports" / "cluster-runs" / "2-workers"
+    assert [p.name for p in run_dir.iterdir()] == ["worker-0.log"]   # TensorFlow's log only: nothing ran
+    assert other not in loopback.listening_ports()
+
+
+@pytest.mark.parametrize("present", [0, 1], ids=["worker-1-never-starts", "chief-never-starts"])
+def test_an_unreachable_peer_is_refused_with_exit_2_after_the_connect_timeout(present, tmp_path):
+    ports = loopback.free_ports(2)
+    missing = 1 - present
+    done, elapsed = _one_worker(tmp_path, ports, present, "--connect-timeout", "3")
+    reason = "it did not register in time" if missing else "no answer before the deadline"
+    assert done.returncode == 2
+    assert done.stderr == (f"cluster worker {present}: bad input: unreachable peer: worker {missing} "
+                           f"(127.0.0.1:{ports[missing]}) did not join the cluster within 3 s ({reason}); nothing was "
+                           "trained\n")
+    assert elapsed >= 3.0                          # it did wait for the peer, and then ended by itself
+    result = (tmp_path / "reports" / "cluster-runs" / "2-workers" / f"worker-{present}.json")
+    assert not result.exists()
+    assert not set(ports) & loopback.listening_ports()
