@@ -145,9 +145,9 @@ def _slurm_env(environ) -> dict:
 
 def slurm_resolver(tf, port_base: int = DEFAULT_PORT_BASE, gpus_per_task: int = 0, environ=None):
     """SlurmClusterResolver for this task (see the module docstring for CPU-only jobs)."""
+    env = _slurm_env(os.environ if environ is None else environ)
     from tensorflow.python.distribute.cluster_resolver import slurm_cluster_resolver as slurm
 
-    env = _slurm_env(os.environ if environ is None else environ)
     try:
         hosts = slurm.expand_hostlist(env["SLURM_STEP_NODELIST"])
         per_node = slurm.expand_tasks_per_node(env["SLURM_STEP_TASKS_PER_NODE"])

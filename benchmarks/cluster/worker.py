@@ -97,13 +97,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # -- before TensorFlow ------------------------------------------------------------------------------
 
-def _early_identity(source: str) -> tuple[str, int]:
-    """(task name for the log file, cluster size), read without TensorFlow."""
+def _early_identity(source: str) -> tuple[str, int, Cluster | None]:
+    """(task name for the log file, cluster size, the TF_CONFIG cluster), read without TensorFlow."""
     if source == "tfconfig":
         parsed = cluster_spec.parse_tf_config(os.environ.get("TF_CONFIG", ""))
-        return f"{parsed.task_type}-{parsed.task_index}", parsed.num_workers
+        return f"{parsed.task_type}-{parsed.task_index}", parsed.num_workers, parsed
     env = cluster_spec._slurm_env(os.environ)
-    return f"worker-{env['SLURM_PROCID']}", int(env["SLURM_STEP_NUM_TASKS"])
+    return f"worker-{env['SLURM_PROCID']}", int(env["SLURM_STEP_NUM_TASKS"]), None
 
 
 def _redirect_stderr(log: Path):
@@ -305,7 +305,7 @@ GATHERED = ("worker", "spec_hash", "baseline_examples_per_s", "step_ms_p50", "al
             "local_gradients_ms_p50", "weights_sum", "closed_form_max_abs_error")
 
 
-def run(args, terminal) -> int:
+def run(args) -> int:
     import numpy as np
     import tensorflow as tf
 
@@ -411,13 +411,15 @@ def main(argv=None) -> int:
     try:
         args = parse_args(argv)
         source = cluster_spec.detect_source() if args.cluster == "auto" else args.cluster
-        name, workers = _early_identity(source)
+        name, workers, early = _early_identity(source)
         who = f"cluster {name.replace('-', ' ')}"
+        if early is not None:
+            cluster_spec.check_port_free(early)   # TF_CONFIG: before TensorFlow is even imported
         args.run_dir = args.run_dir or args.report_dir / "cluster-runs" / f"{workers}-workers"
         log = args.run_dir / f"{name}.log"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
         terminal = _redirect_stderr(log)
-        status = run(args, terminal)
+        status = run(args)
     except BadInput as exc:
         status = EXIT_BAD_INPUT
         print(f"{who}: bad input: {exc}", file=terminal, flush=True)
