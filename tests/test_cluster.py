@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -254,3 +255,36 @@ def test_a_new_benchmarks_report_carries_the_cluster_rows_over(tmp_path):
     fresh = {"schema": section.BENCH_SCHEMA, "data": [], "training": []}
     section.carry_over(fresh, tmp_path)
     assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"]
+
+
+def test_compare_divides_cluster_rows_of_the_same_configuration_and_refuses_others(tmp_path, capsys):
+    from reports import compare
+
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    section.write(a, [_row("cluster/2-workers-x1/b128", 2, 100.0)], {})
+    section.write(b, [_row("cluster/2-workers-x1/b128", 2, 250.0)], {})
+    section.write(c, [_row("cluster/2-workers-x1/b128", 2, 250.0, device_type="GPU")], {})
+    assert compare.main([str(a / "benchmarks.json"), str(b / "benchmarks.json")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^cluster +cluster/2-workers-x1/b128 +100 +250 +2.500 +50 +50 ", out, re.M), out
+    assert compare.main([str(a / "benchmarks.json"), str(c / "benchmarks.json")]) == 1
+    assert "refused: cluster cluster/2-workers-x1/b128: configuration differs (device_type: None vs 'GPU')" in (
+        capsys.readouterr().err)
+
+
+def test_a_pytest_benchmarks_report_keeps_and_renders_the_cluster_rows(tmp_path):
+    from benchmarks.harness import Plan, Recorder, summarise
+    from reports import benchmarks as bench_report
+
+    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
+    timing = summarise([1.0] * 5)
+    peak = {"best_flop_per_s": 1e11, "median_flop_per_s": 1e11, "cv": 0.0, "method": "test", "timing": timing}
+    recorder = Recorder(plan=Plan.for_run(True), progress=lambda line: None)
+    recorder.limits = {"copy_bandwidth": {"best_bytes_per_s": 1e10, "median_bytes_per_s": 1e10, "cv": 0.0,
+                                          "method": "test", "timing": timing},
+                       "matmul_peak": {"/device:CPU:0": {"float32": peak}}, "primary_device": "/device:CPU:0"}
+    bench_report.write(bench_report.build(recorder, {}), tmp_path)
+    assert [r["name"] for r in json.loads((tmp_path / "benchmarks.json").read_text())["cluster"]] == [
+        "cluster/2-workers-x1/b128"]
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert md.startswith("# Benchmarks: the guide's") and md.count(section.BEGIN) == 1 and "150 ± 10" in md
