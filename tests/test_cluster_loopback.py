@@ -27,14 +27,19 @@ TIMEOUT_S, GRACE_S = 240.0, 30.0
 
 
 def _launch_both(base: Path) -> dict:
-    two = loopback.start(2, "tfconfig", base / "two", ARGS + ["--per-replica-batch", str(PER_REPLICA)])
-    try:
-        one = loopback.start(1, "slurm", base / "one", ARGS + ["--per-replica-batch", str(2 * PER_REPLICA)])
-    except BaseException:
-        loopback.kill(two)
-        raise
-    outcomes = {"two": loopback.wait(two, TIMEOUT_S, GRACE_S), "one": loopback.wait(one, TIMEOUT_S, GRACE_S)}
-    return {name: {**dataclasses.asdict(o), "report_dir": str(base / name), "leftovers": loopback.leftovers(o)}
+    for attempt in range(loopback.PORT_ATTEMPTS):
+        dirs = {name: base / f"{name}-{attempt}" for name in ("two", "one")}
+        two = loopback.start(2, "tfconfig", dirs["two"], ARGS + ["--per-replica-batch", str(PER_REPLICA)])
+        try:
+            one = loopback.start(1, "slurm", dirs["one"], ARGS + ["--per-replica-batch", str(2 * PER_REPLICA)])
+        except BaseException:
+            loopback.kill(two)
+            raise
+        outcomes = {"two": loopback.wait(two, TIMEOUT_S, GRACE_S), "one": loopback.wait(one, TIMEOUT_S, GRACE_S)}
+        # another process took a chosen port between the choice and TensorFlow's bind: new ports, new run
+        if not any(loopback.PORT_IN_USE in m for o in outcomes.values() for m in o.messages):
+            break
+    return {name: {**dataclasses.asdict(o), "report_dir": str(dirs[name]), "leftovers": loopback.leftovers(o)}
             for name, o in outcomes.items()}
 
 

@@ -8,14 +8,16 @@
    worker's collectives are aborted. Then create the strategy.
 3. Check the cluster: one step of the recipe's custom loop (reference/keras_distribute.custom_loop_one_step)
    on a small linear problem, whose result has a closed form.
-4. Baseline: every worker trains the guide's model alone (no cluster: its own device(s), the same
-   per-replica batch, the same steps), all at the same time, so workers that share a host share it as they
-   do in the cluster run.
-5. The cluster run: the guide's quickstart model (reference/keras_quickstart.build_model) built in the
-   strategy's scope, trained by the recipe's custom loop (reference/keras_distribute.distributed_train_step;
-   Keras 3's `fit` does not run under MultiWorkerMirroredStrategy: keras-team/keras#20585), fed by the
-   recipes' tf.data path (reference/data_numpy.from_arrays, shuffled, batched to the global batch and
-   sharded by the strategy). One compile round, warm-up rounds, measured rounds of --steps steps.
+4. Build two copies of the guide's quickstart model (reference/keras_quickstart.build_model), each trained
+   by the recipe's custom loop (reference/keras_distribute.distributed_train_step; Keras 3's `fit` does not
+   run under MultiWorkerMirroredStrategy: keras-team/keras#20585) on the recipes' tf.data path
+   (reference/data_numpy.from_arrays, shuffled, batched): the baseline, this worker alone (its own
+   device(s), no cluster, the same per-replica batch), and the cluster model, built in the strategy's scope
+   and fed the global batch sharded by the strategy.
+5. Rounds of --steps steps, alternating: a baseline round, then a cluster round, so a change of the
+   machine's load hits both alike. A barrier (not timed) starts every worker's baseline round together, so
+   workers sharing a host share it in the baseline as they do in the cluster run. Round 1 compiles
+   (reported apart), then the warm-up rounds, then the measured ones.
 6. The all-reduce's share of a step: the same step split in two, each half ended by a host sync: the local
    gradients (input, forward, backward), then the very all-reduce Keras's optimizer performs (a SUM over
    every replica of the same gradient tensors). Its median over a round, divided by the median step time
@@ -205,31 +207,28 @@ def build(tf, strategy):
         return build_model()
 
 
-def timed_rounds(tf, strategy, step, iterator, *, steps: int, warmup: int, rounds: int, say, label: str) -> dict:
-    """Round 0 compiles (traced, reported apart), then warm-up rounds, then measured rounds of `steps` steps.
-    Each step is stamped when it starts; in eager mode a step's call returns when the step is done."""
+def timed_round(tf, strategy, step, iterator, steps: int) -> tuple:
+    """(begin, step stamps, end) of one round; in eager mode a step's call returns when the step is done."""
+    stamps = []
+    begin = time.perf_counter()
+    for _ in range(steps):
+        stamps.append(time.perf_counter())
+        out = step(next(iterator))
+    _sync(tf, strategy, out)
+    return begin, stamps, time.perf_counter()
+
+
+def round_summary(marks: list[tuple], warmup: int) -> dict:
+    """Round 0 compiled (reported apart), then the warm-up rounds, then the measured ones."""
     from benchmarks.harness import quantile
 
-    marks = []
-    for r in range(1 + warmup + rounds):
-        stamps = []
-        begin = time.perf_counter()
-        for _ in range(steps):
-            stamps.append(time.perf_counter())
-            out = step(next(iterator))
-        _sync(tf, strategy, out)
-        end = time.perf_counter()
-        marks.append((begin, stamps, end))
-        kind = "compile" if r == 0 else "warm-up" if r <= warmup else "measured"
-        say(f"{label}: round {r + 1}/{1 + warmup + rounds} ({kind}) {end - begin:.3f} s")
     measured = marks[1 + warmup:]
     per_step = sorted(t1 - t0 for _, stamps, end in measured for t0, t1 in zip(stamps, stamps[1:] + [end]))
-    first = marks[0]
-    return {"round_s": [end - begin for begin, _, end in measured],
-            "compile_round_s": first[2] - first[0],
-            "compile_and_first_step_s": (first[1][1] if len(first[1]) > 1 else first[2]) - first[0],
+    begin, stamps, end = marks[0]
+    return {"round_s": [end - begin for begin, _, end in measured], "compile_round_s": end - begin,
+            "compile_and_first_step_s": (stamps[1] if len(stamps) > 1 else end) - begin,
             "ms_per_step_p50": 1e3 * quantile(per_step, 0.5), "ms_per_step_p95": 1e3 * quantile(per_step, 0.95),
-            "steps_per_round": steps}
+            "steps_per_round": len(stamps)}
 
 
 def allreduce_timing(tf, strategy, model, iterator, *, global_batch: int, steps: int) -> dict:
@@ -347,27 +346,36 @@ def run(args) -> int:
         images = fashion_mnist(args.examples, args.test_examples)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        rounds = dict(steps=args.steps, warmup=args.warmup, rounds=args.rounds, say=say)
 
-        phase = "the one-worker baseline"
+        phase = "building the models"
         local_strategy = (tf.distribute.MirroredStrategy(list(strategy.extended.worker_devices)) if per_worker > 1
                           else tf.distribute.get_strategy())
         base_model = build(tf, local_strategy)
         base_step = distributed_train_step(tf, local_strategy, base_model, b * per_worker)
         base_ds = dataset(tf, images, b * per_worker)
         base_iter = iter(local_strategy.experimental_distribute_dataset(base_ds) if per_worker > 1 else base_ds)
-        baseline = timed_rounds(tf, local_strategy, base_step, base_iter, label="baseline (this worker alone)",
-                                **rounds)
-        baseline["examples_per_s"] = args.steps * b * per_worker / float(np.median(baseline["round_s"]))
-        result["baseline"] = baseline
-        del base_iter
-
-        phase = "training"
         model = build(tf, strategy)
         step = distributed_train_step(tf, strategy, model, global_batch)
-        dist = strategy.experimental_distribute_dataset(dataset(tf, images, global_batch).with_options(options))
-        iterator = iter(dist)
-        train = timed_rounds(tf, strategy, step, iterator, label="cluster", **rounds)
+        iterator = iter(strategy.experimental_distribute_dataset(
+            dataset(tf, images, global_batch).with_options(options)))
+
+        phase = "training"
+        # Baseline and cluster rounds alternate, so that a change of the machine's load hits both alike; a
+        # barrier (not timed) starts every worker's baseline round together, so baselines overlap as the
+        # workers' shares of a cluster step do.
+        marks = {"baseline": [], "cluster": []}
+        total = 1 + args.warmup + args.rounds
+        for r in range(total):
+            barrier(tf, strategy)
+            marks["baseline"].append(timed_round(tf, local_strategy, base_step, base_iter, args.steps))
+            marks["cluster"].append(timed_round(tf, strategy, step, iterator, args.steps))
+            (b0, _, b1), (c0, _, c1) = marks["baseline"][-1], marks["cluster"][-1]
+            kind = "compile" if r == 0 else "warm-up" if r <= args.warmup else "measured"
+            say(f"round {r + 1}/{total} ({kind}): this worker alone {b1 - b0:.3f} s, the cluster {c1 - c0:.3f} s")
+        baseline = round_summary(marks["baseline"], args.warmup)
+        baseline["examples_per_s"] = args.steps * b * per_worker / float(np.median(baseline["round_s"]))
+        result["baseline"] = baseline
+        train = round_summary(marks["cluster"], args.warmup)
         weights = [np.asarray(w) for w in model.get_weights()]
         result["train"] = train
         result["weights_sum"] = float(sum(np.sum(w, dtype=np.float64) for w in weights))
