@@ -37,13 +37,13 @@ METHOD = (
     "trains a second copy of the model alone (its own device(s), the same per-replica batch, the same steps, no "
     "communication); its rounds alternate with the cluster's, so load changes hit both alike, and start "
     "together on every worker (a barrier, not timed), so workers sharing a host share it in the baseline as "
-    "they do in the cluster run. **All-reduce share**: after the measured rounds the step is run "
+    "they do in the cluster run. **All-reduce share**: after the measured rounds, a round of steps "
     "split in two halves, each ended by a host sync: the local gradients, then the all-reduce Keras's "
-    "optimizer performs (a SUM of the same gradient tensors over every replica); the all-reduce's median "
-    "over a round divided by the median step time of the measured rounds, per worker (the table shows the "
-    "mean over workers, and min-max). It includes waiting for the slowest worker, which is time a worker "
-    "spends in the all-reduce; the worker with the smallest share waited least, so its all-reduce time "
-    "is closest to the transfer alone (`allreduce_busbw` uses it: bytes x 2(N-1)/N ÷ time, as in nccl-tests).")
+    "optimizer performs (a SUM of the same gradient tensors over every replica); per step, all-reduce time ÷ "
+    "(local + all-reduce time), median over the round, per worker (the table shows the mean over workers, and "
+    "min-max). It includes waiting for the slowest worker, which is time a worker spends in the all-reduce; "
+    "the worker with the shortest all-reduce waited least, so its time is closest to the transfer alone "
+    "(`allreduce_busbw` uses it: bytes x 2(N-1)/N ÷ time, as in nccl-tests).")
 
 SHARED_NOTE = (
     "⚠ Rows marked *shared* ran several workers on one host (for example the loopback run on 127.0.0.1): the "

@@ -69,10 +69,11 @@ def test_a_worker_killed_mid_run_stops_the_others_with_one_line_naming_it(tmp_pa
     assert outcome.stopped_after_failure_s < STOP_BOUND_S
     address = re.escape(f"127.0.0.1:{launch.ports[1]}")
     for survivor in (0, 2):
-        # TensorFlow reports the dead peer's connection as reset or its socket as closed, depending on timing
+        # Depending on what the survivor was doing when the peer died, TensorFlow reports its connection reset,
+        # its socket closed or the connection refused (observed on 2.21), or its heartbeats missing
         assert re.fullmatch(rf"cluster worker {survivor}: worker 1 \({address}\) is missing \((its connection was "
-                            rf"reset|its socket closed)\) during training; worker {survivor} stopped",
-                            outcome.messages[survivor]), outcome.messages[survivor]
+                            rf"reset|its socket closed|connection refused|it stopped sending heartbeats)\) during "
+                            rf"training; worker {survivor} stopped", outcome.messages[survivor]), outcome.messages[survivor]
     assert loopback.leftovers(outcome) == []
     assert not list(tmp_path.glob("*/cluster.json"))         # no report from a broken run
 

@@ -39,7 +39,7 @@ def build_row(args, cluster, result: dict, images) -> dict:
     addresses = [addr for _, _, addr in cluster.tasks()]
     hosts = [_host(a) for a in addresses]
     baselines = [g["baseline_examples_per_s"] for g in gathered]
-    shares = [g["allreduce_ms_p50"] / g["step_ms_p50"] for g in gathered]
+    shares = [g["allreduce_share"] for g in gathered]
     least_wait = min(g["allreduce_ms_p50"] for g in gathered)
     row = rate_row(
         row_name(workers, per_worker, b), args.steps * global_batch, None, train["round_s"],
@@ -64,6 +64,7 @@ def build_row(args, cluster, result: dict, images) -> dict:
         "allreduce_ms_p50": least_wait,
         "allreduce_ms_p50_per_worker": [g["allreduce_ms_p50"] for g in gathered],
         "local_gradients_ms_p50_per_worker": [g["local_gradients_ms_p50"] for g in gathered],
+        "split_step_ms_p50": result["allreduce"]["split_step_ms_p50"],
         "allreduce_bytes": result["allreduce"]["allreduce_bytes"],
         "allreduce_busbw_gbit_per_s": (result["allreduce"]["allreduce_bytes"] * 8 * 2 * (workers - 1) / workers
                                        / (least_wait / 1e3) / 1e9) if workers > 1 and least_wait > 0 else None,
