@@ -250,7 +250,7 @@ def run_size(n: int, via: str, report_dir: Path, worker_args: list[str], timeout
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise BadInput(f"{self.prog}: {message}")
+        raise BadInput(message)
 
 
 def parse_args(argv):
@@ -267,9 +267,9 @@ def parse_args(argv):
                     help="seconds the other workers get to stop by themselves after one failed")
     args, worker_args = ap.parse_known_args(argv)
     if any(n < 1 for n in args.workers):
-        raise BadInput(f"{ap.prog}: --workers must be at least 1")
+        raise BadInput("--workers must be at least 1")
     if args.timeout <= 0 or args.grace <= 0:
-        raise BadInput(f"{ap.prog}: --timeout and --grace must be > 0")
+        raise BadInput("--timeout and --grace must be > 0")
     from benchmarks.cluster.worker import parse_args as worker_parse
 
     worker_parse(worker_args)  # refuse bad worker options here, once, before anything starts
@@ -280,7 +280,7 @@ def main(argv=None) -> int:
     try:
         args, worker_args = parse_args(sys.argv[1:] if argv is None else argv)
     except BadInput as exc:
-        print(f"loopback: bad input: {exc}", file=sys.stderr)
+        print(f"python -m benchmarks.cluster.loopback: bad input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     status = 0
     for n in args.workers:

@@ -52,7 +52,7 @@ DEFAULTS = {False: {"steps": 100, "examples": 60_000, "test_examples": 10_000},
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit 2 (argparse would print the usage too)
-        raise BadInput(f"{self.prog}: {message}")
+        raise BadInput(message)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -86,11 +86,11 @@ def parse_args(argv=None) -> argparse.Namespace:
             setattr(args, key, value)
     for name in ("per_replica_batch", "steps", "examples", "rounds"):
         if getattr(args, name) < 1:
-            raise BadInput(f"{ap.prog}: --{name.replace('_', '-')} must be at least 1")
+            raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
     if args.rounds < MIN_ROUNDS:
-        raise BadInput(f"{ap.prog}: --rounds must be at least {MIN_ROUNDS} (the benchmarks' method)")
+        raise BadInput(f"--rounds must be at least {MIN_ROUNDS} (the benchmarks' method)")
     if args.warmup < 0 or args.connect_timeout <= 0 or args.heartbeat_timeout <= 0:
-        raise BadInput(f"{ap.prog}: --warmup must be >= 0 and the timeouts > 0")
+        raise BadInput("--warmup must be >= 0 and the timeouts > 0")
     args.cv_flag = CV_FLAG
     return args
 
