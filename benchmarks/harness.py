@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, spread
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, quantile, spread, summarise
 
 TARGET_HALF_WIDTH = 0.05
 # The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
@@ -320,3 +320,29 @@ class Recorder:
 
 def isnan(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
+
+
+# -- rows timed elsewhere (python -m benchmarks.cluster) ----------------------------------------------
+
+CV_FLAG = 0.05
+MIN_ROUNDS = 5
+__all__ = ["Plan", "Recorder", "rate_row", "quantile", "summarise", "CV_FLAG", "MIN_ROUNDS"]
+
+
+def rate_row(name: str, examples: int, bytes_per_example: float | None, seconds: list[float], **fields) -> dict:
+    """A throughput row from round times: examples per round over the median round time, the IQR and CV of the
+    rounds, and the median's 95 % interval (stats.median_ci over the rounds' rates)."""
+    stats = summarise(seconds)
+    eps = examples / stats["median_s"]
+    ci = median_ci([examples / s for s in seconds if s > 0])
+    row = {"name": name, "examples_per_s": eps,
+           # the rate's own IQR: faster rounds are the lower quartile of time
+           "examples_per_s_iqr": examples / stats["q1_s"] - examples / stats["q3_s"],
+           "examples_per_s_ci95": [ci["low"], ci["high"]], "ci_half_width": half_width(ci),
+           "examples_per_round": examples, "cv": stats["cv"], "cv_flag": stats["cv"] > CV_FLAG, "timing": stats}
+    if bytes_per_example is not None:
+        row["bytes_per_example"] = bytes_per_example
+        row["mb_per_s"] = eps * bytes_per_example / 1e6
+    row.update(fields)
+    return row
+

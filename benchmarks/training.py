@@ -310,37 +310,23 @@ def epoch_rounds(keras, batch: int, steps: int):
 
 def run_custom_loop(tf, keras, *, model, x_train, y_train, batch: int, epochs: int, strategy,
                     dataset_options=None) -> list[dict]:
-    """The recipe's model trained by the tf.distribute custom loop of reference.keras_distribute (per-replica
-    loss averaged over the GLOBAL batch, gradients applied to the mirrored variables) under `strategy`:
-    Keras 3's `fit` does not run under MultiWorkerMirroredStrategy (keras-team/keras#20585). One round
-    record per epoch, with the time spent in next(iterator) as its input time."""
+    """The recipe's model trained by the recipe's tf.distribute custom loop,
+    `reference.keras_distribute.distributed_train_step` (per-replica loss averaged over the GLOBAL batch, the
+    compiled optimizer's all-reduced update of the mirrored variables), under `strategy`: Keras 3's `fit` does
+    not run under MultiWorkerMirroredStrategy (keras-team/keras#20585). One round record per epoch, with the
+    time spent in next(iterator) as its input time."""
     from benchmarks import machine
     from benchmarks.rounds import round_result
     from reference.data_numpy import from_arrays
+    from reference.keras_distribute import distributed_train_step
 
-    optimizer = model.optimizer
-    loss_fn = keras.losses.get(model.loss)
-    with strategy.scope():
-        optimizer.build(model.trainable_variables)
+    train_step = distributed_train_step(tf, strategy, model, batch)
     ds = from_arrays((x_train / np.float32(255.0)).astype(np.float32), y_train.astype(np.int32))
     ds = ds.shuffle(len(x_train), seed=SEED, reshuffle_each_iteration=True).batch(batch, drop_remainder=True)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     if dataset_options is not None:
         ds = ds.with_options(dataset_options)
     dist = strategy.experimental_distribute_dataset(ds)
-
-    def step_fn(x, y):
-        with tf.GradientTape() as tape:
-            per_example = loss_fn(y, model(x, training=True))
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=batch)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    @tf.function
-    def train_step(batch_xy):
-        return strategy.run(step_fn, args=batch_xy)
-
     rounds, marks = [], []
     for _ in range(epochs):
         machine.reset_peak_rss()

@@ -3,6 +3,7 @@
 Commands:
   compare A.json B.json   per-row ratios between two benchmark reports (reports/compare.py)
   matrix                  merge per-environment conformance reports into matrix.md/.json (reports/matrix.py)
+  pins [-o FILE]          pip constraints keeping what the installed TensorFlow requires (reports/pins.py)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = {"compare": "reports.compare", "matrix": "reports.matrix"}
+COMMANDS = {"compare": "reports.compare", "matrix": "reports.matrix", "pins": "reports.pins"}
 
 
 def main(argv: list[str] | None = None) -> int:

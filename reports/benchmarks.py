@@ -25,7 +25,8 @@ JSON contract (`schema: tfguide-benchmarks/2`):
 - `selfcheck`, `skipped` (with reasons), `targets` (each `met`, its value and evidence), `ladders` (what each
   tuning gave), `summary` (rows, how many reached +-5 %, how many were measured under interference, the median
   half-width), `checks` (problems(): every column present, no row beyond its limit by more than its noise),
-  `plots` (file names, or why there are none), `notes`.
+  `plots` (file names, or why there are none), `notes`; `cluster`: the rows of `python -m benchmarks.cluster`
+  (reports/cluster.py), carried over from the report directory.
 `python -m reports compare` requires a row's configuration to be identical before it divides two rows.
 """
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from reports import cluster as cluster_section
 from reports.environment import header_lines
 
 SCHEMA = "tfguide-benchmarks/2"
@@ -573,6 +575,7 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     elif plots_note:
         parts += ["## Plots", "", plots_note, ""]
+    parts += cluster_section.markdown(report.get("cluster"))  # rows of python -m benchmarks.cluster, if any
     return "\n".join(parts)
 
 
@@ -652,6 +655,7 @@ def _jsonable(obj):
 def write(report: dict, report_dir: Path) -> list[Path]:
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
+    cluster_section.carry_over(report, report_dir)  # a cluster run's rows survive a new pytest benchmarks report
     pngs, note = plots(report, report_dir)
     report["plots"] = pngs or note
     (report_dir / "benchmarks.json").write_text(json.dumps(_jsonable(report), indent=1) + "\n")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-SECTIONS = ("data", "training", "io")
+SECTIONS = ("data", "training", "io", "cluster")  # cluster: reports/cluster.py, rows carry their `config`
 REQUIRED = ("name", "examples_per_s", "cv")
 
 
@@ -84,7 +84,7 @@ def load(path: Path) -> dict:
     if not isinstance(report, dict):
         raise BadReport(f"{path}: not a benchmarks.json report (the JSON is a {type(report).__name__}, not an object)")
     if not any(s in report for s in SECTIONS):
-        raise BadReport(f"{path}: not a benchmarks.json report (no 'data', 'training' or 'io' rows)")
+        raise BadReport(f"{path}: not a benchmarks.json report (no 'data', 'training', 'io' or 'cluster' rows)")
     for section in SECTIONS:
         rows = report.get(section, [])
         if not isinstance(rows, list):
@@ -98,9 +98,9 @@ def load(path: Path) -> dict:
 
 
 def _config(section: str, row: dict):
-    # data rows carry their configuration in `config`; training and io rows in `config_detail` (`config` is the
-    # name of the tuning there)
-    return row.get("config") if section == "data" else row.get("config_detail")
+    # data and cluster rows carry their configuration in `config`; training and io rows in `config_detail`
+    # (`config` is the name of the tuning there)
+    return row.get("config") if section in ("data", "cluster") else row.get("config_detail")
 
 
 def _env_line(env: dict) -> str:
@@ -224,10 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         table = [[r["section"], r["name"], _num(r["a"]) + (f" ±{r['hw_a']:.1%}" if r["hw_a"] is not None else ""),
                   _num(r["b"]) + (f" ±{r['hw_b']:.1%}" if r["hw_b"] is not None else ""), f"{r['ratio']:.3f}",
-                  f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"],
-                  _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}")] for r in results]
-        print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "95 %", "verdict",
-                                       "A % of limit", "B % of limit"], tablefmt="simple", disable_numparse=True))
+                  _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}"),
+                  f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"]]
+                 for r in results]
+        print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "A % of limit",
+                                       "B % of limit", "B/A 95 %", "verdict"], tablefmt="simple",
+                       disable_numparse=True))
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
     if not results and not refused:

@@ -55,7 +55,7 @@ def test_each_row_gets_ratio_interval_and_verdict_and_the_summary_counts_them(tm
     rc, out, err = _run(capsys, a, b)
     assert rc == 0 and err == ""
     lines = {ln.split()[1]: ln.split() for ln in out.splitlines() if ln.startswith("data ")}
-    assert lines["fast"][-3] == "faster" and lines["slow"][-3] == "slower" and lines["same"][-3] == "same"
+    assert lines["fast"][-1] == "faster" and lines["slow"][-1] == "slower" and lines["same"][-1] == "same"
     assert "1.200" in lines["fast"]
     # the interval: exp(log 1.2 +- 1.96 sqrt(se_a^2 + se_b^2)), se from each interval's log-width
     r, lo, hi = compare.ratio_ci_from_intervals(100.0, (98.0, 102.0), 120.0, (118.0, 122.0))
@@ -134,7 +134,7 @@ MALFORMED = {
     "not json": (b"{\"data\": [", "not JSON (Expecting value at line 1"),
     "json array": (b"[1, 2, 3]", "the JSON is a list, not an object"),
     "json string": (b"\"benchmarks\"", "the JSON is a str, not an object"),
-    "no rows": (json.dumps({"recipes": []}).encode(), "no 'data', 'training' or 'io' rows"),
+    "no rows": (json.dumps({"recipes": []}).encode(), "no 'data', 'training', 'io' or 'cluster' rows"),
     "section not a list": (json.dumps({"data": {"x": 1}}).encode(), "'data' is not a list of rows (a dict)"),
     "row not an object": (json.dumps({"data": [[1, 2]]}).encode(), "data row 1 is not an object (a list)"),
     "row without name": (json.dumps(_without("name")).encode(), "data row 1 has no 'name'"),
