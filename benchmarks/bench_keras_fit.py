@@ -69,7 +69,7 @@ def build(tf, plan, data, config: str, progress, first_pass: bool = True):
     trainer = cls(tf, name=f"keras.fit/{config}/b32", recipe=RECIPE, model=model, batch=32, spe=spe,
                   input_kind="numpy float64" if kind == "fit_numpy" else "tf.data (repeated_dataset)", x=x, y=y,
                   x_test=xv, y_test=yv, fit_call=fit_call(kind, xv, yv), data_kind="uniform-seed0/32->10",
-                  round_s=plan.train_round_s, config=config, model_name=MODEL,
+                  round_examples=plan.train_round_examples, config=config, model_name=MODEL,
                   extra={"call": f"reference.keras_fit.{kind}"})
     trainer.warm_up(full=first_pass)
     progress(f"[bench] training {trainer.name}: warmed up ({trainer.warm['compile_and_first_step_s']:.1f} s to the "

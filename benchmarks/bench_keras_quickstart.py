@@ -73,7 +73,7 @@ def build(tf, plan, images, config: str, batch: int, progress, first_pass: bool 
     if input_kind == "xla loop":
         trainer = training.XlaLoopConfig(tf, name=name, recipe=RECIPE, model=model, batch=batch, steps_per_call=spe,
                                          x=scale_pixels(images.x_train), y=images.y_train, x_test=x_test, y_test=y_test,
-                                         data_kind=images.kind, round_s=plan.train_round_s, model_name=MODEL)
+                                         data_kind=images.kind, round_examples=plan.train_round_examples, model_name=MODEL)
     else:
         overrides = {"steps_per_execution": spe} if spe != 1 else {}
         if jit is not None:
@@ -88,7 +88,7 @@ def build(tf, plan, images, config: str, batch: int, progress, first_pass: bool 
         trainer = training.FitConfig(tf, name=name, recipe=RECIPE, model=model, batch=batch, spe=spe,
                                      input_kind="tf.data" if input_kind == "tf.data" else input_kind, x=x, y=y,
                                      x_test=x_test, y_test=y_test, fit_call=quickstart_fit(batch),
-                                     data_kind=images.kind, round_s=plan.train_round_s, config=config,
+                                     data_kind=images.kind, round_examples=plan.train_round_examples, config=config,
                                      model_name=MODEL)
     trainer.warm_up(full=first_pass)
     accuracy = (f"accuracy {trainer.warm['accuracy']:.4f} after {trainer.warm['accuracy_after']}; "

@@ -37,7 +37,7 @@ class Plan:
     min_rounds_per_pass: int = 5                    # x 2 passes: 10 rounds, the fewest with a 95 % prediction interval
     max_rounds_per_pass: int = 40
     target_half_width: float = TARGET_HALF_WIDTH
-    min_round_s: float = 0.05
+    min_round_s: float = 0.02
     budgets: dict = field(default_factory=lambda: dict(FULL_BUDGETS))
     # tf.data
     numpy_examples: int = 30_000
@@ -55,7 +55,7 @@ class Plan:
     test_examples: int = 10_000
     steps_per_execution: int = 100
     large_batches: tuple[int, ...] = (1024, 8192)
-    train_round_s: float = 0.4
+    train_round_examples: int = 12_800              # per training round: the same work in every run and pass
     fit_examples: int = 20_000                      # keras.fit's small model
     predict_examples: int = 20_000
     predict_batches: tuple[int, ...] = (32, 256, 2048, 8192)
@@ -74,7 +74,7 @@ class Plan:
                    budgets=dict(QUICK_BUDGETS), numpy_examples=10_000, numpy_batches=(256,), file_examples=2_000,
                    file_batches=(256,), jpeg_images=300, jpeg_batches=(32,), batch_elements=5_000, padded_elements=500,
                    small_batches=(4, 256), train_examples=6_000, test_examples=2_000, steps_per_execution=50,
-                   large_batches=(1024,), train_round_s=0.15, fit_examples=4_000, predict_examples=4_000,
+                   large_batches=(1024,), train_round_examples=3_200, fit_examples=4_000, predict_examples=4_000,
                    predict_batches=(32, 1024), save_hidden=(64, 512), distributed_examples=2_000,
                    distributed_epochs=8, subprocess_timeout_s=150.0, selfcheck_rounds=6)
 

@@ -9,8 +9,10 @@ by the recipe's `fit` step (`reference.keras_quickstart.fit`, `reference.keras_f
 
 Before its first pass a configuration trains one full epoch (this traces and compiles; its duration up to
 the second execution is reported as compile + first step) and is evaluated on the held-out images: the
-accuracy column. A round is then one `fit` call of S steps (S chosen from that epoch so that a round takes
-about `plan.train_round_s`); its time runs from the start of the second execution to the end of the epoch
+accuracy column. A round is then one `fit` call of S steps (S = `plan.train_round_examples` / batch, a whole
+number of executions: the same work in every pass and every run, so that work a `fit` call does once - the
+validation of keras.fit's recipe - weighs the same in every round); its time runs from the start of the
+second execution to the end of the epoch
 (Keras' batch-begin and epoch-end callbacks, which it calls synchronously), so neither the call's set-up
 nor the first batch is in it.
 
@@ -89,12 +91,13 @@ class FitConfig:
 
     def __init__(self, tf, *, name: str, recipe: str, model, batch: int, spe: int, input_kind: str,
                  x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, fit_call, data_kind: str,
-                 round_s: float, config: str, model_name: str, extra: dict | None = None):
+                 round_examples: int, config: str, model_name: str, extra: dict | None = None):
         self.tf, self.keras = tf, tf.keras
         self.name, self.recipe, self.model, self.batch, self.spe = name, recipe, model, batch, spe
         self.input_kind, self.x, self.y, self.x_test, self.y_test = input_kind, x, y, x_test, y_test
         self.fit_call = fit_call  # (model, train, *, steps, callbacks) -> history; `train` is arrays or a dataset
-        self.data_kind, self.round_s, self.config, self.model_name = data_kind, round_s, config, model_name
+        self.data_kind, self.config, self.model_name = data_kind, config, model_name
+        self.round_examples = round_examples
         self.extra = extra or {}
         self.steps = None
         self.warm: dict = {}
@@ -121,7 +124,7 @@ class FitConfig:
             step_s = (timer.end - marks[1][1]) / max(1, steps - marks[1][0])
         else:
             step_s = (timer.end - t0) / max(1, steps)
-        self.steps = self._round_steps(step_s, steps_epoch)
+        self.steps = self._round_steps(steps_epoch)
         accuracy = None
         if full:
             result = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0, return_dict=True)
@@ -131,9 +134,9 @@ class FitConfig:
                      "accuracy_after": f"1 epoch of {n:,} examples",
                      "steps_per_round": self.steps, "warmup_step_s": step_s}
 
-    def _round_steps(self, step_s: float, steps_epoch: int) -> int:
+    def _round_steps(self, steps_epoch: int) -> int:
         spe = max(1, self.spe)
-        want = math.ceil(self.round_s / max(step_s, 1e-6) / spe) * spe
+        want = math.ceil(self.round_examples / self.batch / spe) * spe
         steps = max(2 * spe, want)
         return min(steps, max(2 * spe, (steps_epoch // spe) * spe))
 
@@ -185,7 +188,7 @@ class XlaLoopConfig:
     XLA-compiled function, batches gathered beforehand from a shuffled permutation (timed as input)."""
 
     def __init__(self, tf, *, name: str, recipe: str, model, batch: int, steps_per_call: int, x: np.ndarray,
-                 y: np.ndarray, x_test, y_test, data_kind: str, round_s: float, model_name: str):
+                 y: np.ndarray, x_test, y_test, data_kind: str, round_examples: int, model_name: str):
         self.tf, self.keras = tf, tf.keras
         self.name, self.recipe, self.model, self.batch = name, recipe, model, batch
         self.spc = max(1, min(steps_per_call, len(x) // batch))  # a call never holds more than an epoch
@@ -193,7 +196,7 @@ class XlaLoopConfig:
         self.y_all = tf.constant(y.astype(np.int32))
         self.n = len(x)
         self.x_test, self.y_test, self.data_kind = x_test, y_test, data_kind
-        self.round_s, self.model_name = round_s, model_name
+        self.round_examples, self.model_name = round_examples, model_name
         self.optimizer = model.optimizer
         self.loss_fn = self.keras.losses.get(model.loss)
         self.optimizer.build(model.trainable_variables)
@@ -241,7 +244,7 @@ class XlaLoopConfig:
         if more > 0:
             self._train(more, None)
         step_s = (time.perf_counter() - t1) / max(1, more)
-        want = math.ceil(self.round_s / max(step_s, 1e-6) / self.spc) * self.spc
+        want = math.ceil(self.round_examples / self.batch / self.spc) * self.spc
         self.steps = max(self.spc, min(want, steps_epoch))
         accuracy = None
         if full:
