@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from suite.helpers import KERAS3, KERAS_VERSION, SEED, keras, tf
+from suite.helpers import KERAS3, SEED, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.save_model")
 
@@ -39,26 +39,8 @@ LAMBDA_SAFE_MODE = {
     3: {".keras": (ValueError, "safe_mode=False"), ".h5": (ValueError, "safe_mode=False")},
     2: {".keras": (ValueError, "safe_mode=False"), ".h5": None},
 }[MAJOR]
-# Keras 3.15 cannot reload an .h5 model compiled with a loss alias such as 'mse' (the guide's §1.2
-# regression model): its legacy loader now refuses the function keras.metrics.mse as "not a
-# KerasSaveable subclass". Observed on 3.15.1; the spec asserts the documented behaviour.
-H5_ALIAS_LOSS_BROKEN = KERAS3 and KERAS_VERSION >= (3, 15)
-# Keras 3.15's legacy .h5 loader builds the restored optimizer for `model._trainable_variables`, which
-# is empty for Sequential and functional models: the optimizer state is not restored and the first
-# train step raises ValueError ("Unknown variable"). Observed on 3.15.1; '.keras' is unaffected.
-H5_OPTIMIZER_BROKEN = KERAS3 and KERAS_VERSION >= (3, 15)
-# Keras 3.15's .h5 writer pops "optimizer" out of the model's own compile config (in place), so a
-# later '.keras' save of the same model has no optimizer: it reloads with a fresh default RMSprop.
-H5_SAVE_DROPS_OPTIMIZER = KERAS3 and KERAS_VERSION >= (3, 15)
-# The catalogue's Keras >= 3.15 sentence tells users about all three; these are the xfail reasons.
-KNOWN_BREAK_NOTES = {
-    "h5_alias": "Keras 3.15: an .h5 model compiled with loss='mse' (the guide's spelling) fails to reload "
-                "(ValueError); save as '.keras' or compile with loss='mean_squared_error'.",
-    "h5_then_keras": "Keras 3.15: after model.save('x.h5'), model.save('x.keras') no longer records the "
-                     "optimizer; the reloaded model gets a fresh RMSprop.",
-    "h5_optimizer": "Keras 3.15: a model reloaded from .h5 cannot continue training (its optimizer state is "
-                    "not restored; ValueError 'Unknown variable'); save as '.keras' to resume training.",
-}
+# Three .h5 defects of some Keras 3 releases (the specs below assert the documented behaviour; the
+# catalogue's [[defect]] entries recognise each defect by its exception and message, on any version).
 
 X = np.linspace(-1.0, 1.0, 24, dtype="float32").reshape(8, 3)
 Y = (X @ np.array([[0.5], [-0.25], [0.125]], "float32") + 0.1).astype("float32")
@@ -102,11 +84,7 @@ def test_saved_and_loaded_model_predicts_identically(tmp_path, ext):
     np.testing.assert_array_equal(outputs(loaded), outputs(model))
 
 
-@pytest.mark.parametrize("ext", [
-    pytest.param(".h5", marks=pytest.mark.xfail(H5_OPTIMIZER_BROKEN, raises=ValueError, strict=True,
-                                                reason=KNOWN_BREAK_NOTES["h5_optimizer"])),
-    ".keras",
-])
+@pytest.mark.parametrize("ext", FORMATS)
 def test_training_continued_after_reload_equals_uninterrupted_training(tmp_path, ext):
     model = trained_model(steps=2)
     path = str(tmp_path / f"my_model{ext}")
@@ -128,8 +106,6 @@ def test_training_continued_after_reload_equals_uninterrupted_training(tmp_path,
     assert not np.array_equal(restarted.get_weights()[0], model.get_weights()[0])
 
 
-@pytest.mark.xfail(H5_SAVE_DROPS_OPTIMIZER, raises=AssertionError, strict=True,
-                   reason=KNOWN_BREAK_NOTES["h5_then_keras"])
 def test_keras_file_saved_after_an_h5_save_still_restores_the_optimizer(tmp_path):
     model = trained_model(steps=2)
     model.save(str(tmp_path / "first.h5"))
@@ -137,11 +113,11 @@ def test_keras_file_saved_after_an_h5_save_still_restores_the_optimizer(tmp_path
 
     loaded = keras.models.load_model(str(tmp_path / "then.keras"))
 
-    assert type(loaded.optimizer) is type(model.optimizer)
+    assert type(loaded.optimizer) is type(model.optimizer), (
+        f"the reloaded optimizer is {type(loaded.optimizer).__name__}, saved {type(model.optimizer).__name__}")
     assert int(loaded.optimizer.iterations.numpy()) == 2
 
 
-@pytest.mark.xfail(H5_ALIAS_LOSS_BROKEN, raises=ValueError, strict=True, reason=KNOWN_BREAK_NOTES["h5_alias"])
 def test_h5_model_compiled_with_the_guides_mse_alias_reloads_compiled(tmp_path):
     model = trained_model(loss="mse", metrics=["mae"])  # compiled as in guide §1.2
     path = str(tmp_path / "my_model.h5")
