@@ -16,6 +16,12 @@ TF_VERSION = tuple(int(p) for p in tf.__version__.split(".")[:2])
 
 SEED = 1234
 
+# Where a '.weights.h5' file keeps each layer's variables (<group>/<layer name>/vars/<index>). Keras 2.12's
+# saving_lib walks the model's attributes and meets `_layer_checkpoint_dependencies` first; from Keras 2.13
+# on (Keras 3 and tf_keras included) the group is `layers`. Observed in the matrix: 2.12.0 the former,
+# 2.13.1 and every later Keras the latter; 2.12 is the oldest Keras of the supported range.
+WEIGHTS_H5_LAYERS_GROUP = "_layer_checkpoint_dependencies" if KERAS_VERSION < (2, 13) else "layers"
+
 
 def _to_numpy(value):
     # np.asarray: a scalar string tensor's .numpy() is plain `bytes`, which has no dtype.

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from reference.keras_callbacks import TRAIN, VALIDATION, fit_one_weight, one_weight_model
-from suite.helpers import KERAS3, TF_VERSION, keras, tf
+from suite.helpers import KERAS3, TF_VERSION, WEIGHTS_H5_LAYERS_GROUP, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.callbacks")
 
@@ -67,7 +67,7 @@ def kernel_in_weights_file(path) -> float:
     found = []
     with h5py.File(path, "r") as fh:
         fh.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset)
-                      and name.startswith("layers/") else None)
+                      and name.startswith(WEIGHTS_H5_LAYERS_GROUP + "/") else None)
     assert len(found) == 1, found
     return float(found[0].reshape(-1)[0])
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference.keras_save_weights import GUIDE_PATH, PORTABLE_PATH
-from suite.helpers import KERAS3, SEED, keras
+from suite.helpers import KERAS3, SEED, WEIGHTS_H5_LAYERS_GROUP, keras
 
 pytestmark = pytest.mark.recipe("keras.save_weights")
 
@@ -76,11 +76,12 @@ def test_weights_h5_file_holds_each_variable_bit_for_bit(tmp_path):
     model = small_model(SEED)
     path = saved(model, tmp_path)
 
-    # Read the file with h5py, not Keras: layers/<layer name>/vars/<index in layer.weights>.
+    # Read the file with h5py, not Keras: <layers group>/<layer name>/vars/<index in layer.weights>.
     with h5py.File(path, "r") as fh:
         for layer in model.layers:
             for index, variable in enumerate(layer.weights):
-                np.testing.assert_array_equal(fh[f"layers/{layer.name}/vars/{index}"][()], variable.numpy())
+                np.testing.assert_array_equal(fh[f"{WEIGHTS_H5_LAYERS_GROUP}/{layer.name}/vars/{index}"][()],
+                                              variable.numpy())
 
 
 def test_load_weights_restores_every_weight_bit_for_bit(tmp_path):
