@@ -52,13 +52,13 @@ def _matches(version: str | None, spec: str) -> bool:
 @dataclass(frozen=True)
 class Defect:
     """A defect of some TensorFlow/Keras releases, recognised by what it does: a spec of `recipe` whose
-    name matches one of `specs` (fnmatch) fails with `raises` (the exception's class or a base class,
-    by name) and a message matching `match` (a regex). Never by version: the same behaviour gets the
+    name matches one of `specs` (fnmatch) fails with one of `raises` (the exception's class or a base
+    class, by name) and a message matching `match` (a regex). Never by version: the same behaviour gets the
     same verdict on every version that has it, and a version without it simply passes."""
     id: str
-    recipe: str
+    recipes: tuple[str, ...]
     specs: tuple[str, ...]
-    raises: str
+    raises: tuple[str, ...]
     match: str
     sentence: str
     upstream: str
@@ -69,8 +69,8 @@ class Defect:
         import fnmatch
         import re
 
-        return (recipe == self.recipe and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
-                and self.raises in {cls.__name__ for cls in type(exc).__mro__}
+        return (recipe in self.recipes and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
+                and bool(set(self.raises) & {cls.__name__ for cls in type(exc).__mro__})
                 and re.search(self.match, str(exc)) is not None)
 
 
@@ -90,11 +90,13 @@ def defects(path: Path = CATALOGUE_PATH) -> dict[str, Defect]:
     found: dict[str, Defect] = {}
     known = load(path)
     for item in _raw(path).get("defect", []):
-        defect = Defect(item["id"], item["recipe"], tuple(item["specs"]), item["raises"], item["match"],
+        raises = (item["raises"],) if isinstance(item["raises"], str) else tuple(item["raises"])
+        recipes = (item["recipe"],) if isinstance(item["recipe"], str) else tuple(item["recipe"])
+        defect = Defect(item["id"], recipes, tuple(item["specs"]), raises, item["match"],
                         item["sentence"], item.get("upstream", ""), bool(item.get("security", False)),
                         item.get("observed", ""))
-        if defect.recipe not in known or defect.id in found:
-            raise ValueError(f"{path}: defect {defect.id}: unknown recipe {defect.recipe!r} or id given twice")
+        if not set(defect.recipes) <= set(known) or defect.id in found:
+            raise ValueError(f"{path}: defect {defect.id}: unknown recipe {defect.recipes!r} or id given twice")
         found[defect.id] = defect
     return found
 

@@ -25,7 +25,9 @@ class SamplesSeen(keras.metrics.Metric):
     """Samples seen so far in the epoch: the difference between two batches is the batch size."""
 
     def __init__(self, name="samples_seen", **kwargs):
-        super().__init__(name=name, **kwargs)
+        # dtype given: Keras 3.0-3.1 leave a Metric's dtype None unless it is (3.2 defaults it to floatx,
+        # keras-team/keras 748197cce4), and this metric only counts samples.
+        super().__init__(name=name, dtype="float32", **kwargs)
         self.seen = self.add_weight(name="seen", shape=(), initializer="zeros")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
