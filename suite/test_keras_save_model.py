@@ -18,7 +18,7 @@ FORMATS = [".h5", ".keras"]
 
 # model.save('my_model') -- a path without extension.
 # Keras 3.0-3.1 end the message with "Use `tf.saved_model.save()` ..."; keras-team/keras 68e0368c68
-# ("Fix error msg", first in 3.2.0) names model.export (observed: 3.0.5 the former, 3.3.3 on the latter).
+# ("Fix error msg", first in 3.2.0) names model.export (observed in the matrix: 3.0.5 the former, 3.3.3 and later the latter).
 BARE_DIRECTORY = {
     3: {"error": (ValueError, re.escape("Invalid filepath extension for saving. Please add either a "
                                         "`.keras` extension for the native Keras format (recommended) "

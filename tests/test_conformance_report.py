@@ -230,3 +230,43 @@ def test_a_run_stopped_by_x_is_partial(mini_suite):
     _, report = run("-x")
     assert report["run"]["partial"] and report["run"]["why"] == [
         "1 spec(s) did not finish (-x, --maxfail or an interrupted run)"]
+
+
+def test_every_catalogued_defect_names_specs_that_exist():
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    suite = Path(__file__).resolve().parents[1] / "suite"
+    defined = {m: set(re.findall(r"^def (test_\w+)", (suite / m).read_text(), re.M))
+               for m in (p.name for p in suite.glob("test_*.py"))}
+    for defect in catalogue.defects().values():
+        modules = [f"test_{rid.replace('.', '_')}.py" for rid in defect.recipes]
+        for pattern in defect.specs:
+            name = pattern.split("[", 1)[0]
+            assert any(fnmatch.fnmatchcase(f, name) for m in modules for f in defined.get(m, ())), (
+                defect.id, pattern)
+        assert defect.sentence and defect.raises and defect.match
+
+
+@pytest.mark.parametrize("tf, keras, module, inside, why", [
+    ("2.12.1", "2.12.0", "keras.api._v2.keras", True, []),
+    ("2.15.1", "2.15.0", "keras.api._v2.keras", True, []),
+    ("2.16.1", "3.3.3", "keras._tf_keras.keras", True, []),
+    ("2.17.1", "3.9.2", "keras._tf_keras.keras", True, []),  # a pair the matrix does not have
+    ("2.21.0", "2.21.0", "tf_keras", True, []),
+    ("2.11.0", "2.11.0", "keras.api._v2.keras", False, ["TensorFlow 2.11.0 is outside 2.12-2.21"]),
+    ("2.22.0.dev20261101", "3.16.0", "keras._tf_keras.keras", False, ["TensorFlow 2.22.0.dev20261101 is outside 2.12-2.21"]),
+    ("2.21.0", "3.16.0", "keras._tf_keras.keras", False, ["Keras 3.16.0 is outside 3.0-3.15"]),
+    ("2.20.0", "2.19.0", "tf_keras", False, ["tf_keras 2.19.0 does not match TensorFlow 2.20.0"]),
+    ("2.14.1", "2.15.0", "keras.api._v2.keras", False, ["Keras 2.15.0 is not the Keras 2 of TensorFlow 2.14.1"]),
+], ids=["2.12", "2.15", "2.16+3.3", "2.17+3.9", "tf_keras", "too-old", "nightly", "newer-keras", "tf_keras-mismatch",
+        "keras2-mismatch"])
+def test_report_header_says_whether_the_environment_is_in_the_verified_range(tf, keras, module, inside, why):
+    from reports import environment
+
+    env = {"tensorflow": tf, "keras": {"version": keras, "module": module}, "python": "3.11.7"}
+    verdict = environment.verified_range(env)
+    assert (verdict["inside"], verdict["why"]) == (inside, why)
+    line = environment.range_line(env)
+    assert line.startswith("Verified range: TensorFlow 2.12-2.21" if inside else "OUTSIDE the verified range (")
