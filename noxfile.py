@@ -43,9 +43,11 @@ PYTHON = "3.11"  # the newest Python that every TensorFlow below supports (2.12-
 #   TF minor first reached PyPI (newest bug-fix release of that Keras minor). Release dates: Keras from the
 #   tags of keras-team/keras (v3.0.5 2024-02-14, v3.1.0 2024-03-11, v3.4.1 2024-06-26, v3.5.0 2024-08-12,
 #   v3.6.0 2024-10-03, v3.7.0 2024-11-26, v3.9.0 2025-03-04, v3.10.0 2025-05-19, v3.11.0 2025-07-29,
-#   v3.12.0 2025-10-27, v3.13.2 2026-01-29, v3.14.0 2026-04-02); TensorFlow from its releases: 2.16.1
-#   2024-03-08, 2.17.0 2024-07-11, 2.18.0 2024-10-24, 2.19.0 2025-03-11, 2.20.0 2025-08-13, 2.21.0
-#   2026-03-09 (dependabot's "bump tensorflow to 2.21.0" PRs are dated 2026-03-10).
+#   v3.12.0 2025-10-27, v3.13.2 2026-01-29, v3.14.0 2026-04-02); TensorFlow: 2.16.1's wheel on PyPI was
+#   built 2024-03-07 (the dates inside tensorflow_cpu-2.16.1-cp311-...whl), three days before Keras 3.1.0;
+#   the "What's new in TensorFlow 2.N" posts of blog.tensorflow.org date 2.17 2024-07-18, 2.18 2024-10-28,
+#   2.19 2025-03-13, 2.20 2025-08-19 (each weeks from the neighbouring Keras minors); 2.21.0 reached PyPI
+#   by 2026-03-10 (dependabot's "bump tensorflow from 2.18.0 to 2.21.0" PRs are dated that day).
 #   So: 2.16 -> 3.0, 2.17 -> 3.4, 2.18 -> 3.6, 2.19 -> 3.9, 2.20 -> 3.11, 2.21 -> 3.13.
 # - The newest Keras 3 (3.15.1) on the oldest and the newest TF that take Keras 3 (2.16, 2.21), and
 #   tf_keras (TF_USE_LEGACY_KERAS=1, Keras 2 for TF >= 2.16) on the same two.
