@@ -339,4 +339,7 @@ def test_backup_and_restore_resumes_interrupted_fit_to_the_uninterrupted_weights
         lost_velocity = MOMENTUM * lost_velocity - LR * 2.0 * (w - 1.0)
         w += lost_velocity
     assert abs(w - uninterrupted) > 1e-2
+    if np.isclose(kernel(resumed), w, rtol=1e-6) and not np.isclose(kernel(resumed), uninterrupted, rtol=1e-6):
+        raise AssertionError(f"the resumed fit ended at {kernel(resumed)}, where a resume without the optimizer's "
+                             f"momentum ends, not at {uninterrupted}: the backup did not restore the optimizer state")
     np.testing.assert_allclose(kernel(resumed), uninterrupted, rtol=1e-6)
