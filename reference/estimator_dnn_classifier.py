@@ -122,8 +122,9 @@ def run_keras(make: Callable, data) -> IrisRun:
               shuffle=False, verbose=0)
     eval_result = model.evaluate(eval_input_fn(test_x, test_y, BATCH_SIZE), return_dict=True, verbose=0)
     logits = model.predict(eval_input_fn(test_x, batch_size=BATCH_SIZE), verbose=0)
+    # What the Estimator's multi-class head derives from its logits, with the same TensorFlow ops.
     probabilities = tf.nn.softmax(logits).numpy()
-    class_ids = np.argmax(logits, axis=1).astype(np.int64)
+    class_ids = tf.argmax(logits, axis=-1).numpy()
     layers = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):

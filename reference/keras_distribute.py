@@ -102,6 +102,39 @@ def custom_loop_one_step(tf, problem: dict, strategy) -> tuple:
     return kernel, bias, local_rows
 
 
+# --- the same loop for a compiled Keras model (the guide's quickstart model on a cluster) ---------------
+
+def replica_gradients(tf, model, x, y, global_batch: int):
+    """Inside one replica: the model's compiled loss per example, averaged over the GLOBAL batch (so the
+    sum of the replicas' gradients is the gradient of the whole batch's mean loss), and its gradients."""
+    loss_fn = tf.keras.losses.get(model.loss)
+    with tf.GradientTape() as tape:
+        per_example = loss_fn(y, model(x, training=True))
+        loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+
+def distributed_train_step(tf, strategy, model, global_batch: int):
+    """The custom training loop's step for a model built and compiled inside `strategy.scope()`:
+    `train_step(batch)` runs `replica_gradients` on every replica, then the compiled optimizer's
+    `apply_gradients`, which, called in a replica context, all-reduces (sums) the gradients over every
+    replica of every worker before it updates the mirrored variables. Under the default strategy (one
+    device, no cluster) it is the plain training step."""
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)
+
+    def replica_step(x, y):
+        loss, grads = replica_gradients(tf, model, x, y, global_batch)
+        model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    @tf.function
+    def train_step(batch):
+        return strategy.run(replica_step, args=batch)
+
+    return train_step
+
+
 def _variable_report(tf, strategy, variable) -> dict:
     components = strategy.experimental_local_results(variable)
     return {"class": type(variable).__name__,

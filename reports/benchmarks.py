@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from reports import cluster as cluster_section
 from reports.environment import header_lines
 
 SCHEMA = "tfguide-benchmarks/1"
@@ -265,6 +266,7 @@ def markdown(report: dict, plots: list[str] = ()) -> str:
         parts += ["## Not measured here", ""] + [f"- {s['section']} {s['name']}: {s['reason']}" for s in report["skipped"]] + [""]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    parts += cluster_section.markdown(report.get("cluster"))  # rows of python -m benchmarks.cluster, if any
     return "\n".join(parts)
 
 
@@ -367,6 +369,7 @@ def _jsonable(obj):
 def write(report: dict, report_dir: Path) -> list[Path]:
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
+    cluster_section.carry_over(report, report_dir)  # a cluster run's rows survive a new pytest benchmarks report
     pngs = plots(report, report_dir)
     (report_dir / "benchmarks.json").write_text(json.dumps(_jsonable(report), indent=1) + "\n")
     (report_dir / "benchmarks.md").write_text(markdown(report, pngs))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-SECTIONS = ("data", "training")
+SECTIONS = ("data", "training", "cluster")  # cluster: reports/cluster.py, rows carry their `config`
 
 
 def _config(section: str, row: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import tensorflow as tf
 
@@ -36,46 +38,130 @@ def assert_loss_not_a_plain_mean_of_batches(reported: float, per_sample, batch_s
                              f"({plain:.6f}), not the mean over all samples ({per_sample.mean():.6f})")
 
 
-def _to_numpy(value):
-    # np.asarray: a scalar string tensor's .numpy() is plain `bytes`, which has no dtype.
-    return tf.nest.map_structure(lambda t: np.asarray(t.numpy() if hasattr(t, "numpy") else t), value)
+def _produced(value) -> tuple[tf.DType, tuple, np.ndarray]:
+    """(dtype, static shape, value) of one produced component, read off the tensor itself."""
+    if not hasattr(value, "numpy") or not hasattr(value, "dtype"):
+        raise AssertionError(f"the dataset produced a {type(value).__name__}, not a tensor: {value!r}")
+    dtype = tf.as_dtype(value.dtype)
+    numpy = value.numpy()
+    # A scalar string tensor's .numpy() is plain `bytes`; object arrays keep trailing NUL bytes intact.
+    array = np.array(numpy, dtype=object) if dtype == tf.string else np.asarray(numpy)
+    return dtype, tuple(value.shape), array
 
 
-def assert_dataset_produces(dataset: tf.data.Dataset, expected_output: list, expected_error=None,
-                            exact_dtypes: bool = True) -> None:
-    """Assert `dataset` yields exactly `expected_output`, in order, and then ends (or raises).
+def _stated(value) -> tuple[tf.DType, tuple, np.ndarray]:
+    """(dtype, shape, value) that a spec states for one component. The dtype must be stated: NumPy
+    scalars and arrays carry one, bytes and str mean tf.string. A bare Python int, float or bool is
+    refused: it states no dtype (is 3 an int32 or an int64?)."""
+    if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
+        raise TypeError(f"expected value {value!r} states no dtype: write e.g. np.int64({value!r})")
+    if isinstance(value, (bytes, str)) or (isinstance(value, np.ndarray) and value.dtype.kind in "SUO"):
+        array = np.array(value, dtype=object)
+        encode = np.vectorize(lambda s: s.encode() if isinstance(s, str) else s, otypes=[object])
+        return tf.string, array.shape, (encode(array) if array.size else array)
+    array = np.asarray(value)
+    return tf.as_dtype(array.dtype), array.shape, array
 
-    Like tf.data's own kernel tests: every element is compared (structure, values and, by default,
-    dtypes), and the end of the sequence is checked too: with `expected_error=(ExcType, regex)` the
-    next element must raise that error, otherwise the iterator must be exhausted.
-    """
-    import re
 
+def _same_values(got: np.ndarray, want: np.ndarray) -> bool:
+    """Exact equality of two arrays of one shape and dtype: floats bit for bit up to NaN payloads (so
+    -0.0 is not 0.0, and NaN equals NaN), strings byte for byte."""
+    if got.dtype == object or want.dtype == object:
+        return got.ravel().tolist() == want.ravel().tolist()
+    if got.dtype.kind in "fc":
+        return bool(np.array_equal(got, want, equal_nan=True)
+                    and np.array_equal(np.signbit(np.real(got)), np.signbit(np.real(want))))
+    return bool(np.array_equal(got, want))
+
+
+def element_mismatch(got_element, want_element) -> str | None:
+    """Why a produced element differs from the stated one, or None: the structure, then each
+    component's dtype, shape (exactly: a scalar is not a vector of one) and value."""
+    try:
+        tf.nest.assert_same_structure(want_element, got_element)
+    except (ValueError, TypeError) as exc:
+        return f"structure differs from the expected one: {exc}"
+    for index, (got, want) in enumerate(zip(tf.nest.flatten(got_element), tf.nest.flatten(want_element))):
+        got_dtype, got_shape, got_value = _produced(got)
+        want_dtype, want_shape, want_value = _stated(want)
+        where = f"component {index}"
+        if got_dtype != want_dtype:
+            return f"{where}: dtype {got_dtype.name}, expected {want_dtype.name}"
+        if got_shape != want_shape:
+            return f"{where}: shape {got_shape}, expected {want_shape}"
+        if not _same_values(got_value, want_value):
+            return f"{where}: value {got_value!r}, expected {want_value!r}"
+    return None
+
+
+def _check_against_element_spec(dataset: tf.data.Dataset, element, index: int) -> None:
+    """Every element agrees with the dataset's own element_spec: same dtype, compatible shape."""
+    for spec, got in zip(tf.nest.flatten(dataset.element_spec), tf.nest.flatten(element)):
+        assert got.dtype == spec.dtype, f"element {index}: dtype {got.dtype!r} but element_spec says {spec!r}"
+        assert spec.shape.is_compatible_with(got.shape), (
+            f"element {index}: shape {tuple(got.shape)} but element_spec says {spec!r}")
+
+
+def _one_pass(dataset, expected_output: list, expected_error, ordered: bool, pass_index: int) -> None:
+    label = f"pass {pass_index + 1}"
     iterator = iter(dataset)
-    for index, want in enumerate(expected_output):
+    produced = []
+    for index in range(len(expected_output)):
         try:
-            got = _to_numpy(next(iterator))
+            element = next(iterator)
         except StopIteration:
-            raise AssertionError(f"dataset ended after {index} elements; expected {len(expected_output)}")
-        tf.nest.assert_same_structure(want, got)
-        for w, g in zip(tf.nest.flatten(want), tf.nest.flatten(got)):
-            w = np.asarray(w)
-            if exact_dtypes and w.dtype != object:
-                assert g.dtype == w.dtype, f"element {index}: dtype {g.dtype}, expected {w.dtype}"
-            np.testing.assert_array_equal(g, w, err_msg=f"element {index}")
+            raise AssertionError(f"{label}: dataset ended after {index} elements; expected "
+                                 f"{len(expected_output)}") from None
+        _check_against_element_spec(dataset, element, index)
+        if ordered:
+            why = element_mismatch(element, expected_output[index])
+            assert why is None, f"{label}, element {index}: {why}"
+        produced.append(element)
+    if not ordered:
+        unmatched = list(range(len(expected_output)))
+        for index, element in enumerate(produced):
+            match = next((j for j in unmatched if element_mismatch(element, expected_output[j]) is None), None)
+            assert match is not None, (f"{label}: produced element {index} is none of the expected ones "
+                                       f"still unmatched: {tf.nest.map_structure(lambda t: t.numpy(), element)}")
+            unmatched.remove(match)
     if expected_error is not None:
         exc_type, pattern = expected_error
         try:
             extra = next(iterator)
         except exc_type as exc:
-            assert re.search(pattern, str(exc)), f"{exc_type.__name__} message {str(exc)!r} lacks {pattern!r}"
-            return
+            assert re.search(pattern, str(exc)), f"{label}: {exc_type.__name__} message {str(exc)!r} lacks {pattern!r}"
+            return  # after an error tf.data may go on with the next element: nothing more is stated
         except StopIteration:
-            raise AssertionError(f"dataset ended; expected {exc_type.__name__} after "
-                                 f"{len(expected_output)} elements")
-        raise AssertionError(f"expected {exc_type.__name__}, got another element: {extra}")
-    try:
-        extra = next(iterator)
-    except StopIteration:
-        return
-    raise AssertionError(f"dataset did not end after {len(expected_output)} elements; next: {_to_numpy(extra)}")
+            raise AssertionError(f"{label}: dataset ended; expected {exc_type.__name__} after "
+                                 f"{len(expected_output)} elements") from None
+        raise AssertionError(f"{label}: expected {exc_type.__name__}, got another element: {extra}")
+    # The end, twice: an exhausted iterator stays exhausted.
+    for attempt in ("end", "end again"):
+        try:
+            extra = next(iterator)
+        except StopIteration:
+            continue
+        raise AssertionError(f"{label}: dataset did not {'end' if attempt == 'end' else 'stay ended'} after "
+                             f"{len(expected_output)} elements; next: {extra}")
+
+
+def assert_dataset_produces(dataset: tf.data.Dataset, expected_output: list, expected_error=None, *,
+                            element_spec=None, ordered: bool = True, passes: int = 2) -> None:
+    """Assert `dataset` yields exactly `expected_output`, then ends (or raises), on every pass.
+
+    Like tf.data's own kernel tests (`DatasetTestBase.assertDatasetProduces`), and stricter:
+    - each element has the expected structure, and each component exactly the expected dtype, shape
+      and value (no broadcasting: a scalar is not a vector of one; floats bit for bit, so -0.0 is not
+      0.0). Expected values state their dtype: NumPy scalars/arrays, or bytes/str for tf.string;
+    - every element agrees with `dataset.element_spec`, and with `element_spec=` that spec is exactly
+      the one given (what the spec module states, e.g. an unknown batch dimension);
+    - `passes` (2) full iterations with fresh iterators, each checked the same way;
+    - after the last element the iterator is exhausted, and stays so on a second call; or, with
+      `expected_error=(ExcType, regex)`, the next element raises that error;
+    - `ordered=False`: the elements are compared as a multiset (parallel pipelines that promise no order).
+    """
+    if element_spec is not None:
+        assert dataset.element_spec == element_spec, (
+            f"element_spec {dataset.element_spec!r}, expected {element_spec!r}")
+    for pass_index in range(passes):
+        _one_pass(dataset, expected_output, expected_error, ordered, pass_index)

@@ -1,6 +1,7 @@
 """What the three premade-classifier recipes (§3.3-3.6) share: which path runs on this TF, the iris test
-split parsed independently, and the closed-form checks of a trained classifier's outputs (NumPy forward
-pass, softmax, argmax) against what its predict() returned."""
+split parsed independently, and the checks of a trained classifier's predict() and evaluate() outputs
+(logits, softmax probabilities, argmax class ids, accuracy) against an independent NumPy forward pass of
+its trained weights."""
 
 from __future__ import annotations
 
@@ -26,17 +27,21 @@ def path_note(estimator_name: str) -> str:
     return f"Ran the real tf.estimator.{estimator_name}."
 
 
-def assert_estimator_status(estimator_name: str) -> None:
-    """TF <= 2.15: the class is there and marked deprecated; TF >= 2.16: `tf.estimator` is gone."""
-    if ESTIMATOR_REMOVED:
-        exc_type, message = REMOVED_ERROR
-        with pytest.raises(exc_type, match=message):
-            _ = tf.estimator
-        return
+def _removed_from_tf(estimator_name: str) -> None:
+    exc_type, message = REMOVED_ERROR
+    with pytest.raises(exc_type, match=message):
+        _ = tf.estimator
+
+
+def _present_and_deprecated(estimator_name: str) -> None:
     cls = getattr(tf.estimator, estimator_name)
     doc = (cls.__doc__ or "") + (cls.__init__.__doc__ or "")
     for fragment in ESTIMATOR_DEPRECATION:
         assert fragment in doc
+
+
+# What tf.estimator.<Estimator> is on this TF (TF 2.16 release notes: "tf.estimator ... removed").
+ESTIMATOR_STATUS = _removed_from_tf if ESTIMATOR_REMOVED else _present_and_deprecated
 
 
 def load_test_split() -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +58,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def dnn_forward(layers: dict, x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
     for name in ("hiddenlayer_0", "hiddenlayer_1"):
         kernel, bias = layers[name]
         x = np.maximum(x @ kernel + bias, 0.0)   # ReLU, the Estimator's and the recipe's activation
@@ -62,49 +68,42 @@ def dnn_forward(layers: dict, x: np.ndarray) -> np.ndarray:
 
 def linear_forward(layers: dict, x: np.ndarray) -> np.ndarray:
     kernel, bias = layers["linear"]
-    return x @ kernel + bias
+    return x.astype(np.float64) @ kernel + bias
+
+
+def wide_and_deep_forward(layers: dict, x: np.ndarray) -> np.ndarray:
+    return linear_forward(layers, x) + dnn_forward(layers, x)
 
 
 def stacked(predictions: list[dict], key: str) -> np.ndarray:
     return np.stack([np.asarray(p[key]) for p in predictions])
 
 
-def assert_predictions_are_class_ids_and_probability_rows(predictions: list[dict], n_rows: int) -> None:
-    probabilities = stacked(predictions, "probabilities")
-    class_ids = stacked(predictions, "class_ids")
-    assert probabilities.shape == (n_rows, 3)
-    assert class_ids.shape == (n_rows, 1)
-    assert np.issubdtype(class_ids.dtype, np.integer)
-    assert np.all((probabilities >= 0) & (probabilities <= 1))
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(class_ids[:, 0], probabilities.argmax(axis=1))
-
-
-def assert_probabilities_are_softmax_of_logits(predictions: list[dict]) -> None:
-    np.testing.assert_allclose(stacked(predictions, "probabilities"), softmax(stacked(predictions, "logits")),
-                               rtol=1e-5, atol=1e-7)
-
-
-def assert_logits_are(predictions: list[dict], expected_logits: np.ndarray) -> None:
-    np.testing.assert_allclose(stacked(predictions, "logits"), expected_logits, rtol=1e-4, atol=1e-5)
-
-
-def assert_evaluate_accuracy_matches_predictions(accuracy: float, predictions: list[dict]) -> None:
-    _, labels = load_test_split()
-    by_hand = np.mean(stacked(predictions, "class_ids")[:, 0] == labels)
-    assert accuracy == pytest.approx(by_hand, abs=1e-6)
+# Logits computed in float32 by TensorFlow against the float64 NumPy pass of the same weights.
+LOGITS_RTOL, LOGITS_ATOL = 1e-4, 1e-5
 
 
 class ClassifierRecipeSpecs:
     """The specs every premade-classifier recipe shares (guide §3.3-3.6), whichever path ran.
 
-    A recipe module subclasses it as `Test<Estimator>` with ESTIMATOR set and provides a `trained` fixture
-    (reference/estimator_<id>.run); its own specs assert the model's layers and logits."""
+    A recipe module subclasses it as `Test<Estimator>` with ESTIMATOR and `forward` (the recipe's
+    network in NumPy: logits from the trained weights by role) and provides a `trained` fixture
+    (reference/estimator_<id>.run). Every output of predict and evaluate is checked against that
+    independent NumPy forward pass of the test split, never against what the recipe computed itself."""
 
     ESTIMATOR: str
 
-    def test_tf_estimator_class_is_deprecated_until_2_15_and_removed_from_2_16(self, recipe_note):
-        assert_estimator_status(self.ESTIMATOR)
+    @staticmethod
+    def forward(layers: dict, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def numpy_logits(self, trained) -> np.ndarray:
+        x, _ = load_test_split()
+        return self.forward(trained.layers, x)
+
+    @pytest.mark.parametrize("expected_status", [ESTIMATOR_STATUS], ids=lambda check: check.__name__.strip("_"))
+    def test_tf_estimator_class_is_deprecated_until_2_15_and_removed_from_2_16(self, expected_status, recipe_note):
+        expected_status(self.ESTIMATOR)
         recipe_note(path_note(self.ESTIMATOR))
 
     def test_the_path_that_ran_is_the_one_this_tf_supports(self, trained):
@@ -116,11 +115,28 @@ class ClassifierRecipeSpecs:
     def test_evaluate_reaches_at_least_0_9_test_accuracy(self, trained):
         assert trained.accuracy >= MIN_TEST_ACCURACY
 
-    def test_evaluate_accuracy_is_the_share_of_predicted_class_ids_equal_to_the_labels(self, trained):
-        assert_evaluate_accuracy_matches_predictions(trained.accuracy, trained.predictions)
-
     def test_predictions_carry_class_ids_and_probabilities_for_every_test_row(self, trained):
-        assert_predictions_are_class_ids_and_probability_rows(trained.predictions, n_rows=30)
+        probabilities = stacked(trained.predictions, "probabilities")
+        class_ids = stacked(trained.predictions, "class_ids")
+        assert probabilities.shape == (30, 3)
+        assert class_ids.shape == (30, 1)
+        assert np.issubdtype(class_ids.dtype, np.integer)
 
-    def test_probabilities_are_the_softmax_of_the_logits(self, trained):
-        assert_probabilities_are_softmax_of_logits(trained.predictions)
+    def test_logits_are_the_numpy_forward_pass_of_the_trained_weights(self, trained):
+        np.testing.assert_allclose(stacked(trained.predictions, "logits"), self.numpy_logits(trained),
+                                   rtol=LOGITS_RTOL, atol=LOGITS_ATOL)
+
+    def test_probabilities_are_the_softmax_of_the_numpy_logits(self, trained):
+        np.testing.assert_allclose(stacked(trained.predictions, "probabilities"), softmax(self.numpy_logits(trained)),
+                                   rtol=1e-4, atol=1e-6)
+
+    def test_class_ids_are_the_argmax_of_the_numpy_logits(self, trained):
+        logits = self.numpy_logits(trained)
+        top_two = np.sort(logits, axis=1)[:, -2:]
+        assert np.all(top_two[:, 1] - top_two[:, 0] > 100 * LOGITS_ATOL)  # no near-tie: argmax is well defined
+        np.testing.assert_array_equal(stacked(trained.predictions, "class_ids")[:, 0], logits.argmax(axis=1))
+
+    def test_evaluate_accuracy_is_the_share_of_numpy_argmax_equal_to_the_labels(self, trained):
+        _, labels = load_test_split()
+        by_hand = np.mean(self.numpy_logits(trained).argmax(axis=1) == labels)
+        assert trained.accuracy == pytest.approx(by_hand, abs=1e-6)

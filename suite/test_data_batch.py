@@ -25,6 +25,11 @@ GUIDE_FIRST_THREE = [
 ]
 
 
+# A batch of int64 scalars whose size is not known statically (the last batch may be short).
+INT64_VECTOR = tf.TensorSpec(shape=(None,), dtype=tf.int64)
+INT64_SCALAR = tf.TensorSpec(shape=(), dtype=tf.int64)
+
+
 def _int64(values):
     return np.asarray(values, dtype=np.int64)
 
@@ -42,7 +47,7 @@ def test_first_three_batches_are_the_guides():
 
 
 def test_batch_4_of_100_zipped_elements_yields_25_consecutive_batches_then_ends():
-    assert_dataset_produces(batched_dataset(), _batches(100, 4))
+    assert_dataset_produces(batched_dataset(), _batches(100, 4), element_spec=(INT64_VECTOR, INT64_VECTOR))
 
 
 def test_guides_one_shot_iterator_and_sess_run_print_the_guides_batches_in_graph_mode():
@@ -61,7 +66,9 @@ def test_last_batch_holds_count_mod_n_elements(count, n):
 @pytest.mark.parametrize("count, n", [(10, 4), (100, 7), (5, 8)])
 def test_drop_remainder_drops_the_partial_last_batch(count, n):
     dataset = tf.data.Dataset.zip((tf.data.Dataset.range(count), tf.data.Dataset.range(0, -count, -1)))
-    assert_dataset_produces(dataset.batch(n, drop_remainder=True), _batches(count, n, drop_remainder=True))
+    fixed = tf.TensorSpec(shape=(n,), dtype=tf.int64)
+    assert_dataset_produces(dataset.batch(n, drop_remainder=True), _batches(count, n, drop_remainder=True),
+                            element_spec=(fixed, fixed))
 
 
 def test_static_batch_dimension_is_none_without_drop_remainder_and_n_with_it():
@@ -83,7 +90,8 @@ def test_batching_elements_of_different_shapes_raises_invalid_argument_after_the
 
 def test_zip_stops_at_the_shortest_input():
     dataset = tf.data.Dataset.zip((tf.data.Dataset.range(100), tf.data.Dataset.range(0, -3, -1)))
-    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)])
+    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)],
+                            element_spec=(INT64_SCALAR, INT64_SCALAR))
 
 
 def test_zip_takes_datasets_as_separate_arguments_too():
@@ -93,7 +101,8 @@ def test_zip_takes_datasets_as_separate_arguments_too():
             tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(0, -5, -1))
         return
     dataset = tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(0, -5, -1))
-    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)])
+    assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)],
+                            element_spec=(INT64_SCALAR, INT64_SCALAR))
 
 
 def test_repeat_without_count_is_endless_and_cycles_through_the_data():

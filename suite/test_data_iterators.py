@@ -100,7 +100,8 @@ def test_guides_dataset_method_make_one_shot_iterator_is_gone_attribute_error():
 
 
 def test_eager_iteration_replaces_the_one_shot_iterator():
-    assert_dataset_produces(tf.data.Dataset.range(5).map(lambda x: x * x), _squares(5))
+    assert_dataset_produces(tf.data.Dataset.range(5).map(lambda x: x * x), _squares(5),
+                            element_spec=tf.TensorSpec(shape=(), dtype=tf.int64))
 
 
 def test_eager_iter_next_raises_stop_iteration_at_the_end():

@@ -76,7 +76,8 @@ def test_parse_function_gives_28x28_float32_bilinear_resize_of_the_decoded_pixel
 def test_labels_pass_through_in_order(images):
     paths, _ = images
     labels_only = dataset(paths, LABELS).map(lambda image, label: label)
-    assert_dataset_produces(labels_only, [np.int32(label) for label in LABELS])
+    assert_dataset_produces(labels_only, [np.int32(label) for label in LABELS],
+                            element_spec=tf.TensorSpec(shape=(), dtype=tf.int32))
 
 
 def test_parallel_map_keeps_the_input_order(images):

@@ -23,7 +23,9 @@ def _rows(features, labels):
 
 
 def test_elements_are_the_rows_of_features_and_labels_in_order():
-    assert_dataset_produces(from_arrays(FEATURES, LABELS), _rows(FEATURES, LABELS))
+    assert_dataset_produces(from_arrays(FEATURES, LABELS), _rows(FEATURES, LABELS),
+                            element_spec=(tf.TensorSpec(shape=(3,), dtype=tf.float32),
+                                          tf.TensorSpec(shape=(), dtype=tf.int64)))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float64, np.int8, np.uint8, np.int32, np.bool_])

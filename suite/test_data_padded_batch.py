@@ -29,7 +29,8 @@ def _padded(count: int, n: int, pad_value: int = 0, width: int | None = None) ->
 
 
 def test_pads_with_zero_to_the_longest_element_of_each_batch():
-    assert_dataset_produces(padded_dataset(count=10), _padded(10, 4))
+    assert_dataset_produces(padded_dataset(count=10), _padded(10, 4),
+                            element_spec=tf.TensorSpec(shape=(None, None), dtype=tf.int64))
 
 
 def test_first_batch_matches_the_tensorflow_guides_example():

@@ -25,8 +25,6 @@ FEATURES = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
 DEPRECATION_NOTICE = ["THIS FUNCTION IS DEPRECATED",
                       ("Use Keras preprocessing layers instead, either directly or via the "
                        "`tf.keras.utils.FeatureSpace` utility.")]
-# keras.layers.DenseFeatures (the Keras 2 layer that consumed feature columns) is gone from Keras 3.
-DENSE_FEATURES_ERROR = {True: (AttributeError, "has no attribute 'DenseFeatures'"), False: None}[KERAS3]
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +67,23 @@ def test_feature_column_input_layer_concatenates_the_columns_sorted_by_name(feat
     np.testing.assert_array_equal(got, _sorted_matrix(features))
 
 
-def test_keras_dense_features_layer_exists_only_in_keras_2(features):
-    if DENSE_FEATURES_ERROR:
-        exc_type, message = DENSE_FEATURES_ERROR
-        with pytest.raises(exc_type, match=message):
-            _ = keras.layers.DenseFeatures
-        return
+def gone_from_keras(features):
+    with pytest.raises(AttributeError, match="has no attribute 'DenseFeatures'"):
+        _ = keras.layers.DenseFeatures
+
+
+def concatenates_the_columns_sorted_by_name(features):
     layer = keras.layers.DenseFeatures(numeric_feature_columns(features.keys()))
     np.testing.assert_array_equal(layer(features).numpy(), _sorted_matrix(features))
+
+
+# keras.layers.DenseFeatures (the Keras 2 layer that consumed feature columns) is gone from Keras 3.
+DENSE_FEATURES = gone_from_keras if KERAS3 else concatenates_the_columns_sorted_by_name
+
+
+@pytest.mark.parametrize("expected", [DENSE_FEATURES], ids=lambda check: check.__name__)
+def test_keras_dense_features_layer_exists_only_in_keras_2(features, expected):
+    expected(features)
 
 
 def test_feature_space_consumes_the_same_dict_as_float_columns_sorted_by_name(features):

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.recipe("estimator.input_fn")
 FEATURES = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
 # The header line of each shipped file: `count,features,class names`.
 SPLITS = {"iris_training.csv": 120, "iris_test.csv": 30}
+BATCH_OF_FLOATS = tf.TensorSpec(shape=(None,), dtype=tf.float32)
+BATCH_OF_INT32 = tf.TensorSpec(shape=(None,), dtype=tf.int32)
 
 
 def _csv_table(name: str) -> np.ndarray:
@@ -98,10 +100,12 @@ def test_eval_input_fn_batches_in_file_order_once_with_a_short_last_batch(train)
     expected = [({name: features[name][start:start + 32] for name in FEATURES}, labels[start:start + 32])
                 for start in range(0, 120, 32)]
     assert [len(batch_labels) for _, batch_labels in expected] == [32, 32, 32, 24]
-    assert_dataset_produces(eval_input_fn(features, labels, batch_size=32), expected)
+    assert_dataset_produces(eval_input_fn(features, labels, batch_size=32), expected,
+                            element_spec=({name: BATCH_OF_FLOATS for name in FEATURES}, BATCH_OF_INT32))
 
 
 def test_eval_input_fn_without_labels_yields_only_the_feature_dicts(train):
     features, _ = train
     expected = [{name: features[name][start:start + 50] for name in FEATURES} for start in (0, 50, 100)]
-    assert_dataset_produces(eval_input_fn(features, batch_size=50), expected)
+    assert_dataset_produces(eval_input_fn(features, batch_size=50), expected,
+                            element_spec={name: BATCH_OF_FLOATS for name in FEATURES})

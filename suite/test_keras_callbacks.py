@@ -251,13 +251,14 @@ def test_tensorboard_writes_train_and_validation_epoch_loss_equal_to_history(gui
     np.testing.assert_allclose(val_loss, val_losses(weights), rtol=1e-5)
 
 
-def test_tensorboard_callback_without_tensorboard_package(tmp_path, monkeypatch):
-    if not TB_IMPORTED_LAZILY:
-        # tf.summary *is* tensorboard's module here, bound when TensorFlow is imported; pip cannot
-        # install this TensorFlow without it.
-        requirements = importlib.metadata.requires(tf_distribution()) or []
-        assert any(re.match(r"tensorboard\b", r) for r in requirements), requirements
-        return
+def tensorboard_is_a_required_dependency(tmp_path, monkeypatch):
+    # tf.summary *is* tensorboard's module here, bound when TensorFlow is imported; pip cannot install
+    # this TensorFlow without it.
+    requirements = importlib.metadata.requires(tf_distribution()) or []
+    assert any(re.match(r"tensorboard\b", r) for r in requirements), requirements
+
+
+def fit_raises_tb_not_installed(tmp_path, monkeypatch):
     # What a user without `pip install tensorboard` sees: tf.summary.scalar imports tensorboard at
     # call time; None entries in sys.modules make that import fail exactly as if it were absent.
     from tensorflow.python.summary.tb_summary import TBNotInstalledError
@@ -269,6 +270,14 @@ def test_tensorboard_callback_without_tensorboard_package(tmp_path, monkeypatch)
     with pytest.raises(TBNotInstalledError, match="TensorBoard is not installed"):
         fit_one_weight(one_weight_model(), epochs=1, validation=False,
                        callbacks=[keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))])
+
+
+WITHOUT_TENSORBOARD = fit_raises_tb_not_installed if TB_IMPORTED_LAZILY else tensorboard_is_a_required_dependency
+
+
+@pytest.mark.parametrize("expected", [WITHOUT_TENSORBOARD], ids=lambda check: check.__name__)
+def test_tensorboard_callback_without_tensorboard_package(tmp_path, monkeypatch, expected):
+    expected(tmp_path, monkeypatch)
 
 
 def tf_distribution() -> str:

@@ -13,13 +13,6 @@ pytestmark = pytest.mark.recipe("keras.compile")
 
 LR = 0.01
 GUIDE_TF_TRAIN_OPTIMIZERS = ["AdamOptimizer", "RMSPropOptimizer", "GradientDescentOptimizer"]
-# What compile() does with a tf.compat.v1.train optimizer, by Keras major version.
-# Keras 3 (keras/src/optimizers/__init__.py get()) only knows Keras optimizers; Keras 2 wraps a TF1
-# optimizer in optimizer_v1.TFOptimizer, which then applies the TF1 update rule.
-TF1_OPTIMIZER_IN_COMPILE = {
-    3: {"raises": ValueError, "match": "Could not interpret optimizer identifier"},
-    2: {"raises": None, "wrapper": "TFOptimizer"},
-}
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(10, 3)).astype(np.float32)
@@ -93,21 +86,31 @@ def test_tf_train_optimizers_are_gone_with_attribute_error():
         assert hasattr(tf.compat.v1.train, name), name  # moved to compat.v1, not lost
 
 
-@pytest.mark.parametrize("name, tf1_step", [("AdamOptimizer", tf1_adam_step),
-                                            ("RMSPropOptimizer", tf1_rmsprop_step)])
-def test_compile_refuses_tf_compat_v1_optimizer_on_keras3_and_wraps_it_on_keras2(name, tf1_step):
-    expected = TF1_OPTIMIZER_IN_COMPILE[KERAS_VERSION[0]]
-    tf1_optimizer = getattr(tf.compat.v1.train, name)(LR)
+def refused_by_compile(tf1_optimizer, tf1_step):
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier"):
+        dense(2, [W, B]).compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
+
+
+def wrapped_and_stepping_by_the_tf1_rule(tf1_optimizer, tf1_step):
     model = dense(2, [W, B])
-    if expected["raises"] is not None:
-        with pytest.raises(expected["raises"], match=expected["match"]):
-            model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
-        return
     model.compile(optimizer=tf1_optimizer, loss="mse", metrics=["mae"])
-    assert type(model.optimizer).__name__ == expected["wrapper"]
+    assert type(model.optimizer).__name__ == "TFOptimizer"
     assert model.optimizer.optimizer is tf1_optimizer
     for got, g in zip(one_step_delta(model, Y_REG), mse_gradients()):
         np.testing.assert_allclose(got, tf1_step(g), rtol=1e-3, atol=1e-6)
+
+
+# What compile() does with a tf.compat.v1.train optimizer, by Keras major version: Keras 3
+# (keras/src/optimizers/__init__.py get()) only knows Keras optimizers; Keras 2 wraps a TF1 optimizer in
+# optimizer_v1.TFOptimizer, which then applies the TF1 update rule.
+TF1_OPTIMIZER_IN_COMPILE = {3: refused_by_compile, 2: wrapped_and_stepping_by_the_tf1_rule}[KERAS_VERSION[0]]
+
+
+@pytest.mark.parametrize("expected", [TF1_OPTIMIZER_IN_COMPILE], ids=lambda check: check.__name__)
+@pytest.mark.parametrize("name, tf1_step", [("AdamOptimizer", tf1_adam_step),
+                                            ("RMSPropOptimizer", tf1_rmsprop_step)])
+def test_compile_refuses_tf_compat_v1_optimizer_on_keras3_and_wraps_it_on_keras2(name, tf1_step, expected):
+    expected(getattr(tf.compat.v1.train, name)(LR), tf1_step)
 
 
 def test_adam_replacement_has_learning_rate_001_and_takes_adam_steps():
@@ -124,6 +127,94 @@ def test_rmsprop_replacement_has_learning_rate_001_and_takes_rmsprop_steps():
     assert np.float32(np.asarray(model.optimizer.learning_rate)) == np.float32(LR)
     for got, g in zip(one_step_delta(model, Y_CLS), softmax_ce_gradients()):
         np.testing.assert_allclose(got, keras_rmsprop_step(g), rtol=1e-3, atol=1e-6)
+
+
+# --- every step of Adam and RMSprop, against their documented update rules ---------------------------
+#
+# The rules and defaults as each Keras documents and implements them. They do not differ between the
+# versions the matrix runs, so they are one rule here, not data by version: read in the source of keras
+# 2.12.0 (keras/optimizers/), 2.15.0 (keras/src/optimizers/), tf_keras 2.21.0 (tf_keras/src/optimizers/),
+# Keras 3.0.0 (git tag v3.0.0, keras/optimizers/) and 3.15.1 (keras/src/optimizers/), and these specs
+# pass on TF 2.12.1, 2.15.1, 2.16.2 and 2.21.0 (Keras 3.15.1 and tf_keras 2.21.0):
+# - Adam: m <- m + (1 - beta_1)(g - m); v <- v + (1 - beta_2)(g^2 - v);
+#   w <- w - lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon). The docstring: epsilon
+#   is "epsilon hat" of Kingma & Ba (the formula before their section 2.1), added OUTSIDE the root and
+#   not bias-corrected (tf_keras >= 2.16 adds an opt-in adaptive_epsilon=False that keeps it so).
+# - RMSprop: v <- rho v + (1 - rho) g^2; w <- w - lr g / sqrt(v + epsilon): epsilon INSIDE the root.
+# The TF1 optimizers differ (tested above): AdamOptimizer's epsilon is 1e-8, RMSPropOptimizer starts its
+# mean square at 1.0 and uses epsilon 1e-10.
+ADAM_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+RMSPROP_DEFAULTS = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7}
+# One row of gradients per step: sizes from 1e-6 (where epsilon dominates) to 4, both signs, a sign
+# change in every column and a zero, so momentum, beta_1, beta_2, rho and epsilon all shape the path.
+STEP_GRADIENTS = np.array([
+    [0.5, -2.0, 1e-6, 3.0],
+    [-3.0, 0.1, 1e-6, 2.0],
+    [1.0, 1.0, -2e-6, -4.0],
+    [0.25, -0.5, 0.0, 1e-3],
+    [-0.75, 4.0, 5e-6, -0.5],
+], dtype=np.float32)
+
+
+def gradient_is_the_target(y_true, y_pred):
+    """Loss sum(y_true * y_pred): on the input 1.0, the kernel's gradient is exactly y_true."""
+    return tf.reduce_sum(y_true * y_pred, axis=-1)
+
+
+def weights_after_each_step(optimizer) -> np.ndarray:
+    """fit one epoch, batch 1, over STEP_GRADIENTS as targets: the kernel after every step."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(STEP_GRADIENTS.shape[1], use_bias=False,
+                                                                    kernel_initializer="zeros")])
+    model.compile(optimizer=optimizer, loss=gradient_is_the_target)
+    after = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            after.append(np.array(model.layers[0].get_weights()[0][0], dtype=np.float64))
+
+    x = np.ones((len(STEP_GRADIENTS), 1), np.float32)
+    model.fit(x, STEP_GRADIENTS, batch_size=1, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
+    return np.array(after)
+
+
+def adam_path(gradients, lr, beta_1, beta_2, epsilon) -> np.ndarray:
+    w = m = v = np.zeros(gradients.shape[1])
+    path = []
+    for t, g in enumerate(gradients.astype(np.float64), start=1):
+        m = m + (1 - beta_1) * (g - m)
+        v = v + (1 - beta_2) * (g * g - v)
+        w = w - lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) * m / (np.sqrt(v) + epsilon)
+        path.append(w)
+    return np.array(path)
+
+
+def rmsprop_path(gradients, lr, rho, momentum, epsilon) -> np.ndarray:
+    assert momentum == 0.0  # the guide's RMSprop: no momentum term
+    w = v = np.zeros(gradients.shape[1])
+    path = []
+    for g in gradients.astype(np.float64):
+        v = rho * v + (1 - rho) * g * g
+        w = w - lr * g / np.sqrt(v + epsilon)
+        path.append(w)
+    return np.array(path)
+
+
+# float32 arithmetic against the float64 rule; the path moves by about LR per step.
+PATH_RTOL, PATH_ATOL = 1e-5, 1e-7
+
+
+def test_adam_takes_every_step_by_its_documented_rule_and_defaults():
+    got = weights_after_each_step(keras.optimizers.Adam(LR))
+    want = adam_path(STEP_GRADIENTS, LR, **ADAM_DEFAULTS)
+    # Guard: the steps differ from sign(g)-sized first steps, so beta_1/beta_2 and epsilon are visible.
+    assert np.abs(np.diff(want, axis=0, prepend=0) + LR * np.sign(STEP_GRADIENTS)).max() > 100 * PATH_ATOL
+    np.testing.assert_allclose(got, want, rtol=PATH_RTOL, atol=PATH_ATOL)
+
+
+def test_rmsprop_takes_every_step_by_its_documented_rule_and_defaults():
+    got = weights_after_each_step(keras.optimizers.RMSprop(LR))
+    want = rmsprop_path(STEP_GRADIENTS, LR, **RMSPROP_DEFAULTS)
+    np.testing.assert_allclose(got, want, rtol=PATH_RTOL, atol=PATH_ATOL)
 
 
 def test_mse_loss_and_mae_metric_are_reported_in_closed_form():

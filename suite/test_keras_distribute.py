@@ -31,7 +31,6 @@ LEARNING_RATE = 0.1
 # 2.16; Keras 3 has no tf.keras.estimator; tf_keras keeps a model_to_estimator that refuses to run).
 CONTRIB_ERROR = (AttributeError, "module 'tensorflow' has no attribute 'contrib'")
 ESTIMATOR_GONE = TF_VERSION >= (2, 16)
-RUN_CONFIG_ERROR = (AttributeError, "module 'tensorflow' has no attribute 'estimator'") if ESTIMATOR_GONE else None
 MODEL_TO_ESTIMATOR_ERROR = {
     "keras 3": (AttributeError, "has no attribute 'estimator'"),
     "tf_keras without tf.estimator": (NotImplementedError, "model_to_estimator function not available"),
@@ -220,23 +219,31 @@ def test_tf_contrib_distribute_is_gone_raising_attribute_error():
         tf.contrib.distribute.MirroredStrategy()
 
 
-def test_run_config_takes_a_tf_distribute_strategy_until_tf_2_15_and_is_gone_from_2_16():
-    if RUN_CONFIG_ERROR:
-        exc_type, message = RUN_CONFIG_ERROR
-        with pytest.raises(exc_type, match=message):
-            _ = tf.estimator.RunConfig
-        return
+def run_config_is_gone():
+    with pytest.raises(AttributeError, match="module 'tensorflow' has no attribute 'estimator'"):
+        _ = tf.estimator.RunConfig
+
+
+def run_config_takes_the_strategy():
     strategy = tf.distribute.MirroredStrategy()
     assert tf.estimator.RunConfig(train_distribute=strategy).train_distribute is strategy
 
 
-def test_model_to_estimator_trains_with_mirrored_strategy_where_it_exists(tmp_path):
-    model = keras.Sequential([keras.Input(shape=(3,), name="x"), keras.layers.Dense(1)])
-    if MODEL_TO_ESTIMATOR_ERROR:
-        exc_type, message = MODEL_TO_ESTIMATOR_ERROR
-        with pytest.raises(exc_type, match=message):
-            keras.estimator.model_to_estimator(keras_model=model, model_dir=str(tmp_path))
-        return
+RUN_CONFIG = run_config_is_gone if ESTIMATOR_GONE else run_config_takes_the_strategy
+
+
+@pytest.mark.parametrize("expected", [RUN_CONFIG], ids=lambda check: check.__name__)
+def test_run_config_takes_a_tf_distribute_strategy_until_tf_2_15_and_is_gone_from_2_16(expected):
+    expected()
+
+
+def model_to_estimator_refuses(model, tmp_path):
+    exc_type, message = MODEL_TO_ESTIMATOR_ERROR
+    with pytest.raises(exc_type, match=message):
+        keras.estimator.model_to_estimator(keras_model=model, model_dir=str(tmp_path))
+
+
+def model_to_estimator_trains_sgd_steps(model, tmp_path):
     # TF 2.15: the guide's path (MirroredStrategy from tf.distribute) trains 10 SGD steps of batch 4.
     model.compile(optimizer=keras.optimizers.legacy.SGD(LEARNING_RATE), loss="mse")
     kernel, bias = (w.astype(np.float64) for w in model.get_weights())
@@ -251,6 +258,14 @@ def test_model_to_estimator_trains_with_mirrored_strategy_where_it_exists(tmp_pa
     assert estimator.get_variable_value("estimator_global_step/.ATTRIBUTES/VARIABLE_VALUE") == 10
     np.testing.assert_allclose(estimator.get_variable_value(prefix.format("kernel")), kernel, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(estimator.get_variable_value(prefix.format("bias")), bias, rtol=1e-5, atol=1e-6)
+
+
+MODEL_TO_ESTIMATOR = model_to_estimator_refuses if MODEL_TO_ESTIMATOR_ERROR else model_to_estimator_trains_sgd_steps
+
+
+@pytest.mark.parametrize("expected", [MODEL_TO_ESTIMATOR], ids=lambda check: check.__name__)
+def test_model_to_estimator_trains_with_mirrored_strategy_where_it_exists(tmp_path, expected):
+    expected(keras.Sequential([keras.Input(shape=(3,), name="x"), keras.layers.Dense(1)]), tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -76,3 +76,27 @@ def test_predict_equals_model_called_in_inference_mode_in_order():
     by_hand = np.maximum(X70.astype(np.float64) @ HIDDEN_W + HIDDEN_B, 0) @ OUT_W + OUT_B
     np.testing.assert_allclose(result, by_hand, rtol=1e-4, atol=1e-5)
     assert len(np.unique(result.round(3), axis=0)) == len(X70)  # every row distinct: order matters
+
+
+CLS_W, CLS_B = RNG.normal(size=(DIM, 3)).astype(np.float32), RNG.normal(size=3).astype(np.float32)
+LABELS70 = RNG.integers(0, 3, size=70).astype(np.int64)
+
+
+def test_evaluate_loss_and_accuracy_are_means_over_every_sample_including_the_short_last_batch():
+    model = keras.Sequential([keras.Input((DIM,)), keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([CLS_W, CLS_B])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    loss, accuracy = reference.evaluate_numpy(model, X70, LABELS70)   # batches of 32, 32, 6
+
+    logits = X70.astype(np.float64) @ CLS_W + CLS_B
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    per_sample_loss = -np.log(p[np.arange(70), LABELS70])
+    per_sample_hit = (p.argmax(axis=1) == LABELS70).astype(np.float64)
+    # Guards: the mean of the three batch means, and the last batch alone, give other numbers.
+    for values in (per_sample_loss, per_sample_hit):
+        batch_means = [values[i:i + 32].mean() for i in (0, 32, 64)]
+        assert abs(np.mean(batch_means) - values.mean()) > 1e-3 and abs(batch_means[-1] - values.mean()) > 1e-3
+    np.testing.assert_allclose(loss, per_sample_loss.mean(), rtol=1e-5)
+    np.testing.assert_allclose(accuracy, per_sample_hit.mean(), rtol=0, atol=1e-6)

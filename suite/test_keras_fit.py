@@ -104,3 +104,61 @@ def test_validation_metrics_are_reported_every_epoch_in_inference_mode():
         assert at_end["dropout_effect"] > 1e-2, f"epoch {epoch}"
         assert not np.isclose(at_end["training_mse"], at_end["mse"], rtol=1e-4), f"epoch {epoch}"
     np.testing.assert_allclose(history.history["val_loss"], [s["val_loss"] for s in seen], rtol=1e-6)
+
+
+# --- learning: every SGD step of a multi-epoch fit, in closed form -------------------------------------
+
+SGD_LR, SGD_EPOCHS, SGD_BATCH = 0.1, 3, 4
+SGD_X = RNG.normal(size=(10, 3)).astype(np.float32)   # batches of 4, 4, 2 rows every epoch
+SGD_Y = RNG.normal(size=(10, 2)).astype(np.float32)
+SGD_KERNEL = RNG.normal(size=(3, 2)).astype(np.float32)
+SGD_BIAS = RNG.normal(size=2).astype(np.float32)
+
+
+def sgd_fit_by_hand():
+    """Plain SGD on the mean squared error of each batch, in order (shuffle=False), for SGD_EPOCHS epochs.
+
+    Returns the (kernel, bias) after every step, and per epoch the (size, loss) of each batch, the loss
+    taken before the batch's step."""
+    x, y = SGD_X.astype(np.float64), SGD_Y.astype(np.float64)
+    kernel, bias = SGD_KERNEL.astype(np.float64), SGD_BIAS.astype(np.float64)
+    steps, batches = [], []
+    for _ in range(SGD_EPOCHS):
+        batches.append([])
+        for start in range(0, len(x), SGD_BATCH):
+            xb, yb = x[start:start + SGD_BATCH], y[start:start + SGD_BATCH]
+            error = xb @ kernel + bias - yb
+            batches[-1].append((len(xb), np.mean(error ** 2)))
+            scale = 2.0 / error.size
+            kernel, bias = kernel - SGD_LR * scale * xb.T @ error, bias - SGD_LR * scale * error.sum(axis=0)
+            steps.append((kernel, bias))
+    return steps, batches
+
+
+def test_multi_epoch_sgd_fit_takes_every_step_of_the_closed_form_and_reports_the_epoch_mean_loss():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.set_weights([SGD_KERNEL, SGD_BIAS])
+    model.compile(optimizer=keras.optimizers.SGD(SGD_LR), loss="mse")
+    after = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            after.append([w.astype(np.float64) for w in model.get_weights()])
+
+    history = model.fit(SGD_X, SGD_Y, batch_size=SGD_BATCH, epochs=SGD_EPOCHS, shuffle=False, verbose=0,
+                        callbacks=[Record()])
+    steps, batches = sgd_fit_by_hand()
+    # fit's documented epoch loss: the mean over the epoch's batches, weighted by their sizes.
+    epoch_losses = [sum(n * loss for n, loss in epoch) / len(SGD_X) for epoch in batches]
+
+    assert len(after) == len(steps) == SGD_EPOCHS * 3
+    for index, ((kernel, bias), (want_kernel, want_bias)) in enumerate(zip(after, steps)):
+        np.testing.assert_allclose(kernel, want_kernel, rtol=1e-5, atol=1e-6, err_msg=f"kernel after step {index}")
+        np.testing.assert_allclose(bias, want_bias, rtol=1e-5, atol=1e-6, err_msg=f"bias after step {index}")
+    # Guards: the loss falls every epoch, and the epoch mean is neither the last batch's loss nor the
+    # unweighted mean of the batch losses (the short batch of 2 weighs half as much).
+    assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2]
+    for epoch, want in zip(batches, epoch_losses):
+        assert abs(epoch[-1][1] - want) > 1e-3 * want
+        assert abs(np.mean([loss for _, loss in epoch]) - want) > 1e-3 * want
+    np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=1e-5)

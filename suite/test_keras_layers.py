@@ -82,3 +82,61 @@ def test_default_kernel_is_glorot_uniform():
 def test_default_bias_is_zeros():
     bias = built(keras.layers.Dense(64, activation="relu")).bias.numpy()
     np.testing.assert_array_equal(bias, np.zeros(64, dtype=np.float32))
+
+
+# --- the penalties inside the loss that fit minimises and evaluate reports ------------------------------
+
+W2 = (RNG.normal(size=(64, 64)) / 8).astype(np.float32)
+B2 = RNG.normal(size=64).astype(np.float32)
+Y = RNG.normal(size=(8, 64)).astype(np.float32)
+PENALTY_LR = 0.01
+
+
+def regularized_model() -> keras.Model:
+    """The guide's l1_kernel layer followed by its l2_bias layer, with known weights, mse loss, SGD."""
+    layers = reference.guide_layers()
+    model = keras.Sequential([keras.Input((16,)), layers["l1_kernel"], layers["l2_bias"]])
+    model.set_weights([W, B, W2, B2])
+    model.compile(optimizer=keras.optimizers.SGD(PENALTY_LR), loss="mse")
+    return model
+
+
+def mse_and_gradients():
+    """The data loss at the known weights, and its gradients for W, B, W2, B2 (two linear layers)."""
+    x, w1, b1, w2, b2 = (a.astype(np.float64) for a in (X, W, B, W2, B2))
+    hidden = x @ w1 + b1
+    error = hidden @ w2 + b2 - Y
+    d_out = 2.0 * error / error.size
+    d_hidden = d_out @ w2.T
+    return np.mean(error ** 2), [x.T @ d_hidden, d_hidden.sum(axis=0), hidden.T @ d_out, d_out.sum(axis=0)]
+
+
+def penalty_and_gradients():
+    """0.01 * sum|W| (l1 on the first kernel) + 0.01 * sum(B2^2) (l2 on the second bias), and its gradients."""
+    w1, b2 = W.astype(np.float64), B2.astype(np.float64)
+    penalty = 0.01 * np.abs(w1).sum() + 0.01 * np.square(b2).sum()
+    return penalty, [0.01 * np.sign(w1), np.zeros(64), np.zeros((64, 64)), 0.02 * b2]
+
+
+def test_evaluate_reports_the_data_loss_plus_both_penalties_exactly():
+    mse, _ = mse_and_gradients()
+    penalty, _ = penalty_and_gradients()
+    assert penalty > 0.1 * mse  # the penalty is a large part of the loss, far above the tolerance
+    # Batches of 3, 3, 2: the penalty is added to every batch's loss, so it stays exactly in the mean.
+    loss = regularized_model().evaluate(X, Y, batch_size=3, verbose=0)
+    np.testing.assert_allclose(loss, mse + penalty, rtol=1e-5)
+
+
+def test_fit_reports_and_minimises_the_data_loss_plus_both_penalties():
+    model = regularized_model()
+    mse, data_gradients = mse_and_gradients()
+    penalty, penalty_gradients = penalty_and_gradients()
+
+    history = model.fit(X, Y, batch_size=len(X), epochs=1, shuffle=False, verbose=0)
+
+    # The loss of the one step is taken before it; the step follows the gradient of loss + penalty.
+    np.testing.assert_allclose(history.history["loss"], [mse + penalty], rtol=1e-5)
+    for index, (got, start, data_g, penalty_g) in enumerate(zip(model.get_weights(), [W, B, W2, B2],
+                                                                  data_gradients, penalty_gradients)):
+        want = start.astype(np.float64) - PENALTY_LR * (data_g + penalty_g)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"weight {index} after the step")

@@ -1,6 +1,11 @@
 """pytest plugin: apply the mutant named by $TFGUIDE_MUTANT (tests/mutants.py) before any spec is collected.
 
 Load it with `-p tests.mutant_plugin` (run from the repository root). Without the variable it does nothing.
+
+- A mutant whose patch point does not exist in the installed TensorFlow/Keras ends the run at once with
+  exit status NOT_APPLICABLE and a line saying why: it is reported as not applicable, never as killed.
+- The run stops at the first failing spec of the mutant's own recipe (the conformance plugin tags every
+  spec with its recipe id): that failure is what kills it. A failure of any other recipe does not.
 """
 
 from __future__ import annotations
@@ -9,9 +14,13 @@ import os
 
 import pytest
 
+from reports.conformance import RECIPE_KEY
 from tests.mutants import ENV_VAR, NotApplicable, apply
 
+NOT_APPLICABLE = 77  # exit status: no pytest exit code uses it
+
 _applied = None
+_session = None
 
 
 def pytest_configure(config):
@@ -21,8 +30,22 @@ def pytest_configure(config):
         return
     try:
         _applied = apply(name)
-    except (KeyError, NotApplicable) as exc:
+    except KeyError as exc:
         raise pytest.UsageError(f"mutant {name!r} cannot be applied: {exc}") from exc
+    except NotApplicable as exc:
+        pytest.exit(f"NOT APPLICABLE: mutant {name!r}: {exc}", returncode=NOT_APPLICABLE)
+
+
+def pytest_sessionstart(session):
+    global _session
+    _session = session
+
+
+def pytest_runtest_logreport(report):
+    if _applied is None or _session is None or not report.failed:
+        return
+    if (RECIPE_KEY, _applied.recipe) in report.user_properties:
+        _session.shouldfail = f"mutant {_applied.name} killed by {report.nodeid}"
 
 
 def pytest_report_header(config):

@@ -1,0 +1,174 @@
+"""The `cluster` section of the benchmark report: rows written by `python -m benchmarks.cluster` (its
+chief) and by the loopback launcher, kept in `cluster.json` and merged into `benchmarks.json` / `.md`.
+
+A row per cluster configuration (name `cluster/<N>-workers-x<R>/b<per-replica batch>`): `name`,
+`workers`, `replicas` (in sync, all workers), `replicas_per_worker`, `per_replica_batch`, `global_batch`,
+`examples_per_s` (median of the measured rounds), `examples_per_s_iqr`, `cv`, `cv_flag`,
+`scaling_efficiency` (E_N = examples_per_s / the sum of the workers' one-worker baselines at the same
+per-replica batch, measured in the same run), `pct_of_limit` (100 x E_N: a cluster's limit is N times
+one worker), `allreduce_share` (mean over workers; `allreduce_share_min`/`_max` beside it), timing
+details, the hosts, and `config` — what `python -m reports compare` requires to be equal before it
+divides two rows. Rows from later runs replace rows of the same name; other rows stay.
+
+No TensorFlow here: `python -m reports` must work anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from tabulate import tabulate
+
+SCHEMA = "tfguide-cluster/1"
+BENCH_SCHEMA = "tfguide-benchmarks/1"
+CONFIG_KEYS = ("model", "workers", "replicas_per_worker", "per_replica_batch", "global_batch", "device_type",
+               "steps_per_round", "rounds", "train_examples", "data", "api", "strategy")
+BEGIN = "<!-- cluster section: written by python -m benchmarks.cluster -->"
+END = "<!-- end of cluster section -->"
+
+METHOD = (
+    "Each worker trains the guide's quickstart model with the recipe's MultiWorkerMirroredStrategy custom loop "
+    "(Keras 3's `fit` does not support this strategy: keras-team/keras#20585) on the recipes' tf.data path. "
+    "Rounds of a fixed number of steps: one compile round, warm-up rounds, then at least 5 measured rounds; "
+    "examples/s is the global examples of a round over the median round time (IQR and CV beside it, CV > 5 % "
+    "marked ⚠). **E_N** = cluster examples/s ÷ the sum of the workers' one-worker examples/s: every worker also "
+    "trains a second copy of the model alone (its own device(s), the same per-replica batch, the same steps, no "
+    "communication); its rounds alternate with the cluster's, so load changes hit both alike, and start "
+    "together on every worker (a barrier, not timed), so workers sharing a host share it in the baseline as "
+    "they do in the cluster run. **All-reduce share**: after the measured rounds, a round of steps "
+    "split in two halves, each ended by a host sync: the local gradients, then the all-reduce Keras's "
+    "optimizer performs (a SUM of the same gradient tensors over every replica); per step, all-reduce time ÷ "
+    "(local + all-reduce time), median over the round, per worker (the table shows the mean over workers, and "
+    "min-max). It includes waiting for the slowest worker, which is time a worker spends in the all-reduce; "
+    "the worker with the shortest all-reduce waited least, so its time is closest to the transfer alone "
+    "(`allreduce_busbw` uses it: bytes x 2(N-1)/N ÷ time, as in nccl-tests).")
+
+SHARED_NOTE = (
+    "⚠ Rows marked *shared* ran several workers on one host (for example the loopback run on 127.0.0.1): the "
+    "workers share its cores, so the cluster is not faster than one worker there; E_N and the all-reduce "
+    "share show the method (what synchronisation and the all-reduce cost on top of the same per-worker work "
+    "under the same sharing), not a speed-up.")
+
+COMPARABLE = (
+    "Comparable across clusters: examples/s of rows with the same name and configuration (`python -m "
+    "reports compare`), E_N and the all-reduce share (dimensionless: how much of N workers' capacity the "
+    "synchronous step keeps), `allreduce_busbw` (the interconnect). Not comparable: rows with a different "
+    "per-replica batch, replicas per worker or device type, and E_N of a shared host against separate hosts.")
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """Rows of `new` replace rows of `old` with the same name; order: by workers, then name."""
+    rows = {r["name"]: r for r in old or []}
+    rows.update({r["name"]: r for r in new})
+    return sorted(rows.values(), key=lambda r: (r.get("workers", 0), r["name"]))
+
+
+def _jsonable(obj):
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):
+        return obj.item()
+    return obj
+
+
+def _f(value, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def table(rows: list[dict]) -> str:
+    body = []
+    for r in rows:
+        share = r.get("allreduce_share")
+        spread = (f" ({_f(r.get('allreduce_share_min'), '{:.0%}')}–{_f(r.get('allreduce_share_max'), '{:.0%}')})"
+                  if share is not None and r.get("workers", 1) > 1 else "")
+        body.append([
+            r["name"] + (" *shared*" if r.get("hosts_shared") else ""), r["workers"], r["replicas_per_worker"],
+            r["global_batch"], f"{r['examples_per_s']:,.0f} ± {r.get('examples_per_s_iqr', 0):,.0f}",
+            _f(r.get("cv"), "{:.1%}") + (" ⚠" if r.get("cv_flag") else ""),
+            _f(r.get("baseline_examples_per_s_per_worker"), "{:,.0f}"), _f(r.get("scaling_efficiency"), "{:.3f}"),
+            _f(share, "{:.1%}") + spread, _f(r.get("ms_per_step_p50"), "{:.2f}"),
+            _f(r.get("allreduce_busbw_gbit_per_s"), "{:.2f}"), _f(r.get("accuracy"), "{:.4f}"),
+            r.get("source", "-")])
+    return tabulate(body, headers=["row", "workers", "replicas/worker", "global batch", "examples/s (± IQR)", "CV",
+                                   "one worker ex/s", "E_N", "all-reduce share (min–max)", "ms/step p50",
+                                   "all-reduce busbw Gbit/s", "accuracy", "cluster from"],
+                    tablefmt="github", disable_numparse=True)
+
+
+def markdown(rows: list[dict] | None) -> list[str]:
+    """The section's Markdown lines (empty without rows), between markers so a later run can replace it."""
+    if not rows:
+        return []
+    lines = [BEGIN, "## Cluster: MultiWorkerMirroredStrategy (`python -m benchmarks.cluster`)", "", table(rows), ""]
+    hosts = {tuple(r.get("hosts", ())) for r in rows}
+    lines += [f"Hosts: {', '.join(sorted({h for hs in hosts for h in hs})) or '-'}. Method: {METHOD}", ""]
+    if any(r.get("hosts_shared") for r in rows):
+        lines += [SHARED_NOTE, ""]
+    for r in rows:
+        check = r.get("checks", {})
+        lines.append(f"- `{r['name']}`: {r['workers']} worker(s) {', '.join(r.get('tasks', []))}; every worker "
+                     f"resolved the same cluster: {check.get('same_cluster')}; weights identical on every worker "
+                     f"after training: {check.get('same_weights')}; closed-form one-step check, max abs error "
+                     f"{_f(check.get('closed_form_max_abs_error'), '{:.1e}')}; compile round "
+                     f"{_f(r.get('compile_round_s'), '{:.2f}')} s; all-reduce of {r.get('allreduce_bytes', 0):,} bytes "
+                     f"{_f(r.get('allreduce_ms_p50'), '{:.3f}')} ms p50.")
+    lines += ["", COMPARABLE, END, ""]
+    return lines
+
+
+def replace_block(text: str, block: list[str]) -> str:
+    """Put the section into an existing benchmarks.md: in place of an earlier one, else at the end."""
+    new = "\n".join(block)
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        return head + new + ("\n" + tail if tail else "")
+    return text.rstrip("\n") + "\n\n" + new
+
+
+def write(report_dir: Path, rows: list[dict], environment: dict, notes: list[str] = ()) -> list[Path]:
+    """Merge `rows` into REPORT_DIR/cluster.json and the `cluster` section of benchmarks.json and .md."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    own_path, bench_path, md_path = (report_dir / n for n in ("cluster.json", "benchmarks.json", "benchmarks.md"))
+    own = _load(own_path) or {}
+    merged = merge_rows(own.get("cluster", []), rows)
+    own = {"schema": SCHEMA, "environment": environment, "cluster": merged, "method": METHOD,
+           "notes": sorted(set(own.get("notes", [])) | set(notes))}
+    own_path.write_text(json.dumps(_jsonable(own), indent=1) + "\n")
+    bench = _load(bench_path) or {"schema": BENCH_SCHEMA, "environment": environment,
+                                  "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
+    bench["cluster"] = merge_rows(bench.get("cluster", []), merged)
+    bench_path.write_text(json.dumps(_jsonable(bench), indent=1) + "\n")
+    block = markdown(bench["cluster"])
+    if md_path.exists():
+        md_path.write_text(replace_block(md_path.read_text(), block))
+    else:
+        md_path.write_text("# Benchmarks\n\n" + "\n".join(block))
+    return [own_path, bench_path, md_path]
+
+
+def carry_over(report: dict, report_dir: Path) -> None:
+    """For reports/benchmarks.py: a new `pytest benchmarks` report keeps the cluster rows already there."""
+    if report.get("cluster"):
+        return
+    for name in ("benchmarks.json", "cluster.json"):
+        old = _load(Path(report_dir) / name)
+        if old and old.get("cluster"):
+            report["cluster"] = old["cluster"]
+            return
