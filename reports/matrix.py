@@ -361,8 +361,13 @@ def to_published(matrix: dict) -> str:
     return "\n".join(parts)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, like every other error of this command (not usage + error)
+        raise MatrixError(f"{message} (see `python -m reports matrix --help`)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m reports matrix",
         description="Merge per-environment conformance reports into matrix.md and matrix.json.")
     parser.add_argument("reports", nargs="*", metavar="[NAME=]REPORT",
@@ -391,8 +396,11 @@ def _write(directory: Path, files: dict[str, str]) -> None:
 def main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    except MatrixError as exc:
+        print(f"python -m reports matrix: error: {exc}", file=sys.stderr)
+        return 2
     try:
         sources = [parse_source(a) for a in args.reports] or discover(DEFAULT_REPORT_DIR / "matrix")
         matrix = merge(sources, allow_missing=args.allow_missing)

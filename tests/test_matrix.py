@@ -324,9 +324,10 @@ def test_python_m_reports_dispatches_matrix(two_envs, tmp_path, capsys):
     assert (tmp_path / "out" / "matrix.md").exists()
 
 
-def test_usage_error_returns_status_2_instead_of_exiting(capsys):
+def test_usage_error_returns_status_2_in_one_line_instead_of_exiting(capsys):
     assert matrix.main(["--no-such-option"]) == 2
-    assert "unrecognized arguments" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("python -m reports matrix: error: unrecognized arguments: --no-such-option "
+                                       "(see `python -m reports matrix --help`)\n")
 
 
 INSTALL_CLEAN = {"tensorflow_command": "pip install tensorflow-cpu==2.21.0 keras==3.15.1",
