@@ -98,5 +98,6 @@ def test_evaluate_loss_and_accuracy_are_means_over_every_sample_including_the_sh
     for values in (per_sample_loss, per_sample_hit):
         batch_means = [values[i:i + 32].mean() for i in (0, 32, 64)]
         assert abs(np.mean(batch_means) - values.mean()) > 1e-3 and abs(batch_means[-1] - values.mean()) > 1e-3
+    assert_loss_not_a_plain_mean_of_batches(loss, per_sample_loss, [32, 32, 6])
     np.testing.assert_allclose(loss, per_sample_loss.mean(), rtol=1e-5)
     np.testing.assert_allclose(accuracy, per_sample_hit.mean(), rtol=0, atol=1e-6)
