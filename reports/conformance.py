@@ -217,6 +217,9 @@ class ConformancePlugin:
                                           "security": False})
             elif entry["outcome"] == "passed":
                 res.passed += 1
+        order = {did: index for index, did in enumerate(defects)}
+        for res in results.values():  # catalogue order, not the order xdist finished the specs in
+            res.known_defects.sort(key=lambda d: (order.get(d["id"], len(order)), d["sentence"]))
         versions = {"tf": env.get("tensorflow"), "keras": env.get("keras", {}).get("version")}
         rows = []
         for rid, recipe in catalogue.load().items():

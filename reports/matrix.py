@@ -150,9 +150,12 @@ def load_install(path: Path) -> dict | None:
 
 
 def _defects(row: dict) -> list[dict]:
-    # Reports written before defects were catalogued hold plain strings.
-    return [d if isinstance(d, dict) else {"id": None, "sentence": d, "upstream": "", "security": False}
-            for d in row.get("known_defects") or []]
+    # Reports written before defects were catalogued hold plain strings. Catalogue order, whatever order
+    # the specs (under xdist) happened to finish in, so that the published table is the same every run.
+    order = {did: index for index, did in enumerate(catalogue.defects())}
+    found = [d if isinstance(d, dict) else {"id": None, "sentence": d, "upstream": "", "security": False}
+             for d in row.get("known_defects") or []]
+    return sorted(found, key=lambda d: (order.get(d.get("id"), len(order)), d["sentence"]))
 
 
 def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
