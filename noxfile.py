@@ -11,8 +11,9 @@ creates the environments (.nox/, reused by later runs), and arguments after `--`
 (`nox -- -k keras`: the published table then shows `not run` cells, so publish only a full run).
 
 Each environment is made the way README tells a person who already has TensorFlow: TensorFlow (with the
-environment's Keras, or tf_keras) in one pip command, then `pip install -e .` in a second one. What the
-second command changed (`pip freeze` before and after) and `pip check`'s verdict are recorded in
+environment's Keras, or tf_keras) in one pip command, then the suite in a second step (SUITE_COMMAND: the
+pins of what TensorFlow requires, as installed, then `pip install -e ".[plots]" -c pins.txt`). What the
+second step changed (`pip freeze` before and after) and `pip check`'s verdict are recorded in
 install.json; the session fails when `pip check` is not clean or when the suite's install changed a
 package that the installed TensorFlow / Keras / tf_keras requires (reports/pins.py's `closure`).
 
@@ -144,7 +145,8 @@ def install_problems(record: dict) -> list[str]:
     required = record["required_by_tensorflow"]
     touched = [entry for kind in ("changed", "removed") for entry in record["suite_install_changed"][kind]
                if re.split(r"[ =]", entry, maxsplit=1)[0] in required]
-    out += [f"`pip install -e .` changed {entry}, which the installed TensorFlow/Keras requires" for entry in touched]
+    out += [f"the suite's install changed {entry}, which the installed TensorFlow/Keras requires"
+            for entry in touched]
     return out
 
 
@@ -152,13 +154,19 @@ def _snapshot(session: nox.Session) -> dict:
     return json.loads(session.run_install("python", "-c", _SNAPSHOT, silent=True).strip().splitlines()[-1])
 
 
-def _make_environment(session: nox.Session, install: list[str], no_deps: tuple[str, ...]) -> dict:
-    """TensorFlow first, then the suite in a second pip command, as README says; returns the record."""
+# README, "An existing TensorFlow environment", word for word; pins.txt lives inside the environment.
+SUITE_COMMAND = 'python -m reports pins -o pins.txt && pip install -e ".[plots]" -c pins.txt'
+
+
+def _make_environment(session: nox.Session, venv: Path, install: list[str], no_deps: tuple[str, ...]) -> dict:
+    """TensorFlow first, then the suite in a second step, as README says; returns the record."""
     session.install(*install)
     if no_deps:
         session.install("--no-deps", *no_deps)
     before = _snapshot(session)
-    session.install("-e", ".")
+    pins = venv / "pins.txt"
+    session.run_install("python", "-m", "reports", "pins", "-o", str(pins), silent=True)
+    session.install("-e", ".[plots]", "-c", str(pins))
     after = _snapshot(session)
     try:
         output = session.run_install("python", "-m", "pip", "check", silent=True, success_codes=[0, 1])
@@ -168,7 +176,7 @@ def _make_environment(session: nox.Session, install: list[str], no_deps: tuple[s
     record = {
         "tensorflow_command": f"pip install {' '.join(install)}"
                               + (f" && pip install --no-deps {' '.join(no_deps)}" if no_deps else ""),
-        "suite_command": "pip install -e .",
+        "suite_command": SUITE_COMMAND,
         "suite_install_changed": changes(before["installed"], after["installed"]),
         "required_by_tensorflow": before["required"],
         "pip_check": pip_check_verdict(output, code, after["installed"], after["requires"]),
@@ -181,13 +189,13 @@ def _suite_session(name: str, install: list[str], env: dict[str, str | None], no
     def session(session: nox.Session) -> None:
         venv = Path(getattr(session, "virtualenv").location)
         record_path = venv / INSTALL_RECORD
-        wanted = {"install": list(install), "no_deps": list(no_deps)}
+        wanted = {"install": list(install), "no_deps": list(no_deps), "suite": SUITE_COMMAND}
         record = json.loads(record_path.read_text()) if record_path.exists() else None
         if record is not None and record.get("made_with") != wanted:
             session.error(f"{venv} was made with {record.get('made_with')}, the noxfile now says {wanted}: "
                           f"recreate it with `nox -s {name} --reuse-venv=no`")
         if record is None:
-            record = {"made_with": wanted, **_make_environment(session, install, tuple(no_deps))}
+            record = {"made_with": wanted, **_make_environment(session, venv, install, tuple(no_deps))}
             record_path.write_text(json.dumps(record, indent=2) + "\n")
         report_dir = (MATRIX_DIR / name).relative_to(ROOT)  # nox runs in ROOT
         session.run("python", "-c", _CLEAR_REPORT, str(report_dir), silent=True)

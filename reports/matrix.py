@@ -240,7 +240,7 @@ def _cell(cell: dict) -> str:
 
 
 def install_summary(install: dict | None) -> tuple[str, str]:
-    """(what `pip install -e .` changed, pip check's verdict) in a few words each."""
+    """(what the suite's install changed, pip check's verdict) in a few words each."""
     if install is None:
         return "-", "-"
     changed = install["suite_install_changed"]
@@ -353,12 +353,13 @@ def to_published(matrix: dict) -> str:
     if installs:
         parts += ["## Installing the suite into each environment", "",
                   "Each environment was made as README tells a person who already has TensorFlow: TensorFlow "
-                  "(and its Keras or tf_keras) in one pip command, then `pip install -e .` in a second one. "
-                  "The table says which already-installed packages that second command changed (packages it "
-                  "added are the suite's own dependencies) and `pip check`'s verdict afterwards.", ""]
-        parts.append(tabulate([[e["name"], e["install"]["tensorflow_command"], *install_summary(e["install"])]
-                               for e in installs],
-                              headers=["environment", "first command", "`pip install -e .` changed",
+                  "(and its Keras or tf_keras) in one pip command, then the suite in a second step. The table "
+                  "says which already-installed packages that second step changed (packages it added are the "
+                  "suite's own dependencies) and `pip check`'s verdict afterwards.", ""]
+        parts.append(tabulate([[e["name"], e["install"]["tensorflow_command"],
+                                f"`{e['install'].get('suite_command', 'pip install -e .')}`",
+                                *install_summary(e["install"])] for e in installs],
+                              headers=["environment", "first command", "second step", "what it changed",
                                        "`pip check`"], tablefmt="github", disable_numparse=True))
         parts.append("")
     return "\n".join(parts)

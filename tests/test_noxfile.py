@@ -87,9 +87,9 @@ def test_an_install_that_changes_nothing_tensorflow_needs_and_a_clean_pip_check_
 
 def test_changing_a_package_tensorflow_requires_fails_even_with_a_clean_pip_check(noxfile):
     assert _record(noxfile, changed=["numpy 1.24.3 -> 2.4.6"]) == [
-        "`pip install -e .` changed numpy 1.24.3 -> 2.4.6, which the installed TensorFlow/Keras requires"]
+        "the suite's install changed numpy 1.24.3 -> 2.4.6, which the installed TensorFlow/Keras requires"]
     assert _record(noxfile, removed=["keras==2.13.1"]) == [
-        "`pip install -e .` changed keras==2.13.1, which the installed TensorFlow/Keras requires"]
+        "the suite's install changed keras==2.13.1, which the installed TensorFlow/Keras requires"]
 
 
 def test_a_pip_check_complaint_fails(noxfile):
