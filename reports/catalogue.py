@@ -49,10 +49,61 @@ def _matches(version: str | None, spec: str) -> bool:
     return SpecifierSet(spec).contains(release, prereleases=True)
 
 
+@dataclass(frozen=True)
+class Defect:
+    """A defect of some TensorFlow/Keras releases, recognised by what it does: a spec of `recipe` whose
+    name matches one of `specs` (fnmatch) fails with one of `raises` (the exception's class or a base
+    class, by name) and a message matching `match` (a regex). Never by version: the same behaviour gets the
+    same verdict on every version that has it, and a version without it simply passes."""
+    id: str
+    recipes: tuple[str, ...]
+    specs: tuple[str, ...]
+    raises: tuple[str, ...]
+    match: str
+    sentence: str
+    upstream: str
+    security: bool
+    observed: str
+
+    def recognises(self, recipe: str, spec: str, exc: BaseException) -> bool:
+        import fnmatch
+        import re
+
+        return (recipe in self.recipes and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
+                and bool(set(self.raises) & {cls.__name__ for cls in type(exc).__mro__})
+                and re.search(self.match, str(exc)) is not None)
+
+
+def recognise(recipe: str, spec: str, exc: BaseException) -> Defect | None:
+    """The catalogued defect that this spec's failure is, if any."""
+    return next((d for d in defects().values() if d.recognises(recipe, spec, exc)), None)
+
+
+@functools.lru_cache(maxsize=None)
+def _raw(path: Path = CATALOGUE_PATH) -> dict:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@functools.lru_cache(maxsize=None)
+def defects(path: Path = CATALOGUE_PATH) -> dict[str, Defect]:
+    found: dict[str, Defect] = {}
+    known = load(path)
+    for item in _raw(path).get("defect", []):
+        raises = (item["raises"],) if isinstance(item["raises"], str) else tuple(item["raises"])
+        recipes = (item["recipe"],) if isinstance(item["recipe"], str) else tuple(item["recipe"])
+        defect = Defect(item["id"], recipes, tuple(item["specs"]), raises, item["match"],
+                        item["sentence"], item.get("upstream", ""), bool(item.get("security", False)),
+                        item.get("observed", ""))
+        if not set(defect.recipes) <= set(known) or defect.id in found:
+            raise ValueError(f"{path}: defect {defect.id}: unknown recipe {defect.recipes!r} or id given twice")
+        found[defect.id] = defect
+    return found
+
+
 @functools.lru_cache(maxsize=None)
 def load(path: Path = CATALOGUE_PATH) -> dict[str, Recipe]:
-    with open(path, "rb") as fh:
-        raw = tomllib.load(fh)
+    raw = _raw(path)
     recipes: dict[str, Recipe] = {}
     for item in raw["recipe"]:
         api = tuple(ApiState(e["state"], e["sentence"], dict(e.get("when", {}))) for e in item["api"])

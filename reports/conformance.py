@@ -3,12 +3,16 @@
 `ConformancePlugin` is a pytest plugin (registered by the root conftest.py). It
 - refuses, as a collection error, a spec under suite/ without exactly one known `recipe` mark;
 - tags every spec's reports with its recipe id (user_properties travel from xdist workers);
-- in the controlling process, aggregates outcomes per recipe and writes conformance.md/.json.
+- turns a spec failure that a catalogued defect recognises (by its exception and message, never by
+  version) into a `known defect` outcome carrying the catalogue's sentence;
+- in the controlling process, aggregates outcomes per recipe and writes conformance.md/.json, or, for a
+  narrower run (a path, -k, -m, -x), conformance-partial.md/.json, leaving the full report as it was.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +22,20 @@ from reports import catalogue, environment
 
 RECIPE_KEY = "recipe"
 NOTE_KEY = "recipe_note"
+DEFECT_KEY = "known_defect"
+STATUSES = ("pass", "known defect", "fail", "skip", "not run", "missing")
+FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
+_MARK = re.compile(r"""mark\.recipe\(\s*["']([^"']+)["']""")
+
+
+def spec_recipes(suite_dir: Path) -> dict[str, set[str]]:
+    """{recipe id: spec module names} read from the source of suite/test_*.py, without collecting it:
+    what a narrower run did not collect is `not run`, and only a recipe no module names is `missing`."""
+    found: dict[str, set[str]] = {}
+    for module in sorted(Path(suite_dir).glob("test_*.py")):
+        for rid in _MARK.findall(module.read_text(encoding="utf-8", errors="replace")):
+            found.setdefault(rid, set()).add(module.name)
+    return found
 
 
 def recipe_of(item: pytest.Item) -> str:
@@ -42,7 +60,7 @@ class RecipeResult:
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
     skips: list[str] = field(default_factory=list)
-    known_defects: list[str] = field(default_factory=list)
+    known_defects: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -72,8 +90,10 @@ class ConformancePlugin:
         self.report_dir = Path(config.getoption("report_dir"))
         self.is_worker = hasattr(config, "workerinput")
         self.collected: dict[str, set[str]] = {}  # recipe id -> spec node ids (before deselection)
+        self.deselected = 0
         self.outcomes: dict[str, dict] = {}  # node id -> {"recipe", "outcome", "detail", "notes"}
         self.written: dict | None = None
+        self.written_to: Path | None = None
 
     def _in_suite(self, path) -> bool:
         try:
@@ -103,12 +123,35 @@ class ConformancePlugin:
         if self.is_worker:
             self.config.workeroutput["recipes"] = {k: sorted(v) for k, v in self.collected.items()}
 
+    def pytest_deselected(self, items):
+        self.deselected += sum(1 for item in items if self._in_suite(item.path))
+        if self.is_worker:
+            self.config.workeroutput["deselected"] = self.deselected
+
     @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is absent or disabled
     def pytest_testnodedown(self, node, error):
-        for rid, ids in getattr(node, "workeroutput", {}).get("recipes", {}).items():
+        output = getattr(node, "workeroutput", {})
+        for rid, ids in output.get("recipes", {}).items():
             self.collected.setdefault(rid, set()).update(ids)
+        # Every worker collects and deselects the same specs.
+        self.deselected = max(self.deselected, output.get("deselected", 0))
 
     # -- results --------------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        rid = next((v for k, v in report.user_properties if k == RECIPE_KEY), None)
+        if rid is None or not report.failed or call.excinfo is None or hasattr(report, "wasxfail"):
+            return report
+        defect = catalogue.recognise(rid, item.name, call.excinfo.value)
+        if defect is not None:
+            # The spec asserted the documented behaviour and this build breaks it exactly the way the
+            # catalogue describes: a known defect, shown as an expected failure.
+            report.outcome = "skipped"
+            report.wasxfail = f"known defect {defect.id}"
+            report.user_properties.append((DEFECT_KEY, defect.id))
+        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport):
         rid = next((v for k, v in report.user_properties if k == RECIPE_KEY), None)
@@ -116,11 +159,14 @@ class ConformancePlugin:
             return
         entry = self.outcomes.setdefault(report.nodeid, {"recipe": rid, "outcome": None, "detail": "", "notes": []})
         entry["notes"] = [v for k, v in report.user_properties if k == NOTE_KEY]
+        defect = next((v for k, v in report.user_properties if k == DEFECT_KEY), None)
         if report.failed:
             if entry["outcome"] != "failed":
                 entry["outcome"], entry["detail"] = "failed", _failure_line(report)
+        elif defect is not None and entry["outcome"] is None:
+            entry["outcome"], entry["detail"] = "known defect", defect
         elif report.skipped and hasattr(report, "wasxfail") and entry["outcome"] is None:
-            # A strict xfail: a defect of this version that the catalogue's sentence already explains.
+            # An xfail mark in a spec (the catalogue's [[defect]] entries are the usual way): its reason.
             entry["outcome"], entry["detail"] = "xfailed", report.wasxfail or report.nodeid
         elif report.skipped and entry["outcome"] is None:
             entry["outcome"], entry["detail"] = "skipped", _skip_reason(report)
@@ -129,7 +175,25 @@ class ConformancePlugin:
 
     # -- the report -----------------------------------------------------------------------------
 
-    def build(self, env: dict) -> dict:
+    def _coverage(self) -> dict:
+        """What this run covered of the suite; `partial` when any spec was left out."""
+        static = spec_recipes(self.suite_dir)
+        collected = {nid for ids in self.collected.values() for nid in ids}  # before deselection
+        ran = {nid for nid, e in self.outcomes.items() if e["outcome"] is not None}
+        uncollected = sorted(rid for rid in static if rid not in self.collected)
+        unfinished = max(0, len(collected) - self.deselected - len(ran))
+        reasons = []
+        if uncollected:
+            reasons.append(f"{len(uncollected)} recipe(s) not collected (a narrower path)")
+        if self.deselected:
+            reasons.append(f"{self.deselected} spec(s) deselected (-k/-m)")
+        if unfinished:
+            reasons.append(f"{unfinished} spec(s) did not finish (-x, --maxfail or an interrupted run)")
+        return {"partial": bool(reasons), "why": reasons, "specs_run": len(ran), "static": static}
+
+    def build(self, env: dict, coverage: dict | None = None) -> dict:
+        coverage = coverage or self._coverage()
+        defects = catalogue.defects()
         results: dict[str, RecipeResult] = {}
         for entry in self.outcomes.values():
             res = results.setdefault(entry["recipe"], RecipeResult())
@@ -141,11 +205,21 @@ class ConformancePlugin:
                 res.skipped += 1
                 if entry["detail"] not in res.skips:
                     res.skips.append(entry["detail"])
+            elif entry["outcome"] == "known defect":
+                res.skipped += 1
+                if entry["detail"] not in [d["id"] for d in res.known_defects]:
+                    d = defects[entry["detail"]]
+                    res.known_defects.append({"id": d.id, "sentence": d.sentence, "upstream": d.upstream,
+                                              "security": d.security})
             elif entry["outcome"] == "xfailed":
                 res.skipped += 1
-                res.known_defects.append(entry["detail"])
+                res.known_defects.append({"id": None, "sentence": entry["detail"], "upstream": "",
+                                          "security": False})
             elif entry["outcome"] == "passed":
                 res.passed += 1
+        order = {did: index for index, did in enumerate(defects)}
+        for res in results.values():  # catalogue order, not the order xdist finished the specs in
+            res.known_defects.sort(key=lambda d: (order.get(d["id"], len(order)), d["sentence"]))
         versions = {"tf": env.get("tensorflow"), "keras": env.get("keras", {}).get("version")}
         rows = []
         for rid, recipe in catalogue.load().items():
@@ -156,24 +230,30 @@ class ConformancePlugin:
                 more = res.failed - 1
                 sentence = "Broken: " + res.failures[0] + (
                     f" (and {more} more failing spec{'s' if more > 1 else ''})" if more else "")
+            elif res.known_defects:
+                status = "known defect"
+                sentence = api.sentence + " " + " ".join(
+                    ("SECURITY: " if d["security"] else "Known defect: ") + d["sentence"]
+                    + (f" ({d['upstream']})" if d["upstream"] else "") for d in res.known_defects)
             elif res.passed:
                 status, sentence = "pass", api.sentence
                 if res.skips:
                     sentence += " Not verified here: " + "; ".join(s.rstrip(".") for s in res.skips) + "."
             elif res.skipped:
                 status, sentence = "skip", "Not verified here: " + "; ".join(res.skips)
-            elif rid in self.collected:
-                status, sentence = "not run", "Its specs were deselected in this run (-k, -m or a narrower path)."
+            elif rid in self.collected or rid in coverage["static"]:
+                status, sentence = "not run", "Its specs were not run in this run (-k, -m or a narrower path)."
             else:
                 status, sentence = "missing", "No spec covers this recipe yet."
-            if res.notes and status in ("pass", "skip"):
+            if res.notes and status in ("pass", "skip", "known defect"):
                 sentence += " " + " ".join(res.notes)
             rows.append({"id": rid, "section": recipe.section, "title": recipe.title, "status": status,
                          "passed": res.passed, "failed": res.failed, "skipped": res.skipped,
                          "api_state": api.state, "sentence": sentence,
                          "failures": res.failures, "known_defects": res.known_defects, "notes": res.notes})
-        counts = {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "skip", "not run", "missing")}
-        return {"environment": env, "summary": counts, "recipes": rows}
+        counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+        run = {"partial": coverage["partial"], "why": coverage["why"], "specs_run": coverage["specs_run"]}
+        return {"environment": env, "run": run, "summary": counts, "recipes": rows}
 
     def pytest_sessionfinish(self, session):
         if self.is_worker or not (self.outcomes or self.collected):
@@ -181,10 +261,11 @@ class ConformancePlugin:
         from reports import render  # tabulate is needed once, here
 
         report = self.build(environment.for_config(self.config))
+        name = PARTIAL_NAME if report["run"]["partial"] else FULL_NAME
         self.report_dir.mkdir(parents=True, exist_ok=True)
-        (self.report_dir / "conformance.json").write_text(json.dumps(report, indent=2) + "\n")
-        (self.report_dir / "conformance.md").write_text(render.conformance_markdown(report))
-        self.written = report
+        (self.report_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (self.report_dir / f"{name}.md").write_text(render.conformance_markdown(report))
+        self.written, self.written_to = report, self.report_dir / name
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.written is None:
@@ -194,5 +275,12 @@ class ConformancePlugin:
         terminalreporter.section("conformance report")
         terminalreporter.write_line(render.conformance_table(self.written, tablefmt="simple", wide=False))
         counts = ", ".join(f"{n} {s}" for s, n in self.written["summary"].items() if n)
-        terminalreporter.write_line(f"\n{counts} -> {self.report_dir / 'conformance.md'} "
-                                    f"and {self.report_dir / 'conformance.json'}")
+        out = self.written_to
+        terminalreporter.write_line(f"\n{counts} -> {out}.md and {out}.json")
+        if self.written["run"]["partial"]:
+            full = self.report_dir / f"{FULL_NAME}.md"
+            terminalreporter.write_line(
+                f"partial run ({'; '.join(self.written['run']['why'])}): written to {out.name}.md/.json; "
+                + (f"the full report {full} is left as it was." if full.exists()
+                   else f"no full report is written ({full}) until a run of the whole suite."),
+                yellow=True, bold=True)

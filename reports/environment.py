@@ -12,8 +12,6 @@ import platform
 import sys
 from importlib import metadata
 
-import pytest
-
 
 def _dist_version(name: str) -> str | None:
     try:
@@ -149,11 +147,70 @@ def fingerprint(run_matmul: bool = True) -> dict:
     return env
 
 
-_STASH_KEY = pytest.StashKey[dict]()
+# The declared support range: what the nox matrix verifies (noxfile.py; every cell is in
+# reports/published/compatibility.md). TF 2.12-2.15 bring their own Keras 2 (keras 2.N with TF 2.N); from
+# TF 2.16 tf.keras is Keras 3 (3.0-3.15 verified), or tf_keras 2.N with TF_USE_LEGACY_KERAS=1.
+SUPPORTED_TF = ("2.12", "2.21")
+SUPPORTED_KERAS3 = ("3.0", "3.15")
+VERIFIED_PYTHON = "3.11"
+SUPPORT_STATEMENT = (f"TensorFlow {SUPPORTED_TF[0]}-{SUPPORTED_TF[1]} with the Keras 2 it brings (up to 2.15), "
+                     f"Keras {SUPPORTED_KERAS3[0]}-{SUPPORTED_KERAS3[1]} or tf_keras (from 2.16), "
+                     f"verified on Python {VERIFIED_PYTHON}")
 
 
-def for_config(config: pytest.Config) -> dict:
+def _minor(version: str) -> tuple[int, int]:
+    from packaging.version import Version
+
+    release = Version(version).release
+    return release[0], (release[1] if len(release) > 1 else 0)
+
+
+def verified_range(env: dict) -> dict:
+    """Whether this environment lies in the declared support range, and why not when it does not."""
+    lo, hi = (_minor(v) for v in SUPPORTED_TF)
+    why = []
+    try:
+        tf = _minor(env["tensorflow"])
+        keras = env.get("keras") or {}
+        kv = _minor(keras.get("version", "0"))
+        if not lo <= tf <= hi:
+            why.append(f"TensorFlow {env['tensorflow']} is outside {SUPPORTED_TF[0]}-{SUPPORTED_TF[1]}")
+        elif keras.get("module", "").startswith("tf_keras"):
+            if kv != tf:
+                why.append(f"tf_keras {keras['version']} does not match TensorFlow {env['tensorflow']}")
+        elif kv[0] >= 3:
+            k_lo, k_hi = (_minor(v) for v in SUPPORTED_KERAS3)
+            if tf < (2, 16):
+                why.append(f"Keras {keras['version']} under TensorFlow {env['tensorflow']} (before 2.16 tf.keras is Keras 2)")
+            elif not k_lo <= kv <= k_hi:
+                why.append(f"Keras {keras['version']} is outside {SUPPORTED_KERAS3[0]}-{SUPPORTED_KERAS3[1]}")
+        elif kv != tf:
+            why.append(f"Keras {keras.get('version')} is not the Keras 2 of TensorFlow {env['tensorflow']}")
+    except Exception as exc:  # an unparseable version is itself outside what was verified
+        why.append(f"unrecognised versions ({type(exc).__name__}: {exc})")
+    python = env.get("python", "")
+    note = "" if python.startswith(VERIFIED_PYTHON + ".") else f" (this is Python {python})"
+    return {"inside": not why, "why": why, "statement": SUPPORT_STATEMENT + note}
+
+
+def range_line(env: dict) -> str:
+    verdict = verified_range(env)
+    if verdict["inside"]:
+        return f"Verified range: {verdict['statement']}; this environment is inside it."
+    return (f"OUTSIDE the verified range ({'; '.join(verdict['why'])}): the suite still runs, but its "
+            f"expectations were not checked on this version. Verified range: {verdict['statement']}.")
+
+
+_STASH_KEY = None  # a pytest.StashKey, made on first use: the matrix merge reads this module without pytest
+
+
+def for_config(config) -> dict:
     """The fingerprint, computed once per pytest process (it imports TensorFlow and runs a matmul)."""
+    global _STASH_KEY
+    if _STASH_KEY is None:
+        import pytest
+
+        _STASH_KEY = pytest.StashKey[dict]()
     env = config.stash.get(_STASH_KEY, None)
     if env is None:
         env = config.stash[_STASH_KEY] = fingerprint()
@@ -175,4 +232,5 @@ def header_lines(env: dict) -> list[str]:
     ]
     for device, result in env.get("matmul_check", {}).items():
         lines.append(f"matmul on {device}: {result}")
+    lines.append(range_line(env))
     return lines

@@ -6,7 +6,15 @@ from tabulate import tabulate
 
 from reports.environment import header_lines
 
-STATUS_MARK = {"pass": "pass", "fail": "**FAIL**", "skip": "skip", "not run": "not run", "missing": "missing"}
+STATUS_MARK = {"pass": "pass", "known defect": "known defect", "fail": "**FAIL**", "skip": "skip",
+               "not run": "not run", "missing": "missing"}
+
+
+def defect_line(defect: dict) -> str:
+    """One known defect as the reports show it: security ones say so first."""
+    head = "SECURITY: " if defect.get("security") else ""
+    tail = f" ({defect['upstream']})" if defect.get("upstream") else ""
+    return f"{head}{defect['sentence']}{tail}" + (f" [{defect['id']}]" if defect.get("id") else "")
 
 
 def conformance_table(report: dict, tablefmt: str = "github", wide: bool = True) -> str:
@@ -26,7 +34,13 @@ def conformance_table(report: dict, tablefmt: str = "github", wide: bool = True)
 def conformance_markdown(report: dict) -> str:
     env = report["environment"]
     counts = ", ".join(f"{n} {s}" for s, n in report["summary"].items() if n)
-    parts = ["# Conformance to the TensorFlow 2 guide", ""]
+    title = "# Conformance to the TensorFlow 2 guide"
+    run = report.get("run") or {}
+    if run.get("partial"):
+        title += " (partial run)"
+    parts = [title, ""]
+    if run.get("partial"):
+        parts += [f"A narrower run: {'; '.join(run['why'])}. Recipes it did not run are `not run`.", ""]
     if env:
         parts += ["```", *header_lines(env), "```", ""]
     parts += [f"**{counts}** (one row per recipe of the guide; ids are defined in `reports/catalogue.toml`).", "",
@@ -41,12 +55,14 @@ def conformance_markdown(report: dict) -> str:
     known = [r for r in report["recipes"] if r.get("known_defects")]
     if known:
         parts += ["## Known defects of this version", "",
-                  "Specs marked as expected failures (strict: they turn into failures once the defect is fixed).", ""]
+                  "Specs that failed exactly the way a defect in `reports/catalogue.toml` describes (its exception "
+                  "and message). A version without the defect passes these specs.", ""]
         for r in known:
             parts.append(f"- `{r['id']}`")
-            parts += [f"  - {line}" for line in r["known_defects"]]
+            parts += [f"  - {defect_line(d)}" for d in r["known_defects"]]
         parts.append("")
     parts += ["States: `current` works as the guide writes it; `renamed` the guide's spelling moved or fails and "
               "a documented replacement exists; `removed` the API is gone and different code replaces it. "
-              "Statuses: `missing` no spec covers the recipe; `not run` its specs were deselected.", ""]
+              "Statuses: `known defect` the specs fail only the way a catalogued defect does; `missing` no spec "
+              "covers the recipe; `not run` its specs were not run in this run.", ""]
     return "\n".join(parts)

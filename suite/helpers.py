@@ -18,6 +18,25 @@ TF_VERSION = tuple(int(p) for p in tf.__version__.split(".")[:2])
 
 SEED = 1234
 
+# Where a '.weights.h5' file keeps each layer's variables (<group>/<layer name>/vars/<index>). Keras
+# 2.12-2.14's saving_lib walks the model's attributes and files the layers under the attribute it meets,
+# `_layer_checkpoint_dependencies`; keras-team/keras bd465a78e6 ("Fixed saved file namespace", Sep 2023,
+# first released in 2.15) skips that attribute, so from Keras 2.15 on (Keras 3 and tf_keras too) the group
+# is `layers`. Observed in the matrix: 2.12.0, 2.13.1, 2.14.0 the former; 2.15.0 and every later the latter.
+WEIGHTS_H5_LAYERS_GROUP = "_layer_checkpoint_dependencies" if KERAS_VERSION < (2, 15) else "layers"
+
+
+def assert_loss_not_a_plain_mean_of_batches(reported: float, per_sample, batch_sizes) -> None:
+    """Name the wrong value a known defect gives (keras-team/keras#19363, Keras 3.0-3.1): the loss that
+    fit/evaluate report is the plain mean of the batches' mean losses, not weighted by batch size, so an
+    uneven last batch counts as much as a full one. Raises AssertionError saying so, when it is that."""
+    per_sample = np.asarray(per_sample, np.float64)
+    bounds = np.cumsum([0, *batch_sizes])
+    plain = np.mean([per_sample[a:b].mean() for a, b in zip(bounds[:-1], bounds[1:])])
+    if not np.isclose(reported, per_sample.mean(), rtol=1e-5) and np.isclose(reported, plain, rtol=1e-5):
+        raise AssertionError(f"the reported loss {reported:.6f} is the unweighted mean of the batch losses "
+                             f"({plain:.6f}), not the mean over all samples ({per_sample.mean():.6f})")
+
 
 def _produced(value) -> tuple[tf.DType, tuple, np.ndarray]:
     """(dtype, static shape, value) of one produced component, read off the tensor itself."""

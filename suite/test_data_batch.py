@@ -8,9 +8,14 @@ import pytest
 
 from reference.data_batch import batched_dataset, zipped_dataset
 from reference.data_iterators import one_shot_graph_values
-from suite.helpers import SEED, assert_dataset_produces, tf
+from suite.helpers import SEED, TF_VERSION, assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.batch")
+
+# Dataset.zip(a, b), Python-style: TF 2.13's docstring and signature `zip(*args, datasets=None, name=None)`
+# added it; TF 2.12's `zip(datasets, name=None)` reads the second dataset as `name` and fails with
+# AttributeError (observed in the matrix on 2.12.1; every release from 2.13 accepts it).
+ZIP_SEPARATE_ARGUMENTS_ERROR = None if TF_VERSION >= (2, 13) else (AttributeError, "isidentifier")
 
 # Copied from the guide's comments, not from TensorFlow's output.
 GUIDE_FIRST_THREE = [
@@ -90,6 +95,11 @@ def test_zip_stops_at_the_shortest_input():
 
 
 def test_zip_takes_datasets_as_separate_arguments_too():
+    if ZIP_SEPARATE_ARGUMENTS_ERROR is not None:
+        exc_type, fragment = ZIP_SEPARATE_ARGUMENTS_ERROR
+        with pytest.raises(exc_type, match=fragment):
+            tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(0, -5, -1))
+        return
     dataset = tf.data.Dataset.zip(tf.data.Dataset.range(3), tf.data.Dataset.range(0, -5, -1))
     assert_dataset_produces(dataset, [(np.int64(i), np.int64(-i)) for i in range(3)],
                             element_spec=(INT64_SCALAR, INT64_SCALAR))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from reference.keras_callbacks import TRAIN, VALIDATION, fit_one_weight, one_weight_model
-from suite.helpers import KERAS3, TF_VERSION, keras, tf
+from suite.helpers import KERAS3, TF_VERSION, WEIGHTS_H5_LAYERS_GROUP, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.callbacks")
 
@@ -73,7 +73,7 @@ def kernel_in_weights_file(path) -> float:
     found = []
     with h5py.File(path, "r") as fh:
         fh.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset)
-                      and name.startswith("layers/") else None)
+                      and name.startswith(WEIGHTS_H5_LAYERS_GROUP + "/") else None)
     assert len(found) == 1, found
     return float(found[0].reshape(-1)[0])
 
@@ -349,7 +349,8 @@ def test_backup_and_restore_resumes_interrupted_fit_to_the_uninterrupted_weights
     fit_one_weight(resumed, epochs=EPOCHS, validation=False,
                    callbacks=[keras.callbacks.BackupAndRestore(backup_dir), recorder])
 
-    assert recorder.epochs == list(range(INTERRUPT_AT, EPOCHS))
+    assert recorder.epochs == list(range(INTERRUPT_AT, EPOCHS)), (
+        f"the resumed fit ran epochs {recorder.epochs}: it did not resume at epoch {INTERRUPT_AT}")
     uninterrupted = momentum_sgd_weights(EPOCHS)[-1]
     # Within float32 rounding of the float64 closed form (the run itself is float32); a resume that
     # lost the velocity would end at least this far away:
@@ -358,4 +359,7 @@ def test_backup_and_restore_resumes_interrupted_fit_to_the_uninterrupted_weights
         lost_velocity = MOMENTUM * lost_velocity - LR * 2.0 * (w - 1.0)
         w += lost_velocity
     assert abs(w - uninterrupted) > 1e-2
+    if np.isclose(kernel(resumed), w, rtol=1e-6) and not np.isclose(kernel(resumed), uninterrupted, rtol=1e-6):
+        raise AssertionError(f"the resumed fit ended at {kernel(resumed)}, where a resume without the optimizer's "
+                             f"momentum ends, not at {uninterrupted}: the backup did not restore the optimizer state")
     np.testing.assert_allclose(kernel(resumed), uninterrupted, rtol=1e-6)

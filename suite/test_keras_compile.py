@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from reference import keras_compile as reference
-from suite.helpers import KERAS_VERSION, keras, tf
+from suite.helpers import KERAS_VERSION, assert_loss_not_a_plain_mean_of_batches, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.compile")
 
@@ -223,6 +223,7 @@ def test_mse_loss_and_mae_metric_are_reported_in_closed_form():
     result = model.evaluate(X, Y_REG, batch_size=4, verbose=0, return_dict=True)
     residual = forward([W, B]) - Y_REG
     assert sorted(result) == ["loss", "mae"]
+    assert_loss_not_a_plain_mean_of_batches(result["loss"], np.mean(residual ** 2, axis=1), [4, 4, 2])
     np.testing.assert_allclose(result["loss"], np.mean(residual ** 2), rtol=1e-5)
     np.testing.assert_allclose(result["mae"], np.mean(np.abs(residual)), rtol=1e-5)
 
@@ -234,5 +235,6 @@ def test_categorical_crossentropy_and_accuracy_are_reported_in_closed_form():
     accuracy = np.mean(p.argmax(axis=1) == Y_CLS.argmax(axis=1))
     assert 0 < accuracy < 1  # the data leaves both right and wrong predictions
     assert sorted(result) == ["categorical_accuracy", "loss"]
+    assert_loss_not_a_plain_mean_of_batches(result["loss"], -np.sum(Y_CLS * np.log(p), axis=1), [4, 4, 2])
     np.testing.assert_allclose(result["loss"], -np.mean(np.sum(Y_CLS * np.log(p), axis=1)), rtol=1e-5)
     np.testing.assert_allclose(result["categorical_accuracy"], accuracy, rtol=0, atol=1e-7)

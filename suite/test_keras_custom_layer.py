@@ -6,17 +6,21 @@ import numpy as np
 import pytest
 
 from reference.keras_custom_layer import PACKAGE, MyLayer
-from suite.helpers import KERAS3, keras, tf
+from suite.helpers import KERAS3, KERAS_VERSION, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.custom_layer")
 
 # Loading a saved model whose custom class is neither registered nor passed in custom_objects:
 # TypeError on both. Keras 3 names the missing class; Keras 2 leaves the class name unresolved (a str)
 # and Sequential then refuses it as "not an instance of class Layer".
+# Keras 2.12 (observed in the matrix; 2.13.1 already raises TypeError) reports the unknown class as
+# ValueError "Unknown layer". A Keras 3 before 3.9 that loads the class anyway, by importing the module
+# the file names, is the catalogued security defect CVE-2025-1550.
 UNREGISTERED_LOAD_ERROR = {
     3: (TypeError, "Could not locate class 'PlainLayer'"),
     2: (TypeError, "must be an instance of class Layer. Received: layer=PlainLayer"),
-}[3 if KERAS3 else 2]
+    2.12: (ValueError, "Unknown layer: 'PlainLayer'"),
+}[3 if KERAS3 else 2 if KERAS_VERSION >= (2, 13) else 2.12]
 
 X = np.arange(12, dtype="float32").reshape(4, 3) / 10.0
 

@@ -126,17 +126,42 @@ def test_variables_built_in_scope_are_mirrored_variables_with_one_equal_componen
         assert variable["distributed"] is True
         assert variable["component_devices"] == mirrored["worker_devices"]
         first = variable["component_values"][0]
-        assert all(value == first for value in variable["component_values"])
+        assert all(value == first for value in variable["component_values"]), (
+            f"the components of a MirroredVariable differ across devices: {variable['component_values']}")
+
+
+def summed_over_replicas(runs) -> None:
+    """Name the wrong values that known defects give: the replicas' gradients summed, not averaged (each
+    replica's mean loss not divided by the number of replicas, keras-team/keras#19891), i.e. one SGD step
+    with the learning rate times the number of replicas; or not combined at all (each replica applies its
+    own, keras-team/keras#20051), i.e. the first replica's weights took a step on its share of the batch."""
+    n = runs.mirrored["num_replicas_in_sync"]
+    if n < 2:
+        return
+
+    def matches(problem):
+        return all(np.allclose(got, want, rtol=1e-5, atol=1e-6)
+                   for got, want in zip(runs.mirrored["mirrored_weights"], expected_weights(problem)))
+
+    if matches(dict(runs.problem, learning_rate=runs.problem["learning_rate"] * n)):
+        raise AssertionError(f"the mirrored step summed the gradients of the {n} replicas instead of averaging "
+                             "them over the global batch")
+    share = len(runs.problem["x"]) // n
+    if matches(dict(runs.problem, x=runs.problem["x"][:share], y=runs.problem["y"][:share])):
+        raise AssertionError(f"the mirrored step used only the first replica's share of the batch ({share} of "
+                             f"{len(runs.problem['x'])} rows): the {n} replicas' gradients were not combined")
 
 
 def test_one_step_on_n_replicas_with_the_global_batch_equals_one_step_on_one_device(runs):
     assert runs.mirrored["iterations"] == 1
+    summed_over_replicas(runs)
     for got, want in zip(runs.mirrored["mirrored_weights"], runs.mirrored["one_device_weights"]):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 def test_the_mirrored_step_is_sgd_on_the_mean_loss_of_the_whole_global_batch(runs):
     # Gradients averaged over the GLOBAL batch (not summed over replicas, not per-replica means alone).
+    summed_over_replicas(runs)
     for got, want in zip(runs.mirrored["mirrored_weights"], expected_weights(runs.problem)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import keras_evaluate_predict as reference
-from suite.helpers import keras, tf
+from suite.helpers import assert_loss_not_a_plain_mean_of_batches, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.evaluate_predict")
 
@@ -50,6 +50,7 @@ class BatchCounter(keras.callbacks.Callback):
 def test_evaluate_numpy_equals_loss_and_metric_computed_by_hand():
     result = reference.evaluate_numpy(linear_model(), X70, Y70)
     r = residual(X70, Y70)
+    assert_loss_not_a_plain_mean_of_batches(result[0], np.mean(r ** 2, axis=1), [32, 32, 6])
     np.testing.assert_allclose(result, [np.mean(r ** 2), np.mean(np.abs(r))], rtol=1e-5)
 
 
@@ -61,6 +62,7 @@ def test_evaluate_dataset_with_steps_30_consumes_exactly_30_batches():
     # 30 batches of the repeated 32, 32, 32, 4 cycle: seven whole passes, then samples 0..63.
     # (29 or 31 batches would average other samples.)
     r = np.concatenate([residual(X100, Y100)] * 7 + [residual(X100[:64], Y100[:64])])
+    assert_loss_not_a_plain_mean_of_batches(result[0], np.mean(r ** 2, axis=1), [32, 32, 32, 4] * 7 + [32, 32])
     np.testing.assert_allclose(result, [np.mean(r ** 2), np.mean(np.abs(r))], rtol=1e-5)
 
 
@@ -96,5 +98,6 @@ def test_evaluate_loss_and_accuracy_are_means_over_every_sample_including_the_sh
     for values in (per_sample_loss, per_sample_hit):
         batch_means = [values[i:i + 32].mean() for i in (0, 32, 64)]
         assert abs(np.mean(batch_means) - values.mean()) > 1e-3 and abs(batch_means[-1] - values.mean()) > 1e-3
+    assert_loss_not_a_plain_mean_of_batches(loss, per_sample_loss, [32, 32, 6])
     np.testing.assert_allclose(loss, per_sample_loss.mean(), rtol=1e-5)
     np.testing.assert_allclose(accuracy, per_sample_hit.mean(), rtol=0, atol=1e-6)

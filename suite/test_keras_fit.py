@@ -25,7 +25,9 @@ class SamplesSeen(keras.metrics.Metric):
     """Samples seen so far in the epoch: the difference between two batches is the batch size."""
 
     def __init__(self, name="samples_seen", **kwargs):
-        super().__init__(name=name, **kwargs)
+        # dtype given: Keras 3.0-3.1 leave a Metric's dtype None unless it is (3.2 defaults it to floatx,
+        # keras-team/keras 748197cce4), and this metric only counts samples.
+        super().__init__(name=name, dtype="float32", **kwargs)
         self.seen = self.add_weight(name="seen", shape=(), initializer="zeros")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -159,4 +161,8 @@ def test_multi_epoch_sgd_fit_takes_every_step_of_the_closed_form_and_reports_the
     for epoch, want in zip(batches, epoch_losses):
         assert abs(epoch[-1][1] - want) > 1e-3 * want
         assert abs(np.mean([loss for _, loss in epoch]) - want) > 1e-3 * want
+    plain = [np.mean([loss for _, loss in epoch]) for epoch in batches]
+    if np.allclose(history.history["loss"], plain, rtol=1e-5):  # a known defect's wrong value: name it
+        raise AssertionError(f"the reported loss {history.history['loss']} is the unweighted mean of the batch "
+                             f"losses ({plain}), not the mean over all samples ({epoch_losses})")
     np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=1e-5)

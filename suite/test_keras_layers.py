@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import keras_layers as reference
-from suite.helpers import keras
+from suite.helpers import assert_loss_not_a_plain_mean_of_batches, keras
 
 pytestmark = pytest.mark.recipe("keras.layers")
 
@@ -124,6 +124,9 @@ def test_evaluate_reports_the_data_loss_plus_both_penalties_exactly():
     assert penalty > 0.1 * mse  # the penalty is a large part of the loss, far above the tolerance
     # Batches of 3, 3, 2: the penalty is added to every batch's loss, so it stays exactly in the mean.
     loss = regularized_model().evaluate(X, Y, batch_size=3, verbose=0)
+    x, w1, b1, w2, b2 = (a.astype(np.float64) for a in (X, W, B, W2, B2))
+    per_sample = np.mean(((x @ w1 + b1) @ w2 + b2 - Y) ** 2, axis=1) + penalty
+    assert_loss_not_a_plain_mean_of_batches(loss, per_sample, [3, 3, 2])
     np.testing.assert_allclose(loss, mse + penalty, rtol=1e-5)
 
 

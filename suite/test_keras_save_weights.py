@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference.keras_save_weights import GUIDE_PATH, PORTABLE_PATH
-from suite.helpers import KERAS3, SEED, keras
+from suite.helpers import KERAS3, SEED, WEIGHTS_H5_LAYERS_GROUP, keras
 
 pytestmark = pytest.mark.recipe("keras.save_weights")
 
@@ -76,11 +76,23 @@ def test_weights_h5_file_holds_each_variable_bit_for_bit(tmp_path):
     model = small_model(SEED)
     path = saved(model, tmp_path)
 
-    # Read the file with h5py, not Keras: layers/<layer name>/vars/<index in layer.weights>.
+    # Read the file with h5py, not Keras: <layers group>/<layer key>/vars/<index in layer.weights>, one
+    # group per layer. From Keras 2.15 the key is the layer's name; Keras 2.12-2.14 key the layers by the
+    # attribute walk (observed: 'dense', 'dense_2' for layers named 'dense_1', 'dense_2'), so there each
+    # layer's variables must be found, bit for bit, in a group of their own.
     with h5py.File(path, "r") as fh:
-        for layer in model.layers:
-            for index, variable in enumerate(layer.weights):
-                np.testing.assert_array_equal(fh[f"layers/{layer.name}/vars/{index}"][()], variable.numpy())
+        group = fh[WEIGHTS_H5_LAYERS_GROUP]
+        stored = {key: [group[key]["vars"][str(i)][()] for i in range(len(group[key]["vars"]))] for key in group}
+    if WEIGHTS_H5_LAYERS_GROUP == "layers":
+        assert sorted(stored) == sorted(layer.name for layer in model.layers)
+    for layer in model.layers:
+        values = [v.numpy() for v in layer.weights]
+        matches = [key for key, arrays in stored.items() if len(arrays) == len(values) and all(
+            a.dtype == v.dtype and a.shape == v.shape and np.array_equal(a, v) for a, v in zip(arrays, values))]
+        assert matches == ([layer.name] if WEIGHTS_H5_LAYERS_GROUP == "layers" else matches[:1]) and matches, (
+            f"no group of {sorted(stored)} holds the variables of layer {layer.name} bit for bit")
+        del stored[matches[0]]
+    assert stored == {}, f"groups for no layer: {sorted(stored)}"
 
 
 def test_load_weights_restores_every_weight_bit_for_bit(tmp_path):

@@ -5,7 +5,8 @@ Load it with `-p tests.mutant_plugin` (run from the repository root). Without th
 - A mutant whose patch point does not exist in the installed TensorFlow/Keras ends the run at once with
   exit status NOT_APPLICABLE and a line saying why: it is reported as not applicable, never as killed.
 - The run stops at the first failing spec of the mutant's own recipe (the conformance plugin tags every
-  spec with its recipe id): that failure is what kills it. A failure of any other recipe does not.
+  spec with its recipe id), or the first that fails the way a catalogued defect does (`known defect`):
+  that is what kills it. A failure of any other recipe does not.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 
 import pytest
 
-from reports.conformance import RECIPE_KEY
+from reports.conformance import DEFECT_KEY, RECIPE_KEY
 from tests.mutants import ENV_VAR, NotApplicable, apply
 
 NOT_APPLICABLE = 77  # exit status: no pytest exit code uses it
@@ -42,7 +43,10 @@ def pytest_sessionstart(session):
 
 
 def pytest_runtest_logreport(report):
-    if _applied is None or _session is None or not report.failed:
+    # A spec failing the way a catalogued defect does is reported as `known defect`, not `fail`: the
+    # suite caught the breakage all the same.
+    caught = report.failed or any(key == DEFECT_KEY for key, _ in report.user_properties)
+    if _applied is None or _session is None or not caught:
         return
     if (RECIPE_KEY, _applied.recipe) in report.user_properties:
         _session.shouldfail = f"mutant {_applied.name} killed by {report.nodeid}"

@@ -71,7 +71,10 @@ def verdict(mutant: Mutant, code: int, report_dir: Path, output: str, seconds: f
     if code == NOT_APPLICABLE:
         reason = re.search(r"NOT APPLICABLE: mutant \S+: (.*)", output)
         return Outcome(mutant, "n/a", reason.group(1).strip() if reason else "not applicable here", seconds, output)
-    report = report_dir / "conformance.json"
+    # A mutant's run covers one spec module (and stops at the first kill): a partial run, whose report is
+    # conformance-partial.json (reports/conformance.py); conformance.json if the module is the whole suite.
+    report = next((p for p in (report_dir / "conformance-partial.json", report_dir / "conformance.json")
+                   if p.is_file()), report_dir / "conformance.json")
     if not report.is_file():
         return Outcome(mutant, "ERROR", f"pytest exit status {code}, no conformance report", seconds, output)
     row = next((r for r in json.loads(report.read_text())["recipes"] if r["id"] == mutant.recipe), None)
@@ -79,6 +82,11 @@ def verdict(mutant: Mutant, code: int, report_dir: Path, output: str, seconds: f
         return Outcome(mutant, "ERROR", f"the report has no row {mutant.recipe!r}", seconds, output)
     if row["failed"]:
         return Outcome(mutant, "killed", row["failures"][0], seconds, output)
+    if row.get("known_defects"):
+        # The mutant broke the behaviour exactly as a catalogued upstream defect does, and the report says
+        # so (status `known defect`, not `pass`): the suite caught it.
+        defect = row["known_defects"][0]
+        return Outcome(mutant, "killed", f"known defect {defect.get('id') or defect}", seconds, output)
     if row["passed"] and code in (0, 1):
         other = [f"{r['id']}: {r['failures'][0]}" for r in json.loads(report.read_text())["recipes"] if r["failed"]]
         detail = "its recipe's specs all passed" + (f" (other recipes failed: {other[0]})" if other else "")

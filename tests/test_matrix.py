@@ -16,9 +16,13 @@ from reports import catalogue, matrix
 CATALOGUE_IDS = list(catalogue.load())
 
 ENV_215 = {"python": "3.11.7", "tensorflow": "2.15.1", "tensorflow_distribution": "tensorflow-cpu",
-           "keras": {"name": "Keras 2", "version": "2.15.0", "module": "keras.api._v2.keras"}}
+           "keras": {"name": "Keras 2", "version": "2.15.0", "module": "keras.api._v2.keras"}, "numpy": "1.26.4"}
 ENV_221 = {"python": "3.11.9", "tensorflow": "2.21.0", "tensorflow_distribution": "tensorflow",
-           "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras._tf_keras.keras"}}
+           "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras._tf_keras.keras"}, "numpy": "2.4.6"}
+DEFECT = {"id": "keras-h5-reload-loses-optimizer-state", "sentence": "A model reloaded from '.h5' cannot continue "
+          "training.", "upstream": "https://example.invalid/1", "security": False}
+SECURITY = {"id": "keras-lambda-loads-in-safe-mode", "sentence": "load_model runs a Lambda's code.",
+            "upstream": "CVE-2024-3660", "security": True}
 
 
 def make_report(env: dict, overrides: dict[str, dict] | None = None, ids: list[str] | None = None) -> dict:
@@ -57,8 +61,8 @@ def two_envs(tmp_path):
 
 
 def md_row(md: str, first: str) -> list[str]:
-    """The cells of the one Markdown table row whose first cell is `first`."""
-    [line] = [ln for ln in md.splitlines() if ln.startswith(f"| {first} ")]
+    """The cells of the first Markdown table row whose first cell is `first`."""
+    line = next(ln for ln in md.splitlines() if ln.startswith(f"| {first} "))
     return [c.strip() for c in line.strip("|").split("|")]
 
 
@@ -99,8 +103,10 @@ def test_matrix_md_has_versions_header_status_cells_and_failure_list(two_envs, t
     md = (tmp_path / "out" / "matrix.md").read_text()
     lines = md.splitlines()
 
-    assert md_row(md, "tf2.15") == ["tf2.15", "2.15.1 (tensorflow-cpu)", "Keras 2 2.15.0", "3.11.7", "24 pass, 1 fail"]
-    assert md_row(md, "tf2.21") == ["tf2.21", "2.21.0 (tensorflow)", "Keras 3 3.15.1", "3.11.9", "24 pass, 1 missing"]
+    assert md_row(md, "tf2.15") == ["tf2.15", "2.15.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.26.4", "3.11.7",
+                                    "24 pass, 1 fail"]
+    assert md_row(md, "tf2.21") == ["tf2.21", "2.21.0 (tensorflow)", "Keras 3 3.15.1", "2.4.6", "3.11.9",
+                                    "24 pass, 1 missing"]
     assert md_row(md, "recipe") == ["recipe", "§", "tf2.15", "tf2.21"]
     assert md_row(md, "estimator.dnn_classifier") == ["estimator.dnn_classifier", "3.3-3.6", "pass (current)",
                                                "pass (removed)"]
@@ -165,7 +171,7 @@ def test_allow_missing_turns_a_missing_report_into_a_no_report_column(two_envs, 
     assert merged["environments"][1]["environment"] is None
     assert {r["cells"]["tf2.16"]["status"] for r in merged["recipes"]} == {"no report"}
     md = (tmp_path / "out" / "matrix.md").read_text()
-    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "25 no report"]
+    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "-", "25 no report"]
     assert f"- tf2.16: no report ({gone}: no such file" in md
 
 
@@ -177,25 +183,112 @@ def test_allow_missing_still_refuses_a_report_that_exists_but_is_broken(tmp_path
     assert "not a conformance report: not JSON" in err
 
 
+def _row(**fields) -> dict:
+    row = {"id": "keras.fit", "status": "pass", "api_state": "current", "sentence": "ok"}
+    row.update(fields)
+    return row
+
+
+def _report(*rows, **fields) -> dict:
+    report = {"environment": dict(ENV_221), "recipes": list(rows) or [_row()]}
+    report.update(fields)
+    return report
+
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+# Every malformed input: exit 2 and one line naming the file and what is wrong, never a traceback.
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not a conformance report: not JSON"),
-    (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a conformance report: not text"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a conformance report: not text (binary content)"),
+    (b"\x00\x00\x00\x00", "not a conformance report: not text (binary content)"),
+    ("", "not a conformance report: not JSON"),
+    (NESTED, "not a conformance report: JSON nested too deeply"),
     ([1, 2], "not a conformance report: expected an object with `environment` and `recipes`"),
+    ('"conformance"', "found a JSON str"),
+    ("null", "found a JSON NoneType"),
     ({"benchmarks": [], "machine_info": {}}, "found keys ['benchmarks', 'machine_info']"),
-    ({"environment": {}, "recipes": [{"id": "keras.fit", "status": "pass"}]},
-     "recipes[0] lacks api_state, sentence"),
-    ({"environment": {}, "recipes": [{"id": "keras.fit", "status": "passed", "api_state": "current",
-                                      "sentence": "ok"}]}, "has status 'passed', expected one of"),
+    ({"environment": {}, "recipes": {"keras.fit": "pass"}}, "expected an object with `environment` and `recipes`"),
+    ({"environment": [], "recipes": []}, "expected an object with `environment` and `recipes`"),
+    (_report(_row(), environment={"tensorflow": 2.21}), "environment.tensorflow is not a string"),
+    (_report(_row(), environment={"keras": "3.15.1"}), "environment.keras is not an object"),
+    (_report(run=[]), "`run` is not an object"),
+    ({"environment": {}, "recipes": []}, "`recipes` is empty"),
+    (_report("keras.fit"), "recipes[0] is not an object"),
+    (_report({"id": "keras.fit", "status": "pass"}), "recipes[0] lacks api_state, sentence"),
+    (_report({"status": "pass", "api_state": "current", "sentence": "ok"}), "recipes[0] lacks id"),
+    (_report({"id": "keras.fit", "api_state": "current", "sentence": "ok"}), "recipes[0] lacks status"),
+    (_report(_row(id=["keras.fit"])), "recipes[0].id is not a recipe id (a string)"),
+    (_report(_row(id="")), "recipes[0].id is not a recipe id (a string)"),
+    (_report(_row(status="passed")), "has status 'passed', expected one of"),
+    (_report(_row(status=["pass"])), "has status ['pass'], expected one of"),
+    (_report(_row(api_state="gone")), "has api_state 'gone', expected one of current, renamed, removed"),
+    (_report(_row(sentence=None)), "recipe 'keras.fit': sentence is not a string"),
+    (_report(_row(failures="boom")), "recipe 'keras.fit': failures is not a list"),
+    (_report(_row(failures=[{"x": 1}])), "recipe 'keras.fit': failures are not strings"),
+    (_report(_row(known_defects=[1])), "recipe 'keras.fit': known_defects are not objects"),
     (make_report(ENV_221, ids=["keras.fit", "keras.fit"]), "recipe 'keras.fit' appears twice"),
-], ids=["not-json", "binary", "json-list", "benchmark-report", "row-lacks-keys", "unknown-status", "duplicate-id"])
-def test_bad_report_is_refused_with_a_clear_error(tmp_path, capsys, content, message):
+], ids=["not-json", "binary", "nul-bytes", "empty-file", "nested-too-deep", "json-list", "json-string",
+        "json-null", "benchmark-report", "recipes-not-a-list", "environment-not-an-object", "tf-version-a-number",
+        "keras-not-an-object", "run-not-an-object", "no-recipes", "row-not-an-object", "row-lacks-keys",
+        "row-without-id", "row-without-status", "id-a-list", "id-empty", "unknown-status", "status-a-list",
+        "unknown-api-state", "sentence-not-a-string", "failures-not-a-list", "failure-not-a-string",
+        "defect-a-number", "duplicate-id"])
+def test_bad_report_is_refused_with_one_line_naming_the_file(tmp_path, capsys, content, message):
     bad = write(tmp_path / "env" / "conformance.json", content)
-    code, _, err = run(["--out-dir", str(tmp_path / "out"), str(bad)], capsys)
+    code, out, err = run(["--out-dir", str(tmp_path / "out"), str(bad)], capsys)
 
     assert code == 2
     assert err.startswith(f"python -m reports matrix: error: {bad}: ")
     assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err and out == ""
     assert not (tmp_path / "out").exists()
+
+
+def test_a_directory_where_the_report_file_is_expected_is_refused(tmp_path, capsys):
+    folder = tmp_path / "env" / "conformance.json"
+    folder.mkdir(parents=True)
+    code, _, err = run(["--out-dir", str(tmp_path / "out"), f"env={folder}"], capsys)
+
+    assert code == 2
+    assert err == f"python -m reports matrix: error: {folder}: is a directory, expected a conformance report (a file)\n"
+
+
+def test_a_folder_without_a_report_names_the_file_it_looked_for(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(["--out-dir", str(tmp_path / "out"), str(tmp_path / "empty")], capsys)
+
+    assert code == 2
+    assert err.startswith(f"python -m reports matrix: error: {tmp_path / 'empty' / 'conformance.json'}: no such file")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe\x00garbage", "not an install record: not text (binary content)"),
+    ("[]", "not an install record: a JSON list, expected an object"),
+    ({"pip_check": {"clean": True}}, "not an install record: lacks tensorflow_command, suite_install_changed, problems"),
+    ({"tensorflow_command": "pip install tensorflow-cpu", "suite_install_changed": [], "pip_check": {"clean": True},
+      "problems": []}, "suite_install_changed is not an object of lists"),
+    ({"tensorflow_command": "x", "suite_install_changed": {}, "pip_check": {}, "problems": []},
+     "pip_check lacks its `clean` verdict"),
+], ids=["binary", "json-list", "lacks-keys", "changes-not-an-object", "no-pip-check-verdict"])
+def test_bad_install_record_beside_a_report_is_refused(tmp_path, capsys, content, message):
+    write(tmp_path / "env" / "conformance.json", make_report(ENV_221))
+    bad = write(tmp_path / "env" / "install.json", content)
+    code, _, err = run(["--out-dir", str(tmp_path / "out"), str(tmp_path / "env")], capsys)
+
+    assert code == 2
+    assert err.startswith(f"python -m reports matrix: error: {bad}: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_an_out_dir_that_is_a_file_is_refused_in_one_line(two_envs, tmp_path, capsys):
+    blocker = write(tmp_path / "out", "a file")
+    code, _, err = run(["--out-dir", str(blocker), *map(str, two_envs)], capsys)
+
+    assert code == 2
+    assert err == (f"python -m reports matrix: error: {blocker}: is a file, expected a directory to write "
+                   "matrix.json, matrix.md into\n")
 
 
 def test_same_environment_name_twice_is_refused(two_envs, tmp_path, capsys):
@@ -231,6 +324,91 @@ def test_python_m_reports_dispatches_matrix(two_envs, tmp_path, capsys):
     assert (tmp_path / "out" / "matrix.md").exists()
 
 
-def test_usage_error_returns_status_2_instead_of_exiting(capsys):
+def test_usage_error_returns_status_2_in_one_line_instead_of_exiting(capsys):
     assert matrix.main(["--no-such-option"]) == 2
-    assert "unrecognized arguments" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("python -m reports matrix: error: unrecognized arguments: --no-such-option "
+                                       "(see `python -m reports matrix --help`)\n")
+
+
+INSTALL_CLEAN = {"tensorflow_command": "pip install tensorflow-cpu==2.21.0 keras==3.15.1",
+                 "suite_install_changed": {"added": ["pytest==9.2.0"], "removed": [], "changed": []},
+                 "pip_check": {"clean": True, "problems": [], "excused": [], "output": "No broken requirements found."},
+                 "problems": []}
+INSTALL_BROKEN = {"tensorflow_command": "pip install tensorflow-cpu==2.13.1",
+                  "suite_install_changed": {"added": [], "removed": [], "changed": ["numpy 1.24.3 -> 2.4.6"]},
+                  "pip_check": {"clean": False, "problems": ["tensorflow-cpu 2.13.1 has requirement numpy<=1.24.3, "
+                                                             "but you have numpy 2.4.6."], "excused": []},
+                  "problems": ["the suite's install changed numpy 1.24.3 -> 2.4.6, which the installed "
+                               "TensorFlow/Keras requires"]}
+
+
+@pytest.fixture
+def published(tmp_path, capsys):
+    """Three environments: a known defect on two of them (the same sentence), a security defect, a failure."""
+    a = write(tmp_path / "in" / "tf2.21-keras3.15" / "conformance.json", make_report(ENV_221, {
+        "keras.save_model": {"status": "known defect", "known_defects": [DEFECT]}}))
+    write(a.parent / "install.json", INSTALL_CLEAN)
+    b = write(tmp_path / "in" / "tf2.16-keras3.15" / "conformance.json", make_report(
+        dict(ENV_221, tensorflow="2.16.2", numpy="1.26.4"), {
+            "keras.save_model": {"status": "known defect", "known_defects": [DEFECT]}}))
+    c = write(tmp_path / "in" / "tf2.12" / "conformance.json", make_report(
+        dict(ENV_215, tensorflow="2.12.1", numpy="1.24.3"), {
+            "keras.save_model": {"status": "known defect", "known_defects": [SECURITY]},
+            "data.batch": {"status": "fail", "failures": ["test_zip: AttributeError: no attribute 'isidentifier'"]}}))
+    write(c.parent / "install.json", INSTALL_BROKEN)
+    code, out, _ = run(["--out-dir", str(tmp_path / "out"), "--publish", str(tmp_path / "pub"), str(a), str(b), str(c)],
+                       capsys)
+    assert code == 0 and str(tmp_path / "pub" / "compatibility.md") in out
+    return (tmp_path / "pub" / "compatibility.md").read_text()
+
+
+def test_published_summary_counts_each_environment_with_exact_versions(published):
+    assert md_row(published, "tf2.21-keras3.15") == ["tf2.21-keras3.15", "2.21.0 (tensorflow)", "Keras 3 3.15.1",
+                                                     "2.4.6", "3.11.9", "24", "1", "0", "0", "0"]
+    assert md_row(published, "tf2.12") == ["tf2.12", "2.12.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.24.3", "3.11.7",
+                                           "23", "1", "1", "0", "0"]
+    assert "Declared support range: TensorFlow 2.12-2.21" in published
+
+
+def test_published_table_has_a_row_per_recipe_and_marks_security_defects(published):
+    assert md_row(published, "recipe") == ["recipe", "§", "tf2.21-keras3.15", "tf2.16-keras3.15", "tf2.12"]
+    assert md_row(published, "keras.save_model") == ["keras.save_model", "1.8", "known defect (current)",
+                                                     "known defect (current)", "known defect ⚠ security (current)"]
+    assert md_row(published, "data.batch")[-1] == "**fail** (current)"
+
+
+def test_published_lists_every_non_pass_cell_once_per_sentence_with_its_environments(published):
+    lines = published.splitlines()
+    cells = lines[lines.index("## Every cell that is not `pass`") + 4:]
+    cells = cells[:cells.index("")]
+    assert cells == [
+        "- `keras.save_model` — known defect on tf2.21-keras3.15, tf2.16-keras3.15: A model reloaded from '.h5' "
+        "cannot continue training. (https://example.invalid/1) [keras-h5-reload-loses-optimizer-state]",
+        "- `keras.save_model` — known defect on tf2.12: SECURITY: load_model runs a Lambda's code. (CVE-2024-3660) "
+        "[keras-lambda-loads-in-safe-mode]",
+        "- `data.batch` — fail on tf2.12: test_zip: AttributeError: no attribute 'isidentifier'",
+    ]
+
+
+def test_published_says_what_the_suites_install_changed_and_pip_checks_verdict(published):
+    lines = [ln for ln in published.splitlines() if ln.startswith("| tf2.12 ") and "pip install" in ln]
+    assert len(lines) == 1
+    assert "numpy 1.24.3 -> 2.4.6" in lines[0] and "NOT clean" in lines[0] and "BROKEN" in lines[0]
+    [clean] = [ln for ln in published.splitlines() if ln.startswith("| tf2.21-keras3.15 ") and "pip install" in ln]
+    assert [c.strip() for c in clean.strip("|").split("|")][3:] == ["nothing it had", "clean"]
+
+
+def test_publish_refuses_a_partial_run(tmp_path, capsys):
+    src = write(tmp_path / "env" / "conformance.json",
+                dict(make_report(ENV_221), run={"partial": True, "why": ["3 spec(s) deselected (-k/-m)"]}))
+    code, _, err = run(["--out-dir", str(tmp_path / "out"), "--publish", str(tmp_path / "pub"), str(src)], capsys)
+
+    assert code == 2
+    assert "a partial run" in err and err.count("\n") == 1
+    assert not (tmp_path / "pub").exists()
+
+
+def test_matrix_lists_known_defects_with_the_environments_that_share_them(published, tmp_path):
+    md = (tmp_path / "out" / "matrix.md").read_text()
+    assert ("- `keras.save_model` on tf2.21-keras3.15, tf2.16-keras3.15: A model reloaded from '.h5' cannot "
+            "continue training.") in md
