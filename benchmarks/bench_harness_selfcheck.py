@@ -16,7 +16,7 @@ behind `from_generator` when an epoch's iterator is created (measured here, in t
 time from `iter()` to the first generator's first line; once per epoch). The report gives measured/expected
 raw and against expected + that measured start-up.
 Ratios near 1 say the clock, the rounds and the consumer add nothing a benchmark would misread as
-TensorFlow's time. Measured once, between the passes: one warm-up round, then `plan.selfcheck_rounds`.
+TensorFlow's time. Measured once, after the first pass: one warm-up round, then `plan.selfcheck_rounds`.
 """
 
 from __future__ import annotations

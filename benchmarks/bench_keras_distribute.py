@@ -8,7 +8,7 @@ rows are comparable with each other. Each epoch after the first is a round (at l
 Scaling efficiency E_N = throughput_N / (N x throughput_1). Logical CPU replicas and two workers on one
 machine share the same cores: those rows are labelled functional (the strategy works and what it costs),
 not a speed-up. Subprocesses are bounded by a timeout and killed with their process group whatever happens.
-These rows are measured once, between the passes.
+These rows are measured once, after the first pass.
 
 steps_per_execution is 1 in every row here: with MirroredStrategy, Keras 3.15's multi-step loop fails
 (`INVALID_ARGUMENT: You must feed a value for placeholder tensor 'while/cond/Placeholder'` from

@@ -1,8 +1,10 @@
-"""Pass 2 of a full run: every group measured again in a fresh process (benchmarks/passes.py), pooled with pass 1.
+"""Passes 2..P of a full run: every group measured again, each pass in a fresh process (benchmarks/passes.py),
+pooled with pass 1.
 
 Rounds of one process share its luck - where its code and arrays landed, its thread pools, its allocator's
-state - that a second pass inside the same process would share too. The second pass therefore runs in a new
-process, and a row's interval is computed over the rounds of both.
+state - and rounds of one minute share the machine's state of that minute. Each further pass therefore runs
+in a new process minutes after the one before, and a row's interval is computed over the rounds of all passes
+and widened by the spread of the passes' medians (benchmarks/stats.py).
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Benchmarks run in one process: under pytest-xdist several workers would share the cores and every
 timing would measure the neighbours too, so `-n`/`--dist` is refused, not silently ignored.
 
-A full run makes two passes over every group of rows (benchmarks/rounds.py): the tests of pass 1 of
-every module run first, then the rows measured once (distribution, Estimators, self-check), then pass 2 -
-in a FRESH PROCESS (benchmarks/bench_second_pass.py): a new process draws new luck (code and data
-addresses, thread pools, allocator state) that no pass inside one process can, and the two passes'
-rounds are pooled. Within a pass the sections run in the order data, training, io; the limits are
+A full run makes several passes (Plan.passes) over every group of rows (benchmarks/rounds.py): the tests
+of pass 1 of every module run first, then the rows measured once (distribution, Estimators, self-check),
+then passes 2..P, each in a FRESH PROCESS (benchmarks/bench_second_pass.py): a new process draws new luck
+(code and data addresses, thread pools, allocator state) that no pass inside one process can, the passes
+sample the machine minutes apart, and their rounds are pooled. Within a pass the sections run in the order data, training, io; the limits are
 measured at the start of each process and again before every section.
 """
 
@@ -39,7 +39,7 @@ def _under_xdist(config: pytest.Config) -> bool:
 
 
 def pytest_addoption(parser):
-    # Internal: the second pass of a full run runs these tests in a child process and hands its rounds back.
+    # Internal: passes 2..P of a full run run these tests in a child process each and hand their rounds back.
     group = parser.getgroup("tfguide-benchmarks")
     group.addoption("--bench-child-pass", type=int, default=None, help=argparse.SUPPRESS)
     group.addoption("--bench-child-out", default=None, help=argparse.SUPPRESS)
@@ -70,7 +70,8 @@ def pytest_collection_modifyitems(session, config, items):
         raise pytest.UsageError(XDIST_REFUSAL)
     if not bench:
         return
-    # Pass 1 of every group, then the rows measured once, then pass 2 (a child process); sections in order.
+    # Pass 1 of every group, then the rows measured once, then passes 2..P (a child process each); sections in
+    # order.
     index = {id(item): n for n, item in enumerate(items)}
 
     def pass_of(item):

@@ -2,7 +2,7 @@
 
 Method (issue 8): every row is measured in rounds, round-robin with the rows it is compared with,
 adaptively until its median's 95 % interval is within +-5 % or its group's budget is spent, in two
-interleaved passes (full run) - see benchmarks/rounds.py for the loop and benchmarks/stats.py for the
+passes (full run), each in its own process, - see benchmarks/rounds.py for the loop and benchmarks/stats.py for the
 interval. A row reports the median rate, its interval, the spread (IQR, CV), how many rounds were
 taken and how many were measured under interference, cores used and peak memory. Nothing here
 asserts anything about time.
@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, quantile, spread, summarise
+from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, pass_interval, quantile,
+                              spread, summarise, widest)
 
 TARGET_HALF_WIDTH = 0.05
 # The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
@@ -21,11 +22,11 @@ TARGET_HALF_WIDTH = 0.05
 # kModeratelyInfeedBoundThresholdInPercent / kHighlyInfeedBoundThresholdInPercent).
 INPUT_BOUND_MODERATE, INPUT_BOUND_HIGH = 0.05, 0.20
 
-FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top)
-    "data.numpy": 30, "data.tfrecord": 14, "data.csv": 10, "data.text": 10, "data.map": 12, "data.batch": 8,
-    "data.padded_batch": 8, "keras.quickstart/b32": 36, "keras.quickstart/large": 30, "keras.fit": 12,
-    "keras.evaluate_predict": 10, "keras.save": 10, "estimator": 20}
-QUICK_BUDGETS = {k: max(3.0, v / 6) for k, v in FULL_BUDGETS.items()}
+FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top); 4 passes
+    "data.numpy": 15, "data.tfrecord": 7, "data.csv": 5, "data.text": 5, "data.map": 6, "data.batch": 4,
+    "data.padded_batch": 4, "keras.quickstart/b32": 18, "keras.quickstart/large": 15, "keras.fit": 6,
+    "keras.evaluate_predict": 5, "keras.save": 5, "estimator": 20}
+QUICK_BUDGETS = {k: max(3.0, v / 3) for k, v in FULL_BUDGETS.items()}
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ class Plan:
     """How much each benchmark does. `--quick` is the CI smoke run; the full run is the measurement."""
 
     quick: bool
-    passes: int = 2
-    min_rounds_per_pass: int = 5                    # x 2 passes: 10 rounds, the fewest with a 95 % prediction interval
+    passes: int = 4                                 # each in its own process (benchmarks/passes.py)
+    min_rounds_per_pass: int = 3                    # x 4 passes: 12 rounds (a 95 % prediction interval needs 10)
     max_rounds_per_pass: int = 40
     target_half_width: float = TARGET_HALF_WIDTH
     min_round_s: float = 0.02
@@ -63,7 +64,7 @@ class Plan:
     distributed_examples: int = 10_000
     distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
     subprocess_timeout_s: float = 300.0
-    child_timeout_s: float = 1200.0                 # the second pass's process
+    child_timeout_s: float = 1200.0                 # each further pass's process
     selfcheck_rounds: int = 6
 
     @classmethod
@@ -85,7 +86,10 @@ class Plan:
         return {"quick": self.quick, "passes": self.passes, "min_rounds_per_pass": self.min_rounds_per_pass,
                 "max_rounds_per_pass": self.max_rounds_per_pass, "target_half_width": self.target_half_width,
                 "min_round_s": self.min_round_s, "budgets_s_per_pass": dict(self.budgets),
-                "interval": "distribution-free order-statistic interval of the median, 95 % (benchmarks/stats.py)",
+                "interval": ("distribution-free order-statistic interval of the median, 95 %, each side widened to "
+                             "Student's t interval over the passes' medians (log scale) where that is wider "
+                             "(benchmarks/stats.py)" if self.passes > 1 else
+                             "distribution-free order-statistic interval of the median, 95 % (benchmarks/stats.py)"),
                 "min_rounds_for_interval": MIN_ROUNDS_FOR_INTERVAL}
 
 
@@ -211,6 +215,11 @@ class Recorder:
         rates = [r["rate"] for r in used]
         ci = median_ci(rates)
         pi = median_pi(rates)
+        # Rounds of one pass share the machine's state of that minute: the passes' spread widens the intervals.
+        by_pass = pass_interval(rates, [r["pass"] for r in used])
+        ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
+        pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
+        ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}
         s = spread(rates)
         hw = half_width(ci)
         others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
@@ -221,7 +230,9 @@ class Recorder:
         return {
             "examples_per_s": ci["median"], "examples_per_s_ci95": [ci["low"], ci["high"]],
             "ci_half_width": hw, "ci_coverage": ci["coverage"],
-            "examples_per_s_pi95": [pi["low"], pi["high"]], "pi_coverage": pi["coverage"],
+            "examples_per_s_pi95": pi_bounds, "pi_coverage": pi["coverage"],
+            "interval_width_from": ci_method if ci["low"] is not None else None,
+            "pass_medians_sd": by_pass["sd_log"] if by_pass else None,
             "precise": hw is not None and hw <= self.plan.target_half_width,
             "examples_per_s_iqr": s["iqr"], "cv": s["cv"], "cv_flag": bool(s["cv"] > 0.05),
             "rounds": len(used), "rounds_recorded": len(rounds), "rounds_interfered": n_inter,

@@ -1,9 +1,9 @@
-"""The second pass of a full run, in a fresh process: start it, and merge what it measured.
+"""Passes 2..P of a full run, each in a fresh process: start it, and merge what it measured.
 
 `pytest benchmarks` (the parent) measures pass 1 and the rows measured once, then starts
-`python -m pytest benchmarks --bench-child-pass 1 --bench-child-out FILE` - the same tests, pass 2 only, in a
+`python -m pytest benchmarks --bench-child-pass K --bench-child-out FILE` - the same tests, pass K+1 only, in a
 new process - which writes its rounds, groups and limit measurements to FILE when it ends. The parent pools
-them with its own: the report's rows hold the rounds of two processes, and its limits are the best of both.
+them with its own: the report's rows hold the rounds of P processes, and its limits are the best of all.
 """
 
 from __future__ import annotations
@@ -77,5 +77,5 @@ def run_child(plan, pass_index: int, out: Path, progress, timeout_s: float) -> d
             os.killpg(proc.pid, 9)
             proc.wait()
     if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"the second pass ended with status {proc.returncode}:\n" + "\n".join(tail))
+        raise RuntimeError(f"pass {pass_index + 1} ended with status {proc.returncode}:\n" + "\n".join(tail))
     return json.loads(out.read_text())

@@ -14,11 +14,12 @@ is the set of units compared with each other (the variants of one recipe). Per p
    baseline or twin; the group stops when no unit is left or its per-pass budget is spent. A row that
    could not reach the target within the budget says so in the report.
 
-A full run makes two passes through every group, the second minutes after the first, with pipelines,
-iterators, arrays and models' inputs built again for each pass (the group's `prepare`), and pools the
-rounds of both passes: luck that holds for a whole pass (where an array landed in memory, which pool
-thread got which core, what the other core was doing that minute) varies between the passes and so
-shows in the interval instead of silently shifting the median.
+A full run makes several passes through every group (4: Plan.passes), each in its own process minutes after
+the one before, with pipelines, iterators, arrays and models' inputs built again for each pass (the group's
+`prepare`), and pools the rounds of all passes: luck that holds for a whole pass (where an array landed in
+memory, which pool thread got which core, what the machine's neighbours were doing that minute) varies
+between the passes, so it shows in the interval (stats.pass_interval) instead of silently shifting the
+median.
 
 Around every round the machine is sampled (benchmarks/machine.py): cores used by this process and by
 others, hypervisor steal, load average and the round's peak resident memory. Rounds taken while other

@@ -29,9 +29,17 @@ The check is empirical: an A/A run (the same code twice) should find A's predict
 median for >= 95 % of rows, and A's interval of the median for about 83 % (`python -m reports compare
 A.json B.json` prints both shares). Fewer means the rounds of one run are not independent draws of what
 another run would see - the luck of a run (tests/test_bench_stats.py checks both rates on simulated runs).
-Independence is the assumption that can fail: rounds of one process share its memory placement and
-thread pools, which is why a full run measures every row in two interleaved passes with rebuilt
-pipelines, arrays and iterators (benchmarks/rounds.py), so that such luck is part of the spread.
+Independence is the assumption that fails on a shared machine. Rounds taken seconds apart share the machine's
+state: on the 2-core VM this was built on, no other process and no hypervisor steal were visible, yet the
+copy-bandwidth probe moved between 22 and 34 GB/s within one run, 8 consecutive fresh epochs of one pipeline
+still varied by 18 % (one epoch: 25 %), and whole sections of a run came out 10-19 % slower than in the run
+before (A/A of two full runs). Rounds of one pass then under-state the uncertainty however many they are. A
+full run therefore measures every group in several passes, each in its own process minutes apart
+(benchmarks/passes.py), and `pass_interval` turns the spread of the passes' medians into an interval as well:
+with P passes whose log medians have standard deviation s, the mean log median has the interval
++- t(P-1) s / sqrt(P) and another run of P passes lands within +- t(P-1) s sqrt(2 / P) (Student's t: the
+pass medians are few, and the t quantile pays for estimating s from them). A row reports, on each side, the
+wider of the order-statistic bound and the pass bound, and says which one set its width.
 """
 
 from __future__ import annotations
@@ -115,6 +123,40 @@ def median_pi(values: list[float], m: int | None = None, confidence: float = CON
         k, j, p = bounds
         out.update(low=xs[k - 1], high=xs[j - 1], coverage=p)
     return out
+
+
+# Two-sided 95 % quantiles of Student's t by degrees of freedom (P - 1 for P passes).
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def pass_interval(values: list[float], passes: list[int], min_rounds: int = 2) -> dict | None:
+    """Intervals from the spread of the passes' medians (see the module docstring): {passes, sd_log, center,
+    ci: [low, high], pi: [low, high]}; None with fewer than two passes of at least `min_rounds` rounds."""
+    by_pass: dict = {}
+    for v, p in zip(values, passes):
+        if v > 0:
+            by_pass.setdefault(p, []).append(float(v))
+    logs = [math.log(statistics.median(vs)) for vs in by_pass.values() if len(vs) >= min_rounds]
+    n = len(logs)
+    if n < 2:
+        return None
+    sd = statistics.stdev(logs)
+    t = T975.get(n - 1, 1.96)
+    center = statistics.fmean(logs)
+    ci_half, pi_half = t * sd / math.sqrt(n), t * sd * math.sqrt(2.0 / n)
+    return {"passes": n, "sd_log": sd, "center": math.exp(center),
+            "ci": [math.exp(center - ci_half), math.exp(center + ci_half)],
+            "pi": [math.exp(center - pi_half), math.exp(center + pi_half)]}
+
+
+def widest(order_stat: list, from_passes: list | None) -> tuple[list, str]:
+    """The wider bound on each side of two intervals, and which one set the width."""
+    lo, hi = order_stat
+    if from_passes is None or lo is None:
+        return [lo, hi], "order statistics of the rounds"
+    out = [min(lo, from_passes[0]), max(hi, from_passes[1])]
+    wider = (from_passes[1] - from_passes[0]) > (hi - lo)
+    return out, ("spread of the pass medians" if wider else "order statistics of the rounds")
 
 
 def half_width(ci: dict) -> float | None:

@@ -10,8 +10,11 @@ JSON contract (`schema: tfguide-benchmarks/2`):
   what the CPU declares, shown beside, never a denominator); `fs_write_bytes_per_s` / `fs_read_bytes_per_s`
   (best page-cache probe); `primary_device`; `details` (every sweep);
 - `data`, `training`, `io`: rows. Every row has `name`, `recipe`, `examples_per_s` (the median of its rounds;
-  for io rows: files per second), `examples_per_s_ci95` [low, high] (95 % distribution-free interval of the
-  median), `ci_half_width`, `precision` ("met" or why not), `cv`, `rounds`, `rounds_interfered`,
+  for io rows: files per second), `examples_per_s_ci95` [low, high] (95 % interval of the median: the
+  distribution-free order-statistic interval of all rounds, each side widened to Student's t interval over the
+  passes' medians where that is wider), `examples_per_s_pi95` (the same for another run's median),
+  `interval_width_from` (which of the two set the width), `pass_medians_sd` (spread of the passes' log
+  medians; none for rows measured once), `ci_half_width`, `precision` ("met" or why not), `cv`, `rounds`, `rounds_interfered`,
   `under_interference`, `others_cores_median`, `load_average`, `cores_used` (process CPU time / wall time),
   `peak_rss_bytes`, `pct_of_limit` (+ `_ci95`) and `limit` (which limit the percentage uses),
   `speedup_vs_guide` (+ `_ci95`: the median of per-round ratios to the guide's row measured in the same rounds),
@@ -24,7 +27,7 @@ JSON contract (`schema: tfguide-benchmarks/2`):
   configuration in `config_detail` (`config` is the tuning's name there).
 - `selfcheck`, `skipped` (with reasons), `targets` (each `met`, its value and evidence), `ladders` (what each
   tuning gave), `summary` (rows, how many reached +-5 %, how many were measured under interference, the median
-  half-width), `checks` (problems(): every column present, no row beyond its limit by more than its noise),
+  half-width, how many intervals the spread between passes set and the median spread), `checks` (problems(): every column present, no row beyond its limit by more than its noise),
   `plots` (file names, or why there are none), `notes`; `cluster`: the rows of `python -m benchmarks.cluster`
   (reports/cluster.py), carried over from the report directory.
 `python -m reports compare` requires a row's configuration to be identical before it divides two rows.
@@ -204,7 +207,9 @@ def ladders(report: dict) -> list[dict]:
     data = {r["name"]: r for r in report["data"]}
     for b in sorted({r["batch_size"] for r in report["data"] if r["source"] == "numpy"}):
         names = [("guide", "the guide's from_tensor_slices(...).batch(n)"), ("prefetch", "+ prefetch"),
-                 ("parallel_batch", "+ parallel batch"), ("gather", "batch-before-map: gather whole batches"),
+                 ("parallel_batch", "+ parallel batch"),
+                 ("chunked", "chunks of up to 64 examples batched in parallel (every byte still copied)"),
+                 ("gather", "batch-before-map: gather whole batches"),
                  ("shuffled_gather", "+ shuffle every epoch (the training input)")]
         rungs = [(label, data[f"numpy/{v}/b{b}/graph"]) for v, label in names if f"numpy/{v}/b{b}/graph" in data]
         if len(rungs) > 1:
@@ -337,6 +342,10 @@ def build(recorder, env: dict, wall_s: float | None = None) -> dict:
                           "rows_under_interference": sum(1 for r in rows if r.get("under_interference")),
                           "rows_with_interfered_rounds": sum(1 for r in rows if r.get("rounds_interfered")),
                           "median_half_width": hws[len(hws) // 2] if hws else None,
+                          "rows_width_from_passes": sum(1 for r in rows
+                                                        if r.get("interval_width_from") == "spread of the pass medians"),
+                          "median_pass_medians_sd": _median([r["pass_medians_sd"] for r in rows
+                                                             if r.get("pass_medians_sd") is not None]),
                           "groups_out_of_budget": sum(1 for g in recorder.groups if g["budget_spent"])}}
     report["targets"] = _targets(report)
     report["ladders"] = ladders(report)
@@ -375,6 +384,11 @@ def _f(v, fmt="{:,.0f}"):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return fmt.format(v)
+
+
+def _median(values: list[float]) -> float | None:
+    values = sorted(values)
+    return values[len(values) // 2] if values else None
 
 
 def _rate(r):
@@ -469,6 +483,11 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
               f"{_f(s['median_half_width'], '{:.1%}')}; {s['rows_with_interfered_rounds']} with rounds under "
               f"interference, {s['rows_under_interference']} measured mostly under it (‡).** † = the interval is "
               "wider than ±5 % (budget spent). Compare two runs with `python -m reports compare A.json B.json`.", ""]
+    if s.get("median_pass_medians_sd") is not None:
+        parts += [f"Drift between passes: the passes' medians of a row differ by {s['median_pass_medians_sd']:.1%} "
+                  f"(median standard deviation); for {s['rows_width_from_passes']} of {s['rows']} rows that spread, "
+                  "not the rounds of a pass, sets the interval's width: this machine's speed moves over minutes "
+                  "more than rounds seconds apart show.", ""]
     parts += [f"- {n}" for n in report["notes"]] + ([""] if report["notes"] else [])
     parts += ["## Limits (measured in this run)", ""]
     cb = lim["details"]["copy_bandwidth"]

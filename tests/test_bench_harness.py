@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import statistics
 
 import pytest
 
@@ -158,16 +160,39 @@ def test_a_group_measured_once_takes_the_rounds_an_interval_needs(quiet):
     assert len(rec.rounds["r"]) == 6 and rec.groups[-1]["pass"] == "once"
 
 
-def test_passes_pool_their_rounds(quiet):
+def test_passes_pool_their_rounds_and_their_spread_widens_the_interval(quiet):
     calls: list = []
-    rec = Recorder(plan=_plan(passes=2, min_rounds_per_pass=5, max_rounds_per_pass=5), progress=lambda s: None)
-    for p, rate in ((0, 100.0), (1, 110.0)):
+    rec = Recorder(plan=_plan(passes=4, min_rounds_per_pass=5, max_rounds_per_pass=5), progress=lambda s: None)
+    pass_rates = (100.0, 104.0, 98.0, 102.0)
+    for p, rate in enumerate(pass_rates):
         rec.pass_index = p
         unit = Unit(key="r", run=scripted(itertools.repeat(rate), calls, "r"), row={"name": "r", "section": "data"})
         measure_group(Group("g", "data", [unit], budget_s=1e9), rec, rec.plan)
     row = rec.row("r")
+    assert row["passes"] == 4 and row["rounds"] == 20 and row["examples_per_s"] == 101.0
+    # order statistics of the 20 rounds alone: [100, 102]; the passes' medians say the machine moved more
+    logs = [math.log(r) for r in pass_rates]
+    mean, sd = sum(logs) / 4, statistics.stdev(logs)
+    ci = [math.exp(mean - 3.182 * sd / 2), math.exp(mean + 3.182 * sd / 2)]
+    pi = [math.exp(mean - 3.182 * sd * math.sqrt(0.5)), math.exp(mean + 3.182 * sd * math.sqrt(0.5))]
+    assert row["examples_per_s_ci95"] == pytest.approx(ci) and row["examples_per_s_pi95"] == pytest.approx(pi)
+    assert row["interval_width_from"] == "spread of the pass medians" and row["pass_medians_sd"] == pytest.approx(sd)
+    assert ci[0] < 100.0 and ci[1] > 102.0
+
+
+def test_passes_that_agree_keep_the_order_statistic_interval(quiet):
+    calls: list = []
+    rec = Recorder(plan=_plan(passes=2, min_rounds_per_pass=5, max_rounds_per_pass=5), progress=lambda s: None)
+    for p in (0, 1):
+        rec.pass_index = p
+        unit = Unit(key="r", run=scripted(itertools.cycle([100.0, 110.0]), calls, "r"),
+                    row={"name": "r", "section": "data"})
+        measure_group(Group("g", "data", [unit], budget_s=1e9), rec, rec.plan)
+    row = rec.row("r")
     assert row["passes"] == 2 and row["rounds"] == 10
-    assert row["examples_per_s_ci95"] == [100.0, 110.0] and row["examples_per_s_pi95"] == [100.0, 110.0]
+    assert row["examples_per_s_ci95"] == pytest.approx([100.0, 110.0])
+    assert row["interval_width_from"] == "order statistics of the rounds"
+    assert row["pass_medians_sd"] == 0.0
 
 
 def test_clock_times_only_its_timed_parts():
@@ -183,7 +208,7 @@ def test_clock_times_only_its_timed_parts():
 
 def test_quick_and_full_plans():
     full, quick = Plan.for_run(False), Plan.for_run(True)
-    assert full.passes == 2 and full.passes * full.min_rounds_per_pass >= 10  # a prediction interval needs 10
+    assert full.passes == 4 and full.passes * full.min_rounds_per_pass >= 10  # a prediction interval needs 10
     assert quick.passes == 1 and quick.min_rounds_per_pass >= 6               # an interval of the median needs 6
     assert set(quick.budgets) == set(full.budgets)
     assert rounds.MIN_ROUNDS_FOR_INTERVAL == 6
