@@ -23,9 +23,9 @@ TARGET_HALF_WIDTH = 0.05
 INPUT_BOUND_MODERATE, INPUT_BOUND_HIGH = 0.05, 0.20
 
 FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top); 4 passes
-    "data.numpy": 15, "data.tfrecord": 7, "data.csv": 5, "data.text": 5, "data.map": 6, "data.batch": 4,
-    "data.padded_batch": 4, "keras.quickstart/b32": 18, "keras.quickstart/large": 15, "keras.fit": 6,
-    "keras.evaluate_predict": 5, "keras.save": 5, "estimator": 20}
+    "data.numpy": 12, "data.tfrecord": 7, "data.csv": 4, "data.text": 4, "data.map": 5, "data.batch": 4,
+    "data.padded_batch": 4, "keras.quickstart/b32": 14, "keras.quickstart/large": 15, "keras.fit": 5,
+    "keras.evaluate_predict": 4, "keras.save": 5, "estimator": 20}
 QUICK_BUDGETS = {k: max(3.0, v / 3) for k, v in FULL_BUDGETS.items()}
 
 
