@@ -34,18 +34,8 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
     isource = Stage("files.interleave(dataset([f]), num_parallel_calls=AUTOTUNE)",
                     lambda _: tf.data.Dataset.from_tensor_slices(files).interleave(
                         lambda f: dataset([f]), cycle_length=FILES, num_parallel_calls=AUTOTUNE, deterministic=True))
-    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
-    out = []
-    for n in plan.file_batches:
-        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
-        out += [
-            RowSpec("guide", [source, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
-            RowSpec("parallel", [isource, batch, prefetch], batch=n,
-                    what="files.interleave(dataset([f]), num_parallel_calls=AUTOTUNE).batch(n).prefetch(AUTOTUNE)"),
-            RowSpec("cache", [isource, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
-                    copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
-        ]
-    return out
+    return tfdata.file_rows(plan.file_batches, guide=source, parallel=isource,
+                            parallel_what="files.interleave(dataset([f]), num_parallel_calls=AUTOTUNE)")
 
 
 def test_csv_pipelines(tf, plan, recorder, csv_files, bench_pass):

@@ -32,18 +32,8 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
     AUTOTUNE = tf.data.AUTOTUNE
     source = Stage("dataset(files)", lambda _: dataset(files))
     psource = Stage("dataset(files, num_parallel_reads=AUTOTUNE)", lambda _: dataset(files, num_parallel_reads=AUTOTUNE))
-    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
-    out = []
-    for n in plan.file_batches:
-        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
-        out += [
-            RowSpec("guide", [source, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
-            RowSpec("parallel", [psource, batch, prefetch], batch=n,
-                    what="dataset(files, num_parallel_reads=AUTOTUNE).batch(n).prefetch(AUTOTUNE)"),
-            RowSpec("cache", [psource, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
-                    copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
-        ]
-    return out
+    return tfdata.file_rows(plan.file_batches, guide=source, parallel=psource,
+                            parallel_what="dataset(files, num_parallel_reads=AUTOTUNE)")
 
 
 def test_text_pipelines(tf, plan, recorder, text_files, bench_pass):

@@ -50,12 +50,8 @@ def units(tf, plan, directory) -> list[Unit]:
                 raise AssertionError(f"{path}: loaded {loaded.count_params()} parameters, expected {n_params}")
             return 1
 
-        out.append(Unit(key=f"save_model/save/h{hidden}", run=save, row={
-            **base, "name": f"save_model/save/h{hidden}", "op": "save", "call": "model.save(path)",
-            "is_guide": hidden == 64, "config": "save"}))
-        out.append(Unit(key=f"save_model/load/h{hidden}", run=load, row={
-            **base, "name": f"save_model/load/h{hidden}", "op": "load", "call": "keras.models.load_model(path)",
-            "is_guide": hidden == 64, "config": "load"}))
+        out += fsio.save_load_units("save_model", hidden, base, save, load,
+                                    ("model.save(path)", "keras.models.load_model(path)"))
     return out + fsio.probe_units(directory / "probes", sizes, GROUP)
 
 

@@ -45,12 +45,8 @@ def units(tf, plan, directory) -> list[Unit]:
                 fresh.load_weights(str(path))
             return 1
 
-        out.append(Unit(key=f"save_weights/save/h{hidden}", run=save, row={
-            **base, "name": f"save_weights/save/h{hidden}", "op": "save", "call": "model.save_weights(path)",
-            "is_guide": hidden == 64, "config": "save"}))
-        out.append(Unit(key=f"save_weights/load/h{hidden}", run=load, row={
-            **base, "name": f"save_weights/load/h{hidden}", "op": "load", "call": "model.load_weights(path)",
-            "is_guide": hidden == 64, "config": "load"}))
+        out += fsio.save_load_units("save_weights", hidden, base, save, load,
+                                    ("model.save_weights(path)", "model.load_weights(path)"))
     return out + fsio.probe_units(directory / "probes", sizes, GROUP)
 
 

@@ -44,5 +44,13 @@ def probe_units(directory: Path, sizes: list[int], group: str) -> list[Unit]:
     return out
 
 
+def save_load_units(prefix: str, hidden: int, base: dict, save, load, calls: tuple[str, str]) -> list[Unit]:
+    """The save row and the load row of one model: `prefix/save/hN` and `prefix/load/hN`, the guide's model
+    (hidden = 64) marked as the guide's."""
+    return [Unit(key=f"{prefix}/{op}/h{hidden}", run=run, row={
+        **base, "name": f"{prefix}/{op}/h{hidden}", "op": op, "call": call, "is_guide": hidden == 64, "config": op})
+        for op, run, call in (("save", save, calls[0]), ("load", load, calls[1]))]
+
+
 def is_probe(key: str, kind: str) -> bool:
     return key.startswith(f"fs/{kind}/")

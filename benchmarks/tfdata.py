@@ -181,5 +181,21 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
     return list(units.values())
 
 
+def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> list[RowSpec]:
+    """The rows of a file recipe at each batch size: the guide's `dataset(files).batch(n)`, the performance
+    guide's parallel reading batched and prefetched, and the same cached after batching (no copy)."""
+    prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
+    out = []
+    for n in batches:
+        batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
+        out += [
+            RowSpec("guide", [guide, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
+            RowSpec("parallel", [parallel, batch, prefetch], batch=n, what=f"{parallel_what}.batch(n).prefetch(AUTOTUNE)"),
+            RowSpec("cache", [parallel, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+                    copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
+        ]
+    return out
+
+
 def example_bytes(x, y) -> float:
     return float(x[0].nbytes + y[0].nbytes)

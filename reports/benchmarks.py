@@ -208,7 +208,7 @@ def ladders(report: dict) -> list[dict]:
     for b in sorted({r["batch_size"] for r in report["data"] if r["source"] == "numpy"}):
         names = [("guide", "the guide's from_tensor_slices(...).batch(n)"), ("prefetch", "+ prefetch"),
                  ("parallel_batch", "+ parallel batch"),
-                 ("chunked", "chunks of up to 64 examples batched in parallel (every byte still copied)"),
+                 ("chunked", "from_arrays over chunks of examples, batched in parallel (every byte still copied)"),
                  ("gather", "batch-before-map: gather whole batches"),
                  ("shuffled_gather", "+ shuffle every epoch (the training input)")]
         rungs = [(label, data[f"numpy/{v}/b{b}/graph"]) for v, label in names if f"numpy/{v}/b{b}/graph" in data]

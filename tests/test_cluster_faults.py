@@ -64,7 +64,7 @@ def test_a_worker_killed_mid_run_stops_the_others_with_one_line_naming_it(tmp_pa
         loopback.kill(launch)
         raise
     outcome = loopback.wait(launch, TIMEOUT_S, grace=STOP_BOUND_S + 30)
-    assert outcome.returncodes == [3, -signal.SIGKILL, 3]
+    assert outcome.returncodes == [3, -signal.SIGKILL, 3], outcome
     assert outcome.watchdog_killed == []
     assert outcome.stopped_after_failure_s < STOP_BOUND_S
     address = re.escape(f"127.0.0.1:{launch.ports[1]}")
