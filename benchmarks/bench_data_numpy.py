@@ -5,8 +5,9 @@ Every pipeline starts from `reference.data_numpy.from_arrays`. The guide's pipel
 per-element overhead in between. The tuned variants follow the tf.data performance guide: prefetch,
 parallel batching, vectorising (from_arrays over whole batches), gathering whole batches in a parallel map
 (batch-before-map: from_arrays over example indices, in order or shuffled every epoch as training wants),
-chunking (from_arrays over chunks of up to 64 examples that divide the batch and the epoch, batched into whole batches: every byte is still copied
-into its batch, but tf.data's per-element cost is paid once per chunk), and cache.
+chunking (from_arrays over chunks of up to 64 examples that divide the batch and the epoch, batched into
+whole batches: every byte is still copied into its batch, but tf.data's per-element cost is paid once per
+chunk), and cache.
 
 Two variants deliver bytes without copying them, and the report says so: `cache` serves the same batch
 tensors again, and `vectorised` slices of a tensor are returned as views when they are 64-byte aligned

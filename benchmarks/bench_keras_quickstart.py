@@ -56,7 +56,7 @@ def quickstart_fit(batch: int):
 
 
 def build(tf, plan, images, config: str, batch: int, progress, first_pass: bool = True):
-    """The configuration's trainer, built and warmed up once per run (kept for the second pass)."""
+    """The configuration's trainer, built and warmed up once per process (the passes of a full run are processes)."""
     key = (config, batch)
     if key in _BUILT:
         return _BUILT[key]

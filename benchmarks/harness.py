@@ -1,9 +1,9 @@
 """The plan of a run (quick or full) and the recorder that turns rounds into report rows.
 
 Method (issue 8): every row is measured in rounds, round-robin with the rows it is compared with,
-adaptively until its median's 95 % interval is within +-5 % or its group's budget is spent, in two
-passes (full run), each in its own process, - see benchmarks/rounds.py for the loop and benchmarks/stats.py for the
-interval. A row reports the median rate, its interval, the spread (IQR, CV), how many rounds were
+adaptively until its median's 95 % interval is within +-5 % or its group's budget is spent, in four
+passes (full run), each in its own process - see benchmarks/rounds.py for the loop and benchmarks/stats.py
+for the interval. A row reports the median rate, its interval, the spread (IQR, CV), how many rounds were
 taken and how many were measured under interference, cores used and peak memory. Nothing here
 asserts anything about time.
 """

@@ -107,7 +107,7 @@ class FitConfig:
 
     def warm_up(self, full: bool = True) -> None:
         """One full epoch (traces, compiles), the accuracy after it, and the round size S. `full=False` (the
-        second pass's process, whose accuracy is not reported): a few executions, enough to compile and time."""
+        process of a later pass, whose accuracy is not reported): a few executions, enough to compile and time."""
         n = len(self.x)
         steps_epoch = n // self.batch
         steps = steps_epoch if full else min(steps_epoch, max(4 * self.spe, 64))

@@ -125,7 +125,7 @@ def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tup
     For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
     log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's interval is
     exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals: whatever spread they
-    hold (both passes, interference) is carried into the verdict."""
+    hold (the spread between passes, interference) is carried into the verdict."""
     if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
             or min(*a_ci, *b_ci) <= 0:
         return None

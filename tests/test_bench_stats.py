@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.stats import (half_width, median_ci, median_pi, median_rank_bounds, pass_interval,
-                              prediction_rank_bounds, quantile, spread, summarise, widest)
+                              prediction_rank_bounds, quantile, spread, summarise, t975, widest)
 
 
 def test_order_statistic_interval_ranks_and_exact_coverage():
@@ -104,6 +104,10 @@ def test_pass_interval_in_closed_form():
     assert out["ci"] == pytest.approx([math.exp(mean - 4.303 * sd / math.sqrt(3)), math.exp(mean + 4.303 * sd / math.sqrt(3))])
     assert out["pi"] == pytest.approx([math.exp(mean - 4.303 * sd * math.sqrt(2 / 3)),
                                        math.exp(mean + 4.303 * sd * math.sqrt(2 / 3))])
+    # Student's t beyond the table: the expansion against exact quantiles (10, 20 and 60 degrees of freedom)
+    assert t975(3) == 3.182
+    for df, exact in ((10, 2.2281), (20, 2.0860), (60, 2.0003)):
+        assert abs(t975(df) - exact) < 0.003
     # one pass, or passes of a single round, say nothing about the spread between passes
     assert pass_interval(values, [0] * 6) is None
     assert pass_interval([1.0, 2.0], [0, 1]) is None
