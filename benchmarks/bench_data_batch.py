@@ -50,12 +50,8 @@ def test_batch_pipelines(tf, plan, recorder, bench_pass):
     group = Group(GROUP, SECTION, [], plan.budget(GROUP))
 
     def prepare():
-        units = tfdata.build_units(tf, source="batch", recipe=RECIPE, specs=specs(tf, plan),
-                                   examples=plan.batch_elements, bytes_per_example=16.0, data="range")
-        guide = next(u.key for u in units if u.row and u.row["is_guide"])
-        for u in units:
-            if u.row is not None and u.key != guide:
-                u.baseline = guide
-        group.units[:] = units
+        group.units[:] = tfdata.build_units(tf, source="batch", recipe=RECIPE, specs=specs(tf, plan),
+                                            examples=plan.batch_elements, bytes_per_example=16.0, data="range",
+                                            one_guide=True)
 
     measure_group(group, recorder, plan, prepare=prepare)

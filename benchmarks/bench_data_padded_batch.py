@@ -51,13 +51,8 @@ def test_padded_batch_pipelines(tf, plan, recorder, bench_pass):
     count = plan.padded_elements
 
     def prepare():
-        units = tfdata.build_units(tf, source="padded_batch", recipe=RECIPE, specs=specs(tf, plan), examples=count,
-                                   bytes_per_example={n: padded_bytes_per_element(count, n) for n in plan.small_batches},
-                                   data="range")
-        guide = next(u.key for u in units if u.row and u.row["is_guide"])
-        for u in units:
-            if u.row is not None and u.key != guide:
-                u.baseline = guide
-        group.units[:] = units
+        per_batch = {n: padded_bytes_per_element(count, n) for n in plan.small_batches}
+        group.units[:] = tfdata.build_units(tf, source="padded_batch", recipe=RECIPE, specs=specs(tf, plan),
+                                            examples=count, bytes_per_example=per_batch, data="range", one_guide=True)
 
     measure_group(group, recorder, plan, prepare=prepare)

@@ -116,14 +116,15 @@ class RowSpec:
 
 
 def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples: int, bytes_per_example: dict | float,
-                data: str, ladder_batches: set | None = None) -> list[Unit]:
+                data: str, ladder_batches: set | None = None, one_guide: bool = False) -> list[Unit]:
     """Units for the rows of one source and the stages of their ladders (shared prefixes measured once).
 
     Rows at a batch size in `ladder_batches` (default: all) get the full ladder, one stage at a time; the
     others get a short one - the source, then the rest of the pipeline as one step - which keeps the number
     of pipelines measured side by side (and so the time a round takes) in bounds.
     `bytes_per_example` is a number, or {batch: number} where padding makes it depend on the batch size.
-    The guide's row at the same batch size and consumer is each row's baseline ("x guide")."""
+    The guide's row at the same batch size and consumer is each row's baseline ("x guide"); with `one_guide`
+    (recipes whose guide fixes the batch size, e.g. `.batch(4)`) the single guide row is every row's."""
     units: dict[str, Unit] = {}
     by_pipeline: dict[tuple, str] = {}
 
@@ -147,6 +148,10 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
         return key
 
     guides = {(s.batch, s.consumer): f"{source}/{s.variant}/b{s.batch}/{s.consumer}" for s in specs if s.is_guide}
+    if one_guide:
+        if len(guides) != 1:
+            raise ValueError(f"{source}: one_guide needs exactly one guide row, not {len(guides)}")
+        only = next(iter(guides.values()))
     names = []
     for spec in specs:  # rows first, so that a ladder stage equal to a row is that row
         name = f"{source}/{spec.variant}/b{spec.batch}/{spec.consumer}"
@@ -157,7 +162,8 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
                "what": spec.what, "copies_every_byte": spec.copies_every_byte, "is_guide": spec.is_guide,
                "data": data, "unit": "examples", **spec.extra}
         unit_for(spec.stages, spec.consumer, key=name, row=row)
-        units[name].baseline = None if spec.is_guide else guides.get((spec.batch, spec.consumer))
+        units[name].baseline = (None if spec.is_guide else only if one_guide
+                                else guides.get((spec.batch, spec.consumer)))
         names.append(name)
     for spec, name in zip(specs, names):
         keys = []
@@ -190,7 +196,8 @@ def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> 
         batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
         out += [
             RowSpec("guide", [guide, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
-            RowSpec("parallel", [parallel, batch, prefetch], batch=n, what=f"{parallel_what}.batch(n).prefetch(AUTOTUNE)"),
+            RowSpec("parallel", [parallel, batch, prefetch], batch=n,
+                    what=f"{parallel_what}.batch(n).prefetch(AUTOTUNE)"),
             RowSpec("cache", [parallel, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
                     copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
         ]

@@ -42,3 +42,24 @@ def test_every_numpy_variant_yields_the_guide_batches(n_examples):
         else:
             np.testing.assert_array_equal(xs, x, err_msg=spec.variant)
             np.testing.assert_array_equal(ys, y, err_msg=spec.variant)
+
+
+def test_x_guide_baselines_per_batch_size_or_the_one_guide_row():
+    from benchmarks import bench_data_batch, tfdata
+
+    plan = Plan(quick=True, numpy_batches=(32, 256), ladder_batch=256, small_batches=(4, 32), batch_elements=64)
+    x = np.zeros((64, 28, 28), np.float32)
+    y = np.zeros(64, np.int64)
+    units = tfdata.build_units(tf, source="numpy", recipe="data.numpy", specs=specs(tf, x, y, plan), examples=64,
+                               bytes_per_example=3136.0, data="zeros")
+    rows = {u.key: u for u in units if u.row is not None}
+    for key, unit in rows.items():
+        batch, consumer = unit.row["batch_size"], unit.row["consumer"]
+        want = None if unit.row["is_guide"] else f"numpy/guide/b{batch}/{consumer}"
+        assert unit.baseline == want, key
+    units = tfdata.build_units(tf, source="batch", recipe="data.batch", specs=bench_data_batch.specs(tf, plan),
+                               examples=64, bytes_per_example=16.0, data="range", one_guide=True)
+    baselines = {u.key: u.baseline for u in units if u.row is not None}
+    guide = "batch/guide/b4/graph"
+    assert baselines == {guide: None, "batch/parallel/b4/graph": guide, "batch/batch/b32/graph": guide,
+                         "batch/parallel/b32/graph": guide}
