@@ -10,7 +10,6 @@ asserts anything about time.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, pass_interval, quantile,
@@ -127,7 +126,6 @@ class Recorder:
     progress: callable = print
     pass_index: int = 0
     limits: dict = field(default_factory=dict)
-    limit_history: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)         # unit key -> row fields (None for stages and twins)
     links: dict = field(default_factory=dict)        # unit key -> {"baseline", "twin", "group"}
     rounds: dict = field(default_factory=dict)       # unit key -> [round dict]
@@ -136,7 +134,6 @@ class Recorder:
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     threads: dict = field(default_factory=dict)
-    extra_sections: dict = field(default_factory=dict)
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -327,10 +324,6 @@ class Recorder:
             if row is not None:
                 out.append(row)
         return out
-
-
-def isnan(v) -> bool:
-    return isinstance(v, float) and math.isnan(v)
 
 
 # -- rows timed elsewhere (python -m benchmarks.cluster) ----------------------------------------------

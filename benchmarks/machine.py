@@ -105,7 +105,14 @@ class Sample:
 
     @classmethod
     def now(cls) -> "Sample":
+        """At the end of a timed part: the wall clock first, so reading /proc/stat (~20 us) is not timed."""
         return cls(time.perf_counter(), own_cpu_seconds(), proc_stat())
+
+    @classmethod
+    def starting(cls) -> "Sample":
+        """At the start of a timed part: the wall clock last, for the same reason."""
+        stat, cpu = proc_stat(), own_cpu_seconds()
+        return cls(time.perf_counter(), cpu, stat)
 
     def since(self, earlier: "Sample") -> dict:
         wall = self.wall - earlier.wall

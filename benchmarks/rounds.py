@@ -33,11 +33,11 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from benchmarks import machine
-from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL
 
 
 class Clock:
@@ -51,7 +51,7 @@ class Clock:
         self._start = None
 
     def start(self) -> None:
-        self._start = machine.Sample.now()
+        self._start = machine.Sample.starting()
 
     def stop(self) -> None:
         delta = machine.Sample.now().since(self._start)
@@ -88,7 +88,6 @@ class Unit:
     row: dict | None = None                   # the row's fields (recipe, section, configuration, ...)
     baseline: str | None = None               # key of the unit its "x guide" ratio is taken against
     twin: str | None = None                   # key of its compute-only twin (input wait share)
-    stage_of: list = field(default_factory=list)  # rows whose ladder this unit is a stage of (informative)
     repeats: int = 1
     max_repeats: int = 64
 
@@ -176,7 +175,3 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
     recorder.group_done(group, pass_index, once=once, rounds=r, seconds=time.perf_counter() - t0, warmup_s=warmup_s,
                         budget_spent=budget_spent, unfinished=[u.key for u in active])
 
-
-def precise(rates: list[float], target: float) -> bool:
-    hw = half_width(median_ci(rates))
-    return hw is not None and hw <= target and len(rates) >= MIN_ROUNDS_FOR_INTERVAL

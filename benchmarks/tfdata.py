@@ -203,6 +203,3 @@ def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> 
         ]
     return out
 
-
-def example_bytes(x, y) -> float:
-    return float(x[0].nbytes + y[0].nbytes)
