@@ -97,13 +97,15 @@ def _ratio_unpaired(row: dict, guide: dict) -> tuple:
 def _finish_training(rows: list[dict], limits: dict) -> None:
     by_name = {r["name"]: r for r in rows}
     guides = {r["model"]: r for r in rows if r.get("is_guide")}
-    sweep = {}
+    sweeps: dict = {}  # per device: each matmul set's best over its runs with and without XLA
     for dev, by in limits["details"]["matmul_peak"].items():
         for s in by.get("float32", {}).get("sweep", []):
             if "best_flop_per_s" in s:
-                sweep[s["set"]] = max(sweep.get(s["set"], 0.0), s["best_flop_per_s"])
+                best = sweeps.setdefault(dev, {})
+                best[s["set"]] = max(best.get(s["set"], 0.0), s["best_flop_per_s"])
     for r in rows:
         device = r.get("limit_device") or limits["primary_device"]
+        sweep = sweeps.get(device, {})  # the row's own device: a GPU's sweep is no ceiling for a CPU row
         peak = limits["matmul_peak_flop_per_s"][device]["float32"] * max(1, r.get("peak_devices") or 1)
         flops = r.get("flops_per_example") or r.get("flops_per_example_inference")
         if flops:

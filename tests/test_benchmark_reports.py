@@ -229,3 +229,21 @@ def test_with_matplotlib_the_plots_are_png_files(tmp_path):
     assert (tmp_path / "benchmarks_data.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "benchmarks.json").read_text())["plots"] == ["benchmarks_data.png",
                                                                              "benchmarks_training.png"]
+
+
+def test_a_rows_matmul_ceiling_comes_from_its_own_devices_sweep():
+    from reports.benchmarks import _finish_training
+
+    def sweep(flops):
+        return {"float32": {"sweep": [{"set": "quickstart training b32", "xla": False, "best_flop_per_s": flops},
+                                      {"set": "quickstart training b32", "xla": True, "best_flop_per_s": flops / 2}]}}
+
+    limits = {"primary_device": "/device:CPU:0",
+              "matmul_peak_flop_per_s": {"/device:CPU:0": {"float32": 100e9}, "/device:GPU:0": {"float32": 10e12}},
+              "details": {"matmul_peak": {"/device:CPU:0": sweep(80e9), "/device:GPU:0": sweep(9e12)}}}
+    row = {"name": "quickstart/guide/b32", "model": "quickstart", "is_guide": True, "global_batch": 32, "replicas": 1,
+           "examples_per_s": 1000.0, "examples_per_s_ci95": [900.0, 1100.0], "flops_per_example": 1e6,
+           "timing": {"rates": [1000.0]}}
+    _finish_training([row], limits)
+    assert row["model_matmuls_pct_of_peak"] == pytest.approx(80.0)  # the CPU's 80 GFLOP/s of its 100, not the GPU's
+    assert row["pct_of_limit"] == pytest.approx(1.0)
