@@ -8,11 +8,12 @@ them with its own: the report's rows hold the rounds of P processes, and its lim
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,29 +54,36 @@ def merge(recorder, state: dict) -> None:
                 peak["best_flop_per_s"] = max(peak["best_flop_per_s"], value)
 
 
-def run_child(plan, pass_index: int, out: Path, progress, timeout_s: float) -> dict:
-    """Run pass `pass_index` of every group in a new pytest process; relay its progress; return its state."""
-    cmd = [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:randomly",
-           "--bench-child-pass", str(pass_index), "--bench-child-out", str(out)] + (["--quick"] if plan.quick else [])
+def run_child(plan, pass_index: int, out: Path, progress, timeout_s: float, command: list[str] | None = None) -> dict:
+    """Run pass `pass_index` of every group in a new pytest process (or `command`, for tests); relay its
+    progress; return its state. The process is killed when it takes longer than `timeout_s`."""
+    cmd = command or ([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:randomly",
+                       "--bench-child-pass", str(pass_index), "--bench-child-out", str(out)]
+                      + (["--quick"] if plan.quick else []))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     progress(f"[bench] pass {pass_index + 1}/{plan.passes}: a fresh process ({' '.join(cmd[1:])})")
-    t0 = time.perf_counter()
-    tail: list[str] = []
+    tail: collections.deque = collections.deque(maxlen=40)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-    try:
+
+    def relay():  # in a thread, so that the deadline holds even while the child prints nothing
         for line in proc.stdout:
             line = line.rstrip("\n")
-            tail = (tail + [line])[-40:]
+            tail.append(line)
             if "[bench]" in line:
                 progress("  [bench]" + line.split("[bench]", 1)[1])
-            if time.perf_counter() - t0 > timeout_s:
-                break
-        proc.wait(timeout=max(1.0, timeout_s - (time.perf_counter() - t0)))
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        tail.append(f"(killed: pass {pass_index + 1} took longer than {timeout_s:.0f} s)")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
             proc.wait()
+        reader.join(timeout=5)
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"pass {pass_index + 1} ended with status {proc.returncode}:\n" + "\n".join(tail))
     return json.loads(out.read_text())

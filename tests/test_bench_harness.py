@@ -241,3 +241,18 @@ def test_the_second_process_rounds_are_pooled_and_its_limits_count(tmp_path):
     assert parent.limits["matmul_peak"]["/device:CPU:0"]["float32"]["best_flop_per_s"] == 100e9
     assert parent.limits["history"][-1]["when"] == "start [second process]"
     assert parent.skipped == [{"section": "training", "name": "x", "reason": "why", "recipe": None}]
+
+
+def test_a_silent_child_pass_is_killed_at_its_deadline(tmp_path):
+    import sys
+    import time
+
+    from benchmarks import passes
+
+    lines: list = []
+    hang = [sys.executable, "-c", "import sys, time; print('[bench] started', flush=True); time.sleep(60)"]
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"(?s)status -9:.*\[bench\] started.*took longer than 2 s"):
+        passes.run_child(_plan(passes=2), 1, tmp_path / "never.json", lines.append, timeout_s=2.0, command=hang)
+    assert time.perf_counter() - t0 < 15
+    assert lines[-1] == "  [bench] started"
