@@ -329,7 +329,7 @@ class Recorder:
 # -- rows timed elsewhere (python -m benchmarks.cluster) ----------------------------------------------
 
 CV_FLAG = 0.05
-MIN_ROUNDS = 5
+MIN_ROUNDS = MIN_ROUNDS_FOR_INTERVAL  # rows timed elsewhere need as many rounds as an interval does
 __all__ = ["Plan", "Recorder", "rate_row", "quantile", "summarise", "CV_FLAG", "MIN_ROUNDS"]
 
 

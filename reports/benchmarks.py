@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 from tabulate import tabulate
@@ -331,7 +332,8 @@ def build(recorder, env: dict, wall_s: float | None = None) -> dict:
     _finish_io(sections["io"], limits)
     plan = recorder.plan
     rows = [r for s in SECTIONS for r in sections[s]]
-    hws = sorted(r["ci_half_width"] for r in rows if r.get("ci_half_width") is not None)
+    hws = [r["ci_half_width"] for r in rows if r.get("ci_half_width") is not None]
+    sds = [r["pass_medians_sd"] for r in rows if r.get("pass_medians_sd") is not None]
     report = {"schema": SCHEMA, "environment": env, "provenance": machine.provenance(Path(__file__).resolve().parents[1]),
               "threads": dict(recorder.threads), "plan": plan.describe(), "wall_s": wall_s,
               "method": (rounds_doc or "").strip(), "peak_rss_method": machine.peak_rss_method(),
@@ -343,11 +345,10 @@ def build(recorder, env: dict, wall_s: float | None = None) -> dict:
               "summary": {"rows": len(rows), "precise_rows": sum(1 for r in rows if r.get("precise")),
                           "rows_under_interference": sum(1 for r in rows if r.get("under_interference")),
                           "rows_with_interfered_rounds": sum(1 for r in rows if r.get("rounds_interfered")),
-                          "median_half_width": hws[len(hws) // 2] if hws else None,
+                          "median_half_width": statistics.median(hws) if hws else None,
                           "rows_width_from_passes": sum(1 for r in rows
                                                         if r.get("interval_width_from") == "spread of the pass medians"),
-                          "median_pass_medians_sd": _median([r["pass_medians_sd"] for r in rows
-                                                             if r.get("pass_medians_sd") is not None]),
+                          "median_pass_medians_sd": statistics.median(sds) if sds else None,
                           "groups_out_of_budget": sum(1 for g in recorder.groups if g["budget_spent"])}}
     report["targets"] = _targets(report)
     report["ladders"] = ladders(report)
@@ -386,11 +387,6 @@ def _f(v, fmt="{:,.0f}"):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return fmt.format(v)
-
-
-def _median(values: list[float]) -> float | None:
-    values = sorted(values)
-    return values[len(values) // 2] if values else None
 
 
 def _rate(r):

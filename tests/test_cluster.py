@@ -102,7 +102,7 @@ def test_the_command_refuses_to_run_without_a_cluster(tmp_path):
 def test_bad_options_are_one_line_and_exit_2(tmp_path):
     done, _ = run_worker({"TF_CONFIG": tf_config({"worker": ["127.0.0.1:47001"]})}, tmp_path, "--rounds", "3")
     assert (done.returncode, done.stderr) == (2, "python -m benchmarks.cluster: bad input: --rounds must be at least "
-                                                 "5 (the benchmarks' method)\n")
+                                                 "6 (the benchmarks' method)\n")
     launcher = subprocess.run([sys.executable, "-m", "benchmarks.cluster.loopback", "--workers", "0"], cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
     assert (launcher.returncode, launcher.stderr) == (2, "python -m benchmarks.cluster.loopback: bad input: --workers "
