@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from reports import DEFAULT_REPORT_DIR  # noqa: E402
 from reports.conformance import ConformancePlugin  # noqa: E402
-from reports.environment import for_config, header_lines  # noqa: E402
+from tfguide.environment import for_config, header_lines  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 

@@ -35,7 +35,7 @@ MATRIX_DIR = ROOT / "reports" / "matrix"
 PUBLISHED_DIR = ROOT / "reports" / "published"
 PYTHON = "3.11"  # the newest Python that every TensorFlow below supports (2.12-2.15 stop at 3.11)
 
-# The declared support range (README, reports/environment.py) is TensorFlow 2.12-2.21; every minor
+# The declared support range (README, tfguide/environment.py) is TensorFlow 2.12-2.21; every minor
 # version has a column with the Keras it was released with:
 # - TF 2.12-2.15: Keras 2 is a dependency of TensorFlow itself (keras>=2.N,<2.N+1), so installing
 #   tensorflow-cpu brings it; tf.estimator still exists.

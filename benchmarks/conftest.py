@@ -140,7 +140,7 @@ def recorder(pytestconfig, plan, progress, tf):
     from benchmarks import limits as limits_mod
     from benchmarks import models
     from benchmarks.datasets import data_note
-    from reports.environment import for_config
+    from tfguide.environment import for_config
 
     env = for_config(pytestconfig)  # before any benchmark: the fingerprint's own matmul is not timed
     rec = Recorder(plan=plan, progress=progress)

@@ -1,7 +1,7 @@
 """The benchmark report: benchmarks.json (the contract below), benchmarks.md (tabulate) and, with matplotlib, PNG plots.
 
 JSON contract (`schema: tfguide-benchmarks/2`):
-- `environment` (reports/environment.py's fingerprint), `provenance` (`git_commit` or "not a git checkout",
+- `environment` (tfguide/environment.py's fingerprint), `provenance` (`git_commit` or "not a git checkout",
   `git_dirty`, `pip_freeze` (every installed package), `command_line`), `threads` (the fixed thread
   configuration), `method` (how rows are measured), `plan`, `wall_s` (the run's wall time), `groups` (per
   group and pass: rounds, seconds, whether the budget ran out);
@@ -43,7 +43,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reports import cluster as cluster_section
-from reports.environment import header_lines
+from tfguide.environment import header_lines
 
 SCHEMA = "tfguide-benchmarks/2"
 NO_MATPLOTLIB = "no plots: matplotlib is not installed (pip install -e '.[plots]')"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import catalogue, environment
+from tfguide import catalogue, environment
 
 RECIPE_KEY = "recipe"
 NOTE_KEY = "recipe_note"

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import DEFAULT_REPORT_DIR, catalogue
+from reports import DEFAULT_REPORT_DIR
+from tfguide import catalogue
 
 STATUSES = ("pass", "known defect", "fail", "skip", "not run", "missing")
 # Cells that no conformance report produces: the environment left no report at all (--allow-missing),
@@ -323,7 +324,7 @@ def _legend() -> str:
 
 def to_published(matrix: dict) -> str:
     """reports/published/compatibility.md: the side-by-side table people read before choosing versions."""
-    from reports.environment import SUPPORT_STATEMENT
+    from tfguide.environment import SUPPORT_STATEMENT
 
     envs = matrix["environments"]
     rows = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from reports.environment import header_lines
+from tfguide.environment import header_lines
 
 STATUS_MARK = {"pass": "pass", "known defect": "known defect", "fail": "**FAIL**", "skip": "skip",
                "not run": "not run", "missing": "missing"}

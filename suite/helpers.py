@@ -7,7 +7,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from reports.environment import keras_flavour
+from tfguide.environment import keras_flavour
 
 # The guide imports Keras as `from tensorflow import keras`: test exactly what that resolves to
 # (Keras 3 on TF >= 2.16, tf_keras with TF_USE_LEGACY_KERAS=1, keras 2.x on TF <= 2.15).

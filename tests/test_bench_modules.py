@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import catalogue
+from tfguide import catalogue
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 RECIPE_MODULES = sorted(p for p in BENCHMARKS.glob("bench_*.py")

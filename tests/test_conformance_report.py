@@ -8,12 +8,12 @@ import textwrap
 
 import pytest
 
-from reports import catalogue
+from tfguide import catalogue
 
 CONFTEST = """
 from pathlib import Path
 from reports.conformance import ConformancePlugin
-from reports import environment
+from tfguide import environment
 
 def pytest_addoption(parser):
     parser.addoption("--report-dir")
@@ -263,7 +263,7 @@ def test_every_catalogued_defect_names_specs_that_exist():
 ], ids=["2.12", "2.15", "2.16+3.3", "2.17+3.9", "tf_keras", "too-old", "nightly", "newer-keras", "tf_keras-mismatch",
         "keras2-mismatch"])
 def test_report_header_says_whether_the_environment_is_in_the_verified_range(tf, keras, module, inside, why):
-    from reports import environment
+    from tfguide import environment
 
     env = {"tensorflow": tf, "keras": {"version": keras, "module": module}, "python": "3.11.7"}
     verdict = environment.verified_range(env)

@@ -108,7 +108,7 @@ NETWORK = os.environ.get("TFGUIDE_NETWORK_TESTS") == "1"
 
 def tensorflow_requirement() -> tuple[str, str]:
     """(distribution, version) of the TensorFlow this test runs with."""
-    from reports.environment import tensorflow_distribution
+    from tfguide.environment import tensorflow_distribution
 
     name = tensorflow_distribution()
     if name is None:
@@ -175,7 +175,7 @@ def test_readme_install_into_an_existing_environment_keeps_its_numpy(tmp_path):
     # And the suite runs there: the tooling imports and renders without touching the network.
     smoke = subprocess.run([str(python), "-c", textwrap.dedent("""
         import matplotlib, numpy, pytest, tabulate, tensorboard
-        from reports import catalogue
+        from tfguide import catalogue
         print(len(catalogue.load()))
     """)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert smoke.returncode == 0, smoke.stderr

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from reports import __main__ as reports_cli
-from reports import catalogue, matrix
+from reports import matrix
+from tfguide import catalogue
 
 CATALOGUE_IDS = list(catalogue.load())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.catalogue import load
+from tfguide.catalogue import load
 from tests import run_mutants
 from tests.mutants import CATALOGUE, spec_module
 from tests.run_mutants import NOT_APPLICABLE, run_one, verdict

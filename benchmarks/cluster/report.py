@@ -81,7 +81,7 @@ def build_row(args, cluster, result: dict, images) -> dict:
 
 
 def write(args, cluster, result: dict, images) -> list:
-    from reports.environment import fingerprint
+    from tfguide.environment import fingerprint
 
     row = build_row(args, cluster, result, images)
     notes = [images.source]

@@ -15,7 +15,9 @@ try:
 except ModuleNotFoundError:  # Python < 3.11, where TF 2.15 still runs
     import tomli as tomllib
 
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+# The data stays in reports/ (its documented place, the contract between folders); both packages sit side
+# by side in a checkout and in site-packages.
+CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "reports" / "catalogue.toml"
 STATES = ("current", "renamed", "removed")
 
 
