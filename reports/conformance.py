@@ -23,7 +23,13 @@ from tfguide import catalogue, environment
 RECIPE_KEY = "recipe"
 NOTE_KEY = "recipe_note"
 DEFECT_KEY = "known_defect"
-STATUSES = ("pass", "known defect", "fail", "skip", "not run", "missing")
+ADVISORY_KEY = "advisory"          # a verdict a spec recorded: {"id", "verdict", "detail"}
+VULNERABLE_KEY = "vulnerable"      # the advisory id whose crafted file took effect
+# A recipe's status, in this order of precedence: a failing spec makes it `fail` whatever else happened; a
+# reproduced advisory `vulnerable` (the guide's code may work, loading files from others is not safe); a
+# catalogued defect `known defect`.
+STATUSES = ("pass", "known defect", "vulnerable", "fail", "skip", "not run", "missing")
+VERDICTS = ("vulnerable", "refused", "not applicable", "undetermined", "not run")
 FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
 _MARK = re.compile(r"""mark\.recipe\(\s*["']([^"']+)["']""")
 
@@ -61,6 +67,7 @@ class RecipeResult:
     failures: list[str] = field(default_factory=list)
     skips: list[str] = field(default_factory=list)
     known_defects: list[dict] = field(default_factory=list)
+    vulnerable: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -144,7 +151,17 @@ class ConformancePlugin:
         rid = next((v for k, v in report.user_properties if k == RECIPE_KEY), None)
         if rid is None or not report.failed or call.excinfo is None or hasattr(report, "wasxfail"):
             return report
-        defect = catalogue.recognise(rid, item.name, call.excinfo.value)
+        exc = call.excinfo.value
+        if isinstance(exc, catalogue.AdvisoryReproduced):
+            advisory = catalogue.advisories().get(exc.advisory)
+            if advisory is not None and advisory.reproduced_by(rid, item.name):
+                # The crafted file did what the advisory says: catalogued, so not a failure of the suite,
+                # but never a pass either.
+                report.outcome = "skipped"
+                report.wasxfail = f"vulnerable {advisory.id}"
+                report.user_properties.append((VULNERABLE_KEY, advisory.id))
+            return report
+        defect = catalogue.recognise(rid, item.name, exc)
         if defect is not None:
             # The spec asserted the documented behaviour and this build breaks it exactly the way the
             # catalogue describes: a known defect, shown as an expected failure.
@@ -157,12 +174,18 @@ class ConformancePlugin:
         rid = next((v for k, v in report.user_properties if k == RECIPE_KEY), None)
         if rid is None:
             return
-        entry = self.outcomes.setdefault(report.nodeid, {"recipe": rid, "outcome": None, "detail": "", "notes": []})
+        entry = self.outcomes.setdefault(report.nodeid, {"recipe": rid, "outcome": None, "detail": "", "notes": [],
+                                                         "name": report.nodeid.split("::")[-1],
+                                                         "advisories": []})
         entry["notes"] = [v for k, v in report.user_properties if k == NOTE_KEY]
+        entry["advisories"] = [v for k, v in report.user_properties if k == ADVISORY_KEY]
         defect = next((v for k, v in report.user_properties if k == DEFECT_KEY), None)
+        vulnerable = next((v for k, v in report.user_properties if k == VULNERABLE_KEY), None)
         if report.failed:
             if entry["outcome"] != "failed":
                 entry["outcome"], entry["detail"] = "failed", _failure_line(report)
+        elif vulnerable is not None and entry["outcome"] is None:
+            entry["outcome"], entry["detail"] = "vulnerable", vulnerable
         elif defect is not None and entry["outcome"] is None:
             entry["outcome"], entry["detail"] = "known defect", defect
         elif report.skipped and hasattr(report, "wasxfail") and entry["outcome"] is None:
@@ -211,6 +234,10 @@ class ConformancePlugin:
                     d = defects[entry["detail"]]
                     res.known_defects.append({"id": d.id, "sentence": d.sentence, "upstream": d.upstream,
                                               "security": d.security})
+            elif entry["outcome"] == "vulnerable":
+                res.skipped += 1
+                if entry["detail"] not in res.vulnerable:
+                    res.vulnerable.append(entry["detail"])
             elif entry["outcome"] == "xfailed":
                 res.skipped += 1
                 res.known_defects.append({"id": None, "sentence": entry["detail"], "upstream": "",
@@ -230,6 +257,11 @@ class ConformancePlugin:
                 more = res.failed - 1
                 sentence = "Broken: " + res.failures[0] + (
                     f" (and {more} more failing spec{'s' if more > 1 else ''})" if more else "")
+            elif res.vulnerable:
+                status = "vulnerable"
+                sentence = api.sentence + f" Unsafe with files from others: {len(res.vulnerable)} advisor" + (
+                    "y reproduces" if len(res.vulnerable) == 1 else "ies reproduce") + f" here ({', '.join(res.vulnerable)})."
+                sentence += "".join(" Known defect: " + d["sentence"] for d in res.known_defects)
             elif res.known_defects:
                 status = "known defect"
                 sentence = api.sentence + " " + " ".join(
@@ -250,10 +282,41 @@ class ConformancePlugin:
             rows.append({"id": rid, "section": recipe.section, "title": recipe.title, "status": status,
                          "passed": res.passed, "failed": res.failed, "skipped": res.skipped,
                          "api_state": api.state, "sentence": sentence,
-                         "failures": res.failures, "known_defects": res.known_defects, "notes": res.notes})
+                         "failures": res.failures, "known_defects": res.known_defects,
+                         "advisories": res.vulnerable, "notes": res.notes})
         counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
         run = {"partial": coverage["partial"], "why": coverage["why"], "specs_run": coverage["specs_run"]}
-        return {"environment": env, "run": run, "summary": counts, "recipes": rows}
+        return {"environment": env, "run": run, "summary": counts, "recipes": rows,
+                "advisories": self._advisories()}
+
+    def _advisories(self) -> list[dict]:
+        """One verdict per catalogued advisory, from what its specs observed: `vulnerable` when any of them
+        saw the crafted file take effect, else `undetermined` when one failed (the reproduction itself
+        broke: its failure is the detail), else `refused` when any saw it refused, else `not applicable`
+        (with the reason); `not run` when none of its specs ran."""
+        rows = []
+        for advisory in catalogue.advisories().values():
+            entries = [e for e in self.outcomes.values() if e["outcome"] is not None
+                       and advisory.reproduced_by(e["recipe"], e["name"])]
+            seen = [v for e in entries for v in e["advisories"] if v.get("id") == advisory.id]
+            by_verdict = {verdict: [v["detail"] for v in seen if v.get("verdict") == verdict] for verdict in VERDICTS}
+            failed = [e["detail"] for e in entries if e["outcome"] == "failed"]
+            skipped = [e["detail"] for e in entries if e["outcome"] == "skipped"]
+            if by_verdict["vulnerable"]:
+                verdict, details = "vulnerable", by_verdict["vulnerable"]
+            elif failed:
+                verdict, details = "undetermined", failed
+            elif by_verdict["refused"]:
+                verdict, details = "refused", by_verdict["refused"]
+            elif by_verdict["not applicable"] or skipped:
+                verdict, details = "not applicable", by_verdict["not applicable"] or skipped
+            else:
+                verdict, details = "not run", []
+            rows.append({"id": advisory.id, "aliases": list(advisory.aliases), "recipe": advisory.recipe,
+                         "format": advisory.format, "verdict": verdict,
+                         "detail": "; ".join(dict.fromkeys(details)), "payload": advisory.payload,
+                         "sentence": advisory.sentence, "fixed": advisory.fixed, "upstream": advisory.upstream})
+        return rows
 
     def pytest_sessionfinish(self, session):
         if self.is_worker or not (self.outcomes or self.collected):

@@ -6,8 +6,8 @@ from tabulate import tabulate
 
 from tfguide.environment import header_lines
 
-STATUS_MARK = {"pass": "pass", "known defect": "known defect", "fail": "**FAIL**", "skip": "skip",
-               "not run": "not run", "missing": "missing"}
+STATUS_MARK = {"pass": "pass", "known defect": "known defect", "vulnerable": "**vulnerable**", "fail": "**FAIL**",
+               "skip": "skip", "not run": "not run", "missing": "missing"}
 
 
 def defect_line(defect: dict) -> str:

@@ -32,3 +32,54 @@ def recipe_note(request):
         request.node.user_properties.append(("recipe_note", text))
 
     return note
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The fork server that loads crafted files (suite/sandbox.py): one per pytest process, started when
+    the first advisory spec needs it."""
+    from suite.sandbox import Sandbox
+
+    with Sandbox.start() as server:
+        yield server
+
+
+class Verdicts:
+    """What an advisory spec observed, as the report's verdict: `refused`, `vulnerable` (raises
+    AdvisoryReproduced, which the report shows as `vulnerable`, never as a pass) or `not applicable`
+    (skips). `load` runs a probe of suite/untrusted.py on a crafted file in a fresh sandboxed child."""
+
+    def __init__(self, request, sandbox, tmp_path):
+        self.request, self.sandbox, self.tmp_path = request, sandbox, tmp_path
+        self.runs = 0
+
+    def load(self, probe: str, timeout: float = 120.0, memory_headroom: int | None = None, **kwargs):
+        self.runs += 1
+        return self.sandbox.run(f"suite.untrusted:{probe}", kwargs, self.tmp_path / f"sandbox-{self.runs}",
+                                timeout=timeout, memory_headroom=memory_headroom)
+
+    def _record(self, advisory: str, verdict: str, detail: str) -> None:
+        from tfguide import catalogue
+
+        if advisory not in catalogue.advisories():
+            raise KeyError(f"{advisory!r} is not an advisory of reports/catalogue.toml")
+        self.request.node.user_properties.append(("advisory", {"id": advisory, "verdict": verdict,
+                                                               "detail": " ".join(detail.split())}))
+
+    def refused(self, advisory: str, detail: str) -> None:
+        self._record(advisory, "refused", detail)
+
+    def vulnerable(self, advisory: str, effect: str):
+        from tfguide.catalogue import AdvisoryReproduced
+
+        self._record(advisory, "vulnerable", effect)
+        raise AdvisoryReproduced(advisory, effect)
+
+    def not_applicable(self, advisory: str, reason: str):
+        self._record(advisory, "not applicable", reason)
+        pytest.skip(f"{advisory} not applicable: {reason}")
+
+
+@pytest.fixture
+def advisory(request, sandbox, tmp_path):
+    return Verdicts(request, sandbox, tmp_path)

@@ -1,5 +1,6 @@
 """Guide §1.8, the whole model: model.save('my_model.h5') / load_model, the '.keras' format,
-SavedModel (a bare directory on Keras 2, model.export on Keras 3), and damaged or unsafe files."""
+SavedModel (a bare directory on Keras 2, model.export on Keras 3), and damaged files. What load_model does
+with crafted files (safe mode and the security advisories) is suite/test_keras_advisories.py."""
 
 from __future__ import annotations
 
@@ -38,13 +39,6 @@ TRUNCATED = {
         ".h5": (OSError, "truncated file")},
     2.12: {".keras": (OSError, "truncated file"), ".h5": (OSError, "truncated file")},
 }[MAJOR if KERAS3 or KERAS_VERSION >= (2, 13) else 2.12]
-# load_model of a model holding Lambda(lambda x: x * 2) in the default safe mode. Keras 2 documents
-# safe_mode as "only applicable to the Keras v3 format": its legacy .h5 loader runs the lambda's
-# marshalled bytecode without asking.
-LAMBDA_SAFE_MODE = {
-    3: {".keras": (ValueError, "safe_mode=False"), ".h5": (ValueError, "safe_mode=False")},
-    2: {".keras": (ValueError, "safe_mode=False"), ".h5": None},
-}[MAJOR]
 # Three .h5 defects of some Keras 3 releases (the specs below assert the documented behaviour; the
 # catalogue's [[defect]] entries recognise each defect by its exception and message, on any version).
 
@@ -185,25 +179,6 @@ def test_truncated_model_file_is_refused_left_as_it_was_and_the_path_saves_and_l
 
 def lambda_model() -> keras.Model:
     return keras.Sequential([keras.Input(shape=(3,)), keras.layers.Lambda(lambda x: x * 2.0)])
-
-
-@pytest.mark.parametrize("ext", FORMATS)
-def test_lambda_layer_in_default_safe_mode(tmp_path, ext, recipe_note):
-    path = str(tmp_path / f"lambda{ext}")
-    lambda_model().save(path)
-    expected = LAMBDA_SAFE_MODE[ext]
-
-    # Security-relevant either way: the report says what safe_mode refused, on which format.
-    if expected is None:
-        np.testing.assert_array_equal(outputs(keras.models.load_model(path)), X * 2.0)
-        recipe_note(f"Security: load_model runs the code of a Lambda layer in a '{ext}' file without asking "
-                    f"(safe_mode covers only '.keras', as documented): never load '{ext}' files you do not trust.")
-    else:
-        exc_type, fragment = expected
-        with pytest.raises(exc_type, match=re.escape(fragment)):
-            keras.models.load_model(path)
-        recipe_note(f"Security: in its default safe mode load_model refuses the code of a Lambda layer in a "
-                    f"'{ext}' file.")
 
 
 @pytest.mark.parametrize("ext", FORMATS)

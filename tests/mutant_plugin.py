@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from reports.conformance import DEFECT_KEY, RECIPE_KEY
+from reports.conformance import DEFECT_KEY, RECIPE_KEY, VULNERABLE_KEY
 from tests.mutants import ENV_VAR, NotApplicable, apply
 
 NOT_APPLICABLE = 77  # exit status: no pytest exit code uses it
@@ -43,9 +43,9 @@ def pytest_sessionstart(session):
 
 
 def pytest_runtest_logreport(report):
-    # A spec failing the way a catalogued defect does is reported as `known defect`, not `fail`: the
-    # suite caught the breakage all the same.
-    caught = report.failed or any(key == DEFECT_KEY for key, _ in report.user_properties)
+    # A spec failing the way a catalogued defect does is reported as `known defect`, not `fail`, and an
+    # advisory spec whose crafted file took effect as `vulnerable`: the suite caught the breakage all the same.
+    caught = report.failed or any(key in (DEFECT_KEY, VULNERABLE_KEY) for key, _ in report.user_properties)
     if _applied is None or _session is None or not caught:
         return
     if (RECIPE_KEY, _applied.recipe) in report.user_properties:

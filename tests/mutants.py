@@ -43,9 +43,12 @@ def spec_module(recipe: str) -> str:
     return f"suite/test_{recipe.replace('.', '_')}.py"
 
 
-def mutant(recipe: str, breaks: str, *, subprocess: bool = False):
+def mutant(recipe: str, breaks: str, *, subprocess: bool = False, module: str | None = None):
+    """Register a mutant of `recipe`'s specs; `module` when they live elsewhere than the recipe's own spec
+    module (the advisory specs of keras.save_model: suite/test_keras_advisories.py)."""
     def register(fn):
-        CATALOGUE[fn.__name__] = Mutant(fn.__name__, recipe, (spec_module(recipe),), breaks, fn, subprocess)
+        CATALOGUE[fn.__name__] = Mutant(fn.__name__, recipe, (module or spec_module(recipe),), breaks, fn,
+                                        subprocess)
         return fn
     return register
 
@@ -1218,6 +1221,53 @@ def argmax_is_argmin():
     def argmax(input, axis=None, *args, **kwargs):
         return original(-tf.convert_to_tensor(input), axis, *args, **kwargs)
     tf.argmax = tf.math.argmax = argmax
+
+
+# --- security advisories (suite/test_keras_advisories.py): each mutant disarms one protection ---------------
+# The crafted files are loaded in the sandbox's child processes, so every mutant here is applied there too.
+
+ADVISORY_SPECS = "suite/test_keras_advisories.py"
+
+
+def _advisory(breaks: str):
+    return mutant("keras.save_model", breaks, subprocess=True, module=ADVISORY_SPECS)
+
+
+def _force_unsafe(owner, attr: str) -> None:
+    _wrap(owner, attr, lambda orig: lambda *a, **kw: orig(*a, **{**kw, "safe_mode": False}))
+
+
+@_advisory("load_model ignores safe_mode for '.keras' files (Lambda bytecode runs)")
+def keras_file_loads_ignore_safe_mode():
+    src = _keras3_src()
+    _force_unsafe(src.saving.saving_lib, "load_model")
+
+
+@_advisory("load_model ignores safe_mode for '.h5' files (Lambda bytecode runs)")
+def h5_loads_ignore_safe_mode():
+    src = _keras3_src()
+    from keras.src.legacy.saving import legacy_h5_format
+
+    _force_unsafe(legacy_h5_format, "load_model_from_hdf5")
+
+
+@_advisory("deserialization imports any module a config names, as before Keras 3.9")
+def deserialization_imports_any_module():
+    src = _keras3_src()
+    import importlib
+
+    lib = src.saving.serialization_lib
+
+    def make(orig):
+        def retrieve(name, registered_name, module, obj_type, full_config, custom_objects=None):
+            try:
+                return orig(name, registered_name, module, obj_type, full_config, custom_objects=custom_objects)
+            except TypeError:
+                if not module:
+                    raise
+                return vars(importlib.import_module(module))[name]
+        return retrieve
+    _wrap(lib, "_retrieve_class_or_fn", make)
 
 
 _APPLIED: set[str] = set()

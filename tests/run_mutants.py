@@ -82,6 +82,9 @@ def verdict(mutant: Mutant, code: int, report_dir: Path, output: str, seconds: f
         return Outcome(mutant, "ERROR", f"the report has no row {mutant.recipe!r}", seconds, output)
     if row["failed"]:
         return Outcome(mutant, "killed", row["failures"][0], seconds, output)
+    if row.get("advisories"):
+        # The mutant disarmed a protection and an advisory's crafted file took effect: `vulnerable`.
+        return Outcome(mutant, "killed", f"vulnerable {row['advisories'][0]}", seconds, output)
     if row.get("known_defects"):
         # The mutant broke the behaviour exactly as a catalogued upstream defect does, and the report says
         # so (status `known defect`, not `pass`): the suite caught it.

@@ -76,6 +76,46 @@ class Defect:
                 and re.search(self.match, str(exc)) is not None)
 
 
+@dataclass(frozen=True)
+class Advisory:
+    """A published security advisory (or a reported, not yet fixed, flaw) about loading a file someone else
+    wrote, and the spec that reproduces it harmlessly. The verdict comes from what the spec observes the
+    crafted file do here (suite/untrusted.py): `refused`, `vulnerable` or `not applicable`, never from a
+    version number. `fixed` is the evidence of the fix (PR, commit, first release as read in the source);
+    `sentence` is what a user must know and do when it reproduces."""
+    id: str
+    aliases: tuple[str, ...]
+    recipe: str
+    specs: tuple[str, ...]
+    format: str
+    api: str
+    payload: str
+    recognised: str
+    fixed: str
+    upstream: str
+    sentence: str
+
+    def reproduced_by(self, recipe: str, spec: str) -> bool:
+        import fnmatch
+
+        return recipe == self.recipe and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
+
+
+class AdvisoryReproduced(AssertionError):
+    """Raised by an advisory spec when the crafted file took effect here: `advisory` is the catalogue id,
+    the message says what the payload achieved. The conformance report turns it into the verdict
+    `vulnerable` when the catalogue names that spec for that advisory (and a plain failure otherwise)."""
+
+    def __init__(self, advisory: str, effect: str):
+        super().__init__(f"{advisory} reproduced: {effect}")
+        self.advisory = advisory
+        self.effect = effect
+
+
+ADVISORY_FIELDS = ("id", "recipe", "specs", "format", "api", "payload", "recognised", "fixed", "upstream",
+                   "sentence")
+
+
 def recognise(recipe: str, spec: str, exc: BaseException) -> Defect | None:
     """The catalogued defect that this spec's failure is, if any."""
     return next((d for d in defects().values() if d.recognises(recipe, spec, exc)), None)
@@ -100,6 +140,23 @@ def defects(path: Path = CATALOGUE_PATH) -> dict[str, Defect]:
         if not set(defect.recipes) <= set(known) or defect.id in found:
             raise ValueError(f"{path}: defect {defect.id}: unknown recipe {defect.recipes!r} or id given twice")
         found[defect.id] = defect
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def advisories(path: Path = CATALOGUE_PATH) -> dict[str, Advisory]:
+    found: dict[str, Advisory] = {}
+    known, defect_ids = load(path), set(defects(path))
+    for item in _raw(path).get("advisory", []):
+        lacking = [key for key in ADVISORY_FIELDS if not item.get(key)]
+        if lacking:
+            raise ValueError(f"{path}: advisory {item.get('id', '?')}: lacks {', '.join(lacking)}")
+        advisory = Advisory(item["id"], tuple(item.get("aliases", ())), item["recipe"], tuple(item["specs"]),
+                            item["format"], item["api"], item["payload"], item["recognised"], item["fixed"],
+                            item["upstream"], item["sentence"])
+        if advisory.recipe not in known or advisory.id in found or advisory.id in defect_ids:
+            raise ValueError(f"{path}: advisory {advisory.id}: unknown recipe {advisory.recipe!r} or id given twice")
+        found[advisory.id] = advisory
     return found
 
 
