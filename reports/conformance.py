@@ -25,11 +25,7 @@ NOTE_KEY = "recipe_note"
 DEFECT_KEY = "known_defect"
 ADVISORY_KEY = "advisory"          # a verdict a spec recorded: {"id", "verdict", "detail"}
 VULNERABLE_KEY = "vulnerable"      # the advisory id whose crafted file took effect
-# A recipe's status, in this order of precedence: a failing spec makes it `fail` whatever else happened; a
-# reproduced advisory `vulnerable` (the guide's code may work, loading files from others is not safe); a
-# catalogued defect `known defect`.
-STATUSES = ("pass", "known defect", "vulnerable", "fail", "skip", "not run", "missing")
-VERDICTS = ("vulnerable", "refused", "not applicable", "undetermined", "not run")
+STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
 _MARK = re.compile(r"""mark\.recipe\(\s*["']([^"']+)["']""")
 

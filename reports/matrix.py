@@ -29,7 +29,7 @@ from tabulate import tabulate
 from reports import DEFAULT_REPORT_DIR
 from tfguide import catalogue
 
-STATUSES = ("pass", "known defect", "fail", "skip", "not run", "missing")
+STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 # Cells that no conformance report produces: the environment left no report at all (--allow-missing),
 # or its report was written with another catalogue that lacked the recipe.
 NO_REPORT = "no report"
@@ -125,6 +125,12 @@ def load_report(path: Path) -> dict:
         _expect(row["id"] not in seen, path, what, f"recipe {row['id']!r} appears twice")
         seen.add(row["id"])
     _expect(bool(seen), path, what, "`recipes` is empty")
+    advisories = report.get("advisories", [])
+    _expect(isinstance(advisories, list), path, what, "`advisories` is not a list")
+    for index, row in enumerate(advisories):
+        _expect(isinstance(row, dict) and isinstance(row.get("id"), str) and row.get("verdict") in VERDICTS,
+                path, what, f"advisories[{index}] is not an object with an `id` and a `verdict` among "
+                            f"{', '.join(VERDICTS)}")
     return report
 
 
@@ -171,7 +177,7 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
         raise MatrixError("no reports to merge: give [NAME=]PATH arguments, or run the environments first "
                           "(`nox`), which write reports/matrix/<environment>/conformance.json")
 
-    environments, rows_by_env = [], {}
+    environments, rows_by_env, reports_by_env = [], {}, {}
     for name, path in sources:
         install = load_install(path.parent / "install.json")
         try:
@@ -181,11 +187,12 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
                 raise
             environments.append({"name": name, "environment": None, "source": str(path), "error": str(exc),
                                  "install": install, "run": None})
-            rows_by_env[name] = None
+            rows_by_env[name] = reports_by_env[name] = None
             continue
         environments.append({"name": name, "environment": report["environment"], "source": str(path),
                              "install": install, "run": report.get("run")})
         rows_by_env[name] = {row["id"]: row for row in report["recipes"]}
+        reports_by_env[name] = report
 
     # Catalogue order first; a report from another catalogue may name recipes this one lacks.
     order = {rid: recipe.section for rid, recipe in recipes.items()}
@@ -210,7 +217,36 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
                                "sentence": row["sentence"], "failures": list(row.get("failures") or []),
                                "known_defects": _defects(row)}
         merged.append({"id": rid, "section": section, "cells": cells})
-    return {"environments": environments, "recipes": merged}
+    return {"environments": environments, "recipes": merged, "advisories": _merge_advisories(reports_by_env)}
+
+
+# A report written before the suite verified advisories has none: its cells say so instead of guessing.
+NO_DATA = "not verified"
+
+
+def _merge_advisories(reports_by_env: dict[str, dict | None]) -> list[dict]:
+    """One row per advisory (catalogue order, then any a report names that this catalogue lacks), one
+    verdict per environment, with what the advisory is as the newest report describes it."""
+    rows: dict[str, dict] = {aid: {"id": a.id, "aliases": list(a.aliases), "format": a.format,
+                                   "payload": a.payload, "fixed": a.fixed, "upstream": a.upstream,
+                                   "sentence": a.sentence, "cells": {}}
+                             for aid, a in catalogue.advisories().items()}
+    for report in reports_by_env.values():
+        for found in (report or {}).get("advisories", []):
+            rows.setdefault(found["id"], {key: found.get(key, "") for key in
+                                          ("id", "aliases", "format", "payload", "fixed", "upstream", "sentence")}
+                            | {"cells": {}})
+    for row in rows.values():
+        for name, report in reports_by_env.items():
+            found = {a["id"]: a for a in (report or {}).get("advisories", [])}
+            if report is None:
+                row["cells"][name] = {"verdict": NO_REPORT, "detail": ""}
+            elif row["id"] in found:
+                row["cells"][name] = {"verdict": found[row["id"]]["verdict"],
+                                      "detail": found[row["id"]].get("detail", "")}
+            else:
+                row["cells"][name] = {"verdict": NO_DATA, "detail": "this environment's report does not verify it"}
+    return list(rows.values())
 
 
 def _versions(env: dict | None) -> list[str]:
@@ -234,7 +270,7 @@ def _summary(matrix: dict, name: str) -> str:
 
 
 def _cell(cell: dict) -> str:
-    status = "**fail**" if cell["status"] == "fail" else cell["status"]
+    status = f"**{cell['status']}**" if cell["status"] in ("fail", "vulnerable") else cell["status"]
     if any(d.get("security") for d in cell.get("known_defects", [])):
         status += " ⚠ security"
     return f"{status} ({cell['api_state']})" if cell["api_state"] else status
@@ -254,6 +290,38 @@ def install_summary(install: dict | None) -> tuple[str, str]:
     if install["problems"]:
         verdict += " — BROKEN: " + "; ".join(install["problems"])
     return what, verdict
+
+
+VERDICT_CELL = {"vulnerable": "**vulnerable**", "refused": "refused", "not applicable": "n/a",
+                "undetermined": "**undetermined**", "not run": "not run", NO_DATA: NO_DATA, "no report": "no report"}
+
+
+def advisory_grid(matrix: dict) -> list[str]:
+    """The advisory × environment grid, then each advisory once: what its crafted file does, the fix, and
+    where it reproduced with what effect (environments that saw the same effect grouped)."""
+    advisories = matrix.get("advisories") or []
+    if not advisories:
+        return []
+    names = [e["name"] for e in matrix["environments"]]
+    grid = tabulate([[f"[{a['id']}](#{a['id'].lower()})", a["format"],
+                      *(VERDICT_CELL.get(a["cells"][n]["verdict"], a["cells"][n]["verdict"]) for n in names)]
+                     for a in advisories], headers=["advisory", "file", *names], tablefmt="github",
+                    disable_numparse=True)
+    parts = ["## Security advisories × environments", "",
+             "Each advisory's crafted file (harmless: a marker file or a canary read back) was loaded in every "
+             "environment with the default safe mode, in a sandboxed process: `vulnerable` it took effect, "
+             "`refused` it did not, `n/a` the API or format does not exist there.", "", grid, ""]
+    for a in advisories:
+        aliases = f" ({', '.join(a['aliases'])})" if a.get("aliases") else ""
+        parts.append(f'- <a id="{a["id"].lower()}"></a>**{a["id"]}**{aliases}: a crafted `{a["format"]}` file '
+                     f'{a["payload"]}. Fixed: {a["fixed"]}. {a["upstream"]}')
+        effects: dict[str, list[str]] = {}
+        for name in names:
+            if a["cells"][name]["verdict"] == "vulnerable":
+                effects.setdefault(a["cells"][name]["detail"], []).append(name)
+        parts += [f"  - vulnerable on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
+    parts.append("")
+    return parts
 
 
 def _table(matrix: dict) -> str:
@@ -310,6 +378,7 @@ def to_markdown(matrix: dict) -> str:
         parts += ["## Known defects", ""]
         parts += [f"- `{rid}` on {', '.join(envs)}: {sentence}" for rid, _, sentence, envs in known]
         parts.append("")
+    parts += advisory_grid(matrix)
     parts += [_legend(), ""]
     return "\n".join(parts)
 
@@ -318,7 +387,8 @@ def _legend() -> str:
     return ("States: `current` works as the guide writes it; `renamed` the guide's spelling moved or fails and a "
             "documented replacement exists; `removed` the API is gone and different code replaces it. "
             "Statuses: `known defect` the specs fail only the way a defect catalogued in "
-            "`reports/catalogue.toml` does (⚠ security: a security problem); `missing` no spec covers the "
+            "`reports/catalogue.toml` does (⚠ security: a security problem); `vulnerable` a security "
+            "advisory's crafted file took effect there (see the advisories); `missing` no spec covers the "
             f"recipe; `not run` its specs were not run; `{NO_REPORT}` the environment wrote no report.")
 
 
@@ -330,11 +400,11 @@ def to_published(matrix: dict) -> str:
     rows = []
     for e in envs:
         counts = _counts(matrix, e["name"])
-        other = sum(n for s, n in counts.items() if s not in ("pass", "known defect", "fail", "skip"))
-        rows.append([e["name"], *_versions(e["environment"]), counts["pass"], counts["known defect"],
-                     counts["fail"], counts["skip"], other])
+        shown = ("pass", "known defect", "vulnerable", "fail", "skip")
+        other = sum(n for s, n in counts.items() if s not in shown)
+        rows.append([e["name"], *_versions(e["environment"]), *(counts[s] for s in shown), other])
     summary = tabulate(rows, headers=["environment", "TensorFlow", "tf.keras", "numpy", "Python", "pass",
-                                      "known defect", "fail", "skip", "other"],
+                                      "known defect", "vulnerable", "fail", "skip", "other"],
                        tablefmt="github", disable_numparse=True)
     parts = ["# TensorFlow guide compatibility: every recipe on every verified TensorFlow / Keras", "",
              "Generated by `nox` (the version matrix in `noxfile.py`, then `python -m reports matrix --publish "
@@ -343,7 +413,7 @@ def to_published(matrix: dict) -> str:
              "report says it is outside the verified range.", "", "## Summary", "", summary, "",
              "## Recipes × environments", "",
              "Each cell: the recipe's status there and, in brackets, the state of the guide's API on that version.",
-             "", _table(matrix), "", _legend(), ""]
+             "", _table(matrix), "", _legend(), "", *advisory_grid(matrix)]
     cells = non_pass_cells(matrix)
     if cells:
         parts += ["## Every cell that is not `pass`", "",

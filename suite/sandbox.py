@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 READY = "sandbox ready"
 START_TIMEOUT = 300.0     # importing TensorFlow on a slow, busy machine (observed 17 s here under load)
 OUTPUT_TAIL = 2000        # characters of a child's output kept for the report
+# What the server imports before the first fork: TensorFlow with the Keras tf.keras resolves to, and the
+# probes of the advisory specs.
+PRELOAD = ("tensorflow", "suite.untrusted")
 
 
 @dataclass
@@ -73,11 +76,13 @@ class Sandbox:
         self.process = process
 
     @classmethod
-    def start(cls, env: dict | None = None, timeout: float = START_TIMEOUT) -> "Sandbox":
+    def start(cls, preload: tuple[str, ...] = PRELOAD, env: dict | None = None,
+              timeout: float = START_TIMEOUT) -> "Sandbox":
+        """Start the server; it imports `preload` once, before the first fork."""
         environment = dict(os.environ if env is None else env)
         environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), environment.get("PYTHONPATH")) if p)
         environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        process = subprocess.Popen([sys.executable, "-m", "suite.sandbox"], cwd=ROOT, env=environment,
+        process = subprocess.Popen([sys.executable, "-m", "suite.sandbox", *preload], cwd=ROOT, env=environment,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    text=True, bufsize=1, start_new_session=True)
         sandbox = cls(process)
@@ -223,12 +228,14 @@ def _tail(path: Path) -> str:
         return ""
 
 
-def serve() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+def serve(preload: list[str]) -> None:
+    import importlib
 
-    _ = tf.keras.Model  # resolve tf.keras (Keras 3, tf_keras or Keras 2) and import it: once, here
-    import suite.untrusted  # noqa: F401  (the probes)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in preload:
+        module = importlib.import_module(name)
+        if name == "tensorflow":
+            _ = module.keras.Model  # resolve tf.keras (Keras 3, tf_keras or Keras 2) and import it: once, here
 
     out = sys.stdout
     out.write(READY + "\n")
@@ -245,4 +252,4 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1:])

@@ -121,7 +121,8 @@ def test_report_has_one_row_per_catalogue_id_with_statuses(pytester, mini_suite,
     assert by_id["keras.distribute"]["sentence"] == "Not verified here: no GPU on this machine"
     assert by_id["keras.layers"]["status"] == "not run"
     assert by_id["data.csv"]["status"] == "missing"
-    assert report["summary"] == {"pass": 0, "known defect": 1, "fail": 1, "skip": 1, "not run": 1, "missing": 21}
+    assert report["summary"] == {"pass": 0, "known defect": 1, "vulnerable": 0, "fail": 1, "skip": 1, "not run": 1,
+                                 "missing": 21}
     assert report["run"]["partial"] and report["run"]["why"] == ["1 spec(s) deselected (-k/-m)"]
     markdown = (pytester.path / "out" / "conformance-partial.md").read_text()
     assert "| keras.fit " in markdown and "**FAIL**" in markdown
@@ -270,3 +271,64 @@ def test_report_header_says_whether_the_environment_is_in_the_verified_range(tf,
     assert (verdict["inside"], verdict["why"]) == (inside, why)
     line = environment.range_line(env)
     assert line.startswith("Verified range: TensorFlow 2.12-2.21" if inside else "OUTSIDE the verified range (")
+
+
+ADVISORY_SPECS = """
+    import pytest
+    from tfguide.catalogue import AdvisoryReproduced
+
+    pytestmark = pytest.mark.recipe("keras.save_model")
+
+    def record(request, aid, verdict, detail):
+        request.node.user_properties.append(("advisory", {"id": aid, "verdict": verdict, "detail": detail}))
+
+    def test_lambda_bytecode_in_a_keras_file_does_not_run_in_safe_mode(request):
+        record(request, "CVE-2024-3660", "refused", "ValueError: Requested the deserialization of a Lambda")
+
+    def test_lambda_bytecode_in_an_h5_file_does_not_run_in_safe_mode(request):
+        record(request, "CVE-2025-9905", "vulnerable", "the marker file was created")
+        raise AdvisoryReproduced("CVE-2025-9905", "the marker file was created")
+
+    def test_a_keras_file_cannot_make_load_model_import_a_module_it_names(request):
+        raise RuntimeError("the crafted archive could not be written")
+
+    def test_not_an_advisory_spec():
+        # Only the spec the catalogue names for an advisory can report it: anything else is a failure.
+        raise AdvisoryReproduced("CVE-2024-3660", "claimed by the wrong spec")
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_advisory_verdicts_come_from_what_their_specs_observed(mini_suite, workers):
+    write, run = mini_suite
+    write("test_adv.py", ADVISORY_SPECS)
+    result, report = run(*workers)
+    result.assert_outcomes(passed=1, failed=2, xfailed=1)
+    verdicts = {a["id"]: (a["verdict"], a["detail"]) for a in report["advisories"]}
+    assert verdicts["CVE-2024-3660"] == ("refused", "ValueError: Requested the deserialization of a Lambda")
+    assert verdicts["CVE-2025-9905"] == ("vulnerable", "the marker file was created")
+    assert verdicts["CVE-2025-1550"] == (
+        "undetermined", "test_a_keras_file_cannot_make_load_model_import_a_module_it_names: "
+                        "RuntimeError: the crafted archive could not be written")
+    assert [a["id"] for a in report["advisories"]] == list(catalogue.advisories())
+    not_run = set(catalogue.advisories()) - {"CVE-2024-3660", "CVE-2025-9905", "CVE-2025-1550"}
+    assert {verdicts[aid][0] for aid in not_run} <= {"not run"}
+    row = rows(report)["keras.save_model"]
+    # A failing spec outranks a reproduced advisory; the advisory is still listed on the row.
+    assert row["status"] == "fail" and row["advisories"] == ["CVE-2025-9905"]
+    assert any("claimed by the wrong spec" in f for f in row["failures"])
+
+
+def test_a_reproduced_advisory_makes_its_recipe_vulnerable_and_the_headline_says_so(pytester, mini_suite):
+    write, run = mini_suite
+    write("test_adv.py", ADVISORY_SPECS.split("    def test_a_keras_file")[0])
+    result, report = run()
+    result.assert_outcomes(passed=1, xfailed=1)
+    row = rows(report)["keras.save_model"]
+    assert row["status"] == "vulnerable"
+    assert "Unsafe with files from others: 1 advisory reproduces here (CVE-2025-9905)." in row["sentence"]
+    assert "refuses" not in row["sentence"]
+    markdown = (pytester.path / "out" / "conformance.md").read_text()
+    assert (f"**Security: 1 of {len(catalogue.advisories())} model-loading advisories reproduce here: CVE-2025-9905**"
+            in markdown.split("| recipe")[0])
+    assert "| [CVE-2025-9905](#cve-2025-9905) | .h5 " in markdown

@@ -365,9 +365,9 @@ def published(tmp_path, capsys):
 
 def test_published_summary_counts_each_environment_with_exact_versions(published):
     assert md_row(published, "tf2.21-keras3.15") == ["tf2.21-keras3.15", "2.21.0 (tensorflow)", "Keras 3 3.15.1",
-                                                     "2.4.6", "3.11.9", "24", "1", "0", "0", "0"]
+                                                     "2.4.6", "3.11.9", "24", "1", "0", "0", "0", "0"]
     assert md_row(published, "tf2.12") == ["tf2.12", "2.12.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.24.3", "3.11.7",
-                                           "23", "1", "1", "0", "0"]
+                                           "23", "1", "0", "1", "0", "0"]
     assert "Declared support range: TensorFlow 2.12-2.21" in published
 
 
