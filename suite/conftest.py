@@ -79,6 +79,24 @@ class Verdicts:
         self._record(advisory, "not applicable", reason)
         pytest.skip(f"{advisory} not applicable: {reason}")
 
+    def judge(self, advisory: str, result, effect, control: bool = True, inert: str = "the payload had no effect"):
+        """The verdict from a probe's observations (suite/untrusted.py): `effect(observation)` says what the
+        payload achieved, or None. Vulnerable when it achieved something in the default safe mode;
+        otherwise refused, after the control (the same file with safe_mode=False, in the same child) shows
+        the payload does take effect where it is allowed."""
+        assert result.status == "returned", (
+            f"the probe itself did not finish: {result.status} {result.error_line()} {result.output[-500:]}")
+        main = result.value["main"]
+        achieved = effect(main)
+        if achieved:
+            self.vulnerable(advisory, achieved)
+        if control:
+            second = result.value["control"]
+            assert second is not None and effect(second), (
+                f"control: with safe_mode=False the crafted file should take effect, but it did not "
+                f"({(second or {}).get('error') or 'no effect'}): the reproduction does not work on this build")
+        self.refused(advisory, main["error"] or f"loaded, and {inert}")
+
 
 @pytest.fixture
 def advisory(request, sandbox, tmp_path):

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,18 +49,12 @@ class Result:
     exit: int | None = None
     output: str = ""
     seconds: float = 0.0
-    notes: list = field(default_factory=list)
 
     def error_line(self) -> str:
-        """`Type: message`, on one line, of what the child raised. Keras wraps a failure to deserialize a
-        layer in one TypeError per enclosing object, each ending "Exception encountered: <the cause>":
-        the innermost cause is the one that says what was refused."""
+        """`Type: message`, on one line, of what escaped the probe."""
         if not self.error:
             return ""
         message = " ".join(str(self.error.get("message", "")).split())
-        cause = message.rsplit("Exception encountered: ", 1)
-        if len(cause) == 2:
-            return f"{self.error['type']}: ... {cause[1]}"
         return f"{self.error['type']}: {message}" if message else self.error["type"]
 
     def raised(self, *names: str) -> bool:

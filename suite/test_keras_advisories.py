@@ -29,35 +29,26 @@ def _lambda_file(tmp_path, ext: str):
     return save_without_side_effects(marker_lambda_model(marker), tmp_path / f"lambda{ext}", marker), marker
 
 
-def _lambda_code_in_safe_mode(advisory, advisory_id: str, path, marker) -> None:
-    result = advisory.load("probe_load", path=str(path), call=True, marker=str(marker))
-    if marker.exists():
-        when = "when the reloaded model was called" if result.status == "returned" and \
-            not result.value["marker_after_load"] else "while load_model rebuilt the model"
-        advisory.vulnerable(advisory_id, f"load_model(safe_mode=True) ran the Lambda layer's code from a "
-                                         f"'{path.suffix}' file: it created its marker file {when}")
-    assert result.status == "raised", (
-        f"load_model neither ran the Lambda's code nor refused the file: {result.status} {result.value}")
-    control = advisory.load("probe_load", path=str(path), safe_mode=False, call=True)
-    assert control.status == "returned" and marker.exists(), (
-        f"control: with safe_mode=False the same file should run the Lambda's code, but: {control.status} "
-        f"{control.error_line()} (the reproduction does not work on this build)")
-    advisory.refused(advisory_id, result.error_line())
+def _ran(marker):
+    return lambda seen: "load_model ran the Lambda layer's bytecode: it created its marker file" if seen["marker"] else None
 
 
 def test_lambda_bytecode_in_a_keras_file_does_not_run_in_safe_mode(tmp_path, advisory):
     path, marker = _lambda_file(tmp_path, ".keras")
-    _lambda_code_in_safe_mode(advisory, "CVE-2024-3660", path, marker)
+    result = advisory.load("probe_load", path=str(path), marker=str(marker), control=True, call=True)
+    advisory.judge("CVE-2024-3660", result, _ran(marker))
 
 
 def test_lambda_bytecode_in_an_h5_file_does_not_run_in_safe_mode(tmp_path, advisory):
     path, marker = _lambda_file(tmp_path, ".h5")
-    _lambda_code_in_safe_mode(advisory, "CVE-2025-9905", path, marker)
+    result = advisory.load("probe_load", path=str(path), marker=str(marker), control=True, call=True)
+    advisory.judge("CVE-2025-9905", result, _ran(marker))
 
 
 def test_a_keras_file_cannot_make_load_model_import_a_module_it_names(tmp_path, advisory):
     marker = tmp_path / "module-imported"
-    module = canary_module(tmp_path / "modules", marker)
+    modules = tmp_path / "modules"
+    module = canary_module(modules, marker)
     path = tmp_path / "names_a_module.keras"
     save(keras.Sequential([keras.Input(shape=(3,)), keras.layers.Activation("linear", name="canary")]), path)
 
@@ -67,13 +58,11 @@ def test_a_keras_file_cannot_make_load_model_import_a_module_it_names(tmp_path, 
                       "config": {"name": "canary", "trainable": True}})
 
     edit_keras_config(path, name_the_module)
-
-    result = advisory.load("probe_load", path=str(path), sys_path=[str(tmp_path / "modules")])
-    if marker.exists():
-        advisory.vulnerable("CVE-2025-1550", f"load_model(safe_mode=True) imported the module {module} that the "
-                                             f"file's config.json names (its top-level code ran)")
-    control = advisory.load("probe_import", module=module, sys_path=[str(tmp_path / "modules")])
-    assert control.status == "returned" and marker.exists(), (
-        f"control: importing {module} directly should create the marker, but: {control.status} {control.error_line()}")
-    advisory.refused("CVE-2025-1550", result.error_line() if result.status == "raised" else
-                     f"load_model did not import {module} ({result.status}: loaded layers {result.value})")
+    result = advisory.load("probe_load", path=str(path), marker=str(marker), sys_path=[str(modules)])
+    imported = (lambda seen: f"load_model imported the module {module} that config.json names (its top-level "
+                             f"code ran)" if seen["marker"] else None)
+    control = advisory.load("probe_import", module=module, sys_path=[str(modules)], marker=str(marker))
+    assert control.status == "returned" and control.value["main"]["marker"], (
+        f"control: importing {module} directly should create the marker: {control.value or control.error_line()}")
+    marker.unlink()
+    advisory.judge("CVE-2025-1550", result, imported, control=False, inert=f"{module} was not imported")

@@ -11,6 +11,7 @@ describes, so it is well-formed for this build whatever its version.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -88,27 +89,72 @@ def canary_module(directory: Path, marker: Path) -> str:
 
 
 # --- probes (in the sandbox's child process) -----------------------------------------------------------
+# A probe loads the crafted file the way the guide does (no safe_mode argument: the default) and says what
+# it observed; with `control`, when the payload did not take effect, it loads the same file again with
+# safe_mode=False in the same child, so that one fork serves both. Observations stay in the child's
+# return value: the parent decides the verdict.
 
 
-def probe_load(path: str, safe_mode: bool = True, sys_path: list[str] | None = None, call: bool = False,
-               marker: str | None = None) -> dict:
-    """keras.models.load_model(path, safe_mode=...): what loaded; with `call`, the model is then called on
-    zeros, as a user would predict, so that a payload that waits for inference runs too. `marker`: whether
-    that file existed once load_model returned (before the call)."""
+def _attempt(load: Callable[[], object], marker: str | None, extract: str | None) -> dict:
+    outcome = {"status": "returned", "error": None, "marker": False, "extracted": None}
+    try:
+        loaded = load()
+        if extract:
+            outcome["extracted"] = EXTRACT[extract](loaded)
+    except Exception as exc:  # the refusal, whatever its type
+        outcome.update(status="raised", error=error_line(exc))
+    outcome["marker"] = bool(marker) and Path(marker).exists()
+    return outcome
+
+
+def error_line(exc: BaseException) -> str:
+    """`Type: message` on one line. Keras wraps a failure to deserialize a layer in one TypeError per
+    enclosing object, each ending "Exception encountered: <cause>": the innermost cause says what was
+    refused."""
+    message = " ".join(str(exc).split())
+    head, sep, cause = message.rpartition("Exception encountered: ")
+    return f"{type(exc).__name__}: ... {cause}" if sep else f"{type(exc).__name__}: {message}"
+
+
+def _vocabulary(model) -> list[str]:
+    return [str(token) for layer in model.layers if type(layer).__name__ in ("StringLookup", "IntegerLookup")
+            for token in layer.get_vocabulary()]
+
+
+def _weights(model) -> list[float]:
+    import numpy as np
+
+    return [float(v) for w in model.get_weights() for v in np.ravel(w)[:64]]
+
+
+EXTRACT = {"vocabulary": _vocabulary, "weights": _weights, "layers": lambda m: [type(x).__name__ for x in m.layers]}
+
+
+def probe_load(path: str, marker: str | None = None, extract: str | None = None, control: bool = False,
+               call: bool = False, sys_path: list[str] | None = None, cwd: str | None = None) -> dict:
+    """load_model(path) with the default safe mode; with `call`, the loaded model is also called on zeros,
+    as a user would predict, so that a payload waiting for inference runs too. `marker`: a file whose
+    existence afterwards is the payload's effect; `extract`: what to read back from the loaded model."""
     sys.path[:0] = list(sys_path or ())
-    model = keras.models.load_model(path, safe_mode=safe_mode)
-    after_load = marker is not None and Path(marker).exists()
-    if call:
-        shape = [1 if d is None else d for d in model.inputs[0].shape]
-        model(tf.zeros(shape))
-    return {"layers": [type(layer).__name__ for layer in model.layers], "marker_after_load": after_load}
+    if cwd:
+        os.chdir(cwd)
+
+    def load(**kwargs):
+        model = keras.models.load_model(path, **kwargs)
+        if call:
+            model(tf.zeros([1 if d is None else d for d in model.inputs[0].shape]))
+        return model
+
+    main = _attempt(load, marker, extract)
+    second = None
+    if control and not main["marker"]:
+        second = _attempt(lambda: load(safe_mode=False), marker, extract)
+    return {"main": main, "control": second}
 
 
-def probe_import(module: str, sys_path: list[str]) -> dict:
+def probe_import(module: str, sys_path: list[str], marker: str) -> dict:
     """The control of the module-import advisory: import `module` directly."""
     import importlib
 
     sys.path[:0] = sys_path
-    importlib.import_module(module)
-    return {"imported": module}
-
+    return {"main": _attempt(lambda: importlib.import_module(module), marker, None), "control": None}

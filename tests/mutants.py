@@ -1270,6 +1270,9 @@ def deserialization_imports_any_module():
     _wrap(lib, "_retrieve_class_or_fn", make)
 
 
+# --- HDF5 and weight-file advisories (suite/test_keras_advisories_hdf5.py) ----------------------------------
+
+
 _APPLIED: set[str] = set()
 
 
