@@ -79,23 +79,26 @@ class Verdicts:
         self._record(advisory, "not applicable", reason)
         pytest.skip(f"{advisory} not applicable: {reason}")
 
-    def judge(self, advisory: str, result, effect, control: bool = True, inert: str = "the payload had no effect"):
+    def judge(self, advisory: str, result, effect, inert: str = "loaded, and the payload had no effect"):
         """The verdict from a probe's observations (suite/untrusted.py): `effect(observation)` says what the
-        payload achieved, or None. Vulnerable when it achieved something in the default safe mode;
-        otherwise refused, after the control (the same file with safe_mode=False, in the same child) shows
-        the payload does take effect where it is allowed."""
+        payload achieved, or None. `vulnerable` when it achieved anything in the default safe mode, in any
+        variant; otherwise `refused`, once every variant that has a control (the same file with
+        safe_mode=False, in the same child) showed the payload does take effect where it is allowed: a
+        control that does not is a failure of the reproduction, never a pass."""
         assert result.status == "returned", (
             f"the probe itself did not finish: {result.status} {result.error_line()} {result.output[-500:]}")
-        main = result.value["main"]
-        achieved = effect(main)
-        if achieved:
-            self.vulnerable(advisory, achieved)
-        if control:
-            second = result.value["control"]
-            assert second is not None and effect(second), (
-                f"control: with safe_mode=False the crafted file should take effect, but it did not "
-                f"({(second or {}).get('error') or 'no effect'}): the reproduction does not work on this build")
-        self.refused(advisory, main["error"] or f"loaded, and {inert}")
+        achieved = {name: effect(seen["main"]) for name, seen in result.value.items()}
+        hits = [f"{name}: {what}" if len(achieved) > 1 else what for name, what in achieved.items() if what]
+        if hits:
+            self.vulnerable(advisory, "; ".join(hits))
+        for name, seen in result.value.items():
+            if seen["control"] is not None:
+                assert effect(seen["control"]), (
+                    f"control of {name}: with safe_mode=False the crafted file should take effect, but it did "
+                    f"not ({seen['control']['error'] or 'no effect'}): the reproduction does not work on this build")
+        details = [(f"{name}: " if len(result.value) > 1 else "") + (seen["main"]["error"] or inert)
+                   for name, seen in result.value.items()]
+        self.refused(advisory, "; ".join(details))
 
 
 @pytest.fixture

@@ -84,15 +84,121 @@ def canary_module(directory: Path, marker: Path) -> str:
         "import tensorflow as tf\n"
         "class Canary(tf.keras.layers.Layer):\n"
         "    def call(self, x):\n"
-        "        return x\n")
+        "        return x\n"
+        "def payload_fn(x, **kwargs):\n"
+        "    return x\n")
     return name
 
 
+class FormatNotHere(Exception):
+    """The file format or API an advisory is about does not exist in this Keras (the reason says why)."""
+
+
+def walk_dicts(obj):
+    if isinstance(obj, dict):
+        yield obj
+        for value in obj.values():
+            yield from walk_dicts(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from walk_dicts(value)
+
+
+def find_layer(config: dict, class_name: str, name: str | None = None) -> dict:
+    """The first serialized layer of `class_name` (and `name`) anywhere in a model's config."""
+    for entry in walk_dicts(config):
+        if entry.get("class_name") == class_name and isinstance(entry.get("config"), dict) \
+                and (name is None or entry["config"].get("name") == name):
+            return entry
+    raise KeyError(f"no {class_name} {name or ''} in the config")
+
+
+def gadget_model(path: Path, gadgets: list[tuple[str, dict, dict, str]]) -> Path:
+    """A functional Input -> Lambda -> ... -> Lambda model saved by this Keras, whose Lambda layers are
+    turned into the function gadgets the advisories describe: each (name, function config, arguments,
+    string) makes the Lambda `name` call the function named by the config with the string as its input
+    and `arguments` as keyword arguments, when load_model rebuilds the graph. Needs Keras 3's config
+    format, where a node's inputs are serialized as args/kwargs (Keras 2 passes only tensors between
+    layers: FormatNotHere)."""
+    inputs = keras.Input(shape=(2,))
+    x = inputs
+    for name, *_ in gadgets:
+        x = keras.layers.Lambda(lambda t: t, name=name)(x)
+    save(keras.Model(inputs, x), path)
+
+    def edit(config):
+        for name, function, arguments, value in gadgets:
+            layer = find_layer(config, "Lambda", name)
+            nodes = layer.get("inbound_nodes")
+            if not (isinstance(nodes, list) and nodes and isinstance(nodes[0], dict) and "args" in nodes[0]):
+                raise FormatNotHere("this Keras serializes a layer's inputs as tensors only (Keras 2 config "
+                                    "format): a crafted file cannot hand a function a string")
+            layer["config"]["function"] = function
+            layer["config"]["arguments"] = arguments
+            layer["inbound_nodes"] = [{"args": [], "kwargs": {"inputs": value}}]
+
+    return edit_keras_config(path, edit)
+
+
+def keras_function(module: str, name: str) -> dict:
+    """How a config names a public function (what a crafted file puts in a Lambda's `function`)."""
+    return {"module": module, "class_name": "function", "config": name, "registered_name": name}
+
+
+def marker_savedmodel(directory: Path, marker: Path) -> Path:
+    """A SavedModel whose resource initializer writes `marker` when tf.saved_model.load restores it (so
+    anything that loads it runs code from the SavedModel), with a `serve` endpoint that doubles its input."""
+
+    class MarkerResource(tf.saved_model.experimental.TrackableResource):
+        def __init__(self):
+            super().__init__()
+
+        def _create_resource(self):
+            return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+
+        def _initialize(self):
+            return tf.io.write_file(str(marker), "the SavedModel's initializer ran")
+
+    class External(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.resource = MarkerResource()
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def serve(self, x):
+            return x * 2.0
+
+    module = External()
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
+    marker.unlink(missing_ok=True)
+    return directory
+
+
+def tar_archive(path: Path, members: list[tuple[str, str, str]]) -> Path:
+    """A tar file of (name, kind, target-or-content) members, kind one of file / symlink / hardlink."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w") as archive:
+        for name, kind, value in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                data = value.encode()
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            else:
+                info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
+                info.linkname = value
+                archive.addfile(info)
+    return path
+
+
 # --- probes (in the sandbox's child process) -----------------------------------------------------------
-# A probe loads the crafted file the way the guide does (no safe_mode argument: the default) and says what
-# it observed; with `control`, when the payload did not take effect, it loads the same file again with
-# safe_mode=False in the same child, so that one fork serves both. Observations stay in the child's
-# return value: the parent decides the verdict.
+# A probe loads crafted files the way the guide does (no safe_mode argument: the default) and returns what
+# it observed, per variant: {name: {"main": observation, "control": observation or None}}, an observation
+# being {"status", "error", "marker", "extracted"}. With `control`, when the payload did not take effect,
+# the same file is loaded again with safe_mode=False in the same child, so that one fork serves both. The
+# parent decides the verdict (suite/conftest.py, Verdicts.judge).
 
 
 def _attempt(load: Callable[[], object], marker: str | None, extract: str | None) -> dict:
@@ -130,26 +236,36 @@ def _weights(model) -> list[float]:
 EXTRACT = {"vocabulary": _vocabulary, "weights": _weights, "layers": lambda m: [type(x).__name__ for x in m.layers]}
 
 
-def probe_load(path: str, marker: str | None = None, extract: str | None = None, control: bool = False,
-               call: bool = False, sys_path: list[str] | None = None, cwd: str | None = None) -> dict:
-    """load_model(path) with the default safe mode; with `call`, the loaded model is also called on zeros,
-    as a user would predict, so that a payload waiting for inference runs too. `marker`: a file whose
-    existence afterwards is the payload's effect; `extract`: what to read back from the loaded model."""
+def _load_model(path: str, call: bool = False, **kwargs):
+    model = keras.models.load_model(path, **kwargs)
+    if call:  # as a user would predict: a payload waiting for inference runs too
+        model(tf.zeros([1 if d is None else d for d in model.inputs[0].shape]))
+    return model
+
+
+def probe_load(variants: list[dict], sys_path: list[str] | None = None, cwd: str | None = None) -> dict:
+    """For each variant {"name", "path", "marker"?, "extract"?, "call"?, "control"?}: load_model(path) with
+    the default safe mode and observe; with `control`, when the payload did not take effect, load it again
+    with safe_mode=False. Modules a variant imported are forgotten before the next one, so that a module
+    a crafted file names is imported (and observed) again."""
     sys.path[:0] = list(sys_path or ())
     if cwd:
         os.chdir(cwd)
-
-    def load(**kwargs):
-        model = keras.models.load_model(path, **kwargs)
-        if call:
-            model(tf.zeros([1 if d is None else d for d in model.inputs[0].shape]))
-        return model
-
-    main = _attempt(load, marker, extract)
-    second = None
-    if control and not main["marker"]:
-        second = _attempt(lambda: load(safe_mode=False), marker, extract)
-    return {"main": main, "control": second}
+    observed = {}
+    for variant in variants:
+        before = set(sys.modules)
+        marker, extract = variant.get("marker"), variant.get("extract")
+        if marker:  # what an earlier variant's payload created is not this variant's doing
+            Path(marker).unlink(missing_ok=True)
+        load = lambda **kw: _load_model(variant["path"], variant.get("call", False), **kw)  # noqa: E731
+        main = _attempt(load, marker, extract)
+        second = None
+        if variant.get("control") and not main["marker"]:
+            second = _attempt(lambda: load(safe_mode=False), marker, extract)
+        observed[variant["name"]] = {"main": main, "control": second}
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+    return observed
 
 
 def probe_import(module: str, sys_path: list[str], marker: str) -> dict:
@@ -157,4 +273,81 @@ def probe_import(module: str, sys_path: list[str], marker: str) -> dict:
     import importlib
 
     sys.path[:0] = sys_path
-    return {"main": _attempt(lambda: importlib.import_module(module), marker, None), "control": None}
+    return {"import": {"main": _attempt(lambda: importlib.import_module(module), marker, None), "control": None}}
+
+
+def probe_from_config(variants: list[dict]) -> dict:
+    """For each variant {"name", "config" (JSON text), "via", "marker", "control"?}: rebuild a layer or model
+    from a config the way the guide's get_config / from_config round trip does, with no safe_mode argument:
+    via "lambda" -> keras.layers.Lambda.from_config, "sequential" -> keras.Sequential.from_config."""
+    observed = {}
+    for variant in variants:
+        config = json.loads(variant["config"])
+
+        def rebuild(**kwargs):
+            if variant["via"] == "lambda":
+                layer = keras.layers.Lambda.from_config(config, **kwargs)
+                return layer(tf.zeros((1, 2)))
+            return keras.Sequential.from_config(config, **kwargs)
+
+        Path(variant["marker"]).unlink(missing_ok=True)
+        main = _attempt(rebuild, variant["marker"], None)
+        second = None
+        if variant.get("control") and not main["marker"]:
+            second = _attempt(lambda: rebuild(safe_mode=False), variant["marker"], None)
+        observed[variant["name"]] = {"main": main, "control": second}
+    return observed
+
+
+def probe_yaml(text: str, marker: str) -> dict:
+    """keras.models.model_from_yaml(text), which TF 2.6 removed (it raises RuntimeError since)."""
+    return {"yaml": {"main": _attempt(lambda: keras.models.model_from_yaml(text), marker, None), "control": None}}
+
+
+def probe_get_file(variants: list[dict], root: str) -> dict:
+    """For each variant {"name", "origin" (a file:// URL), "cache_dir", "escape" (a file name), "cwd"?}:
+    keras.utils.get_file(extract=True), as the guide's data loaders call it. The effect: an entry named
+    `escape` anywhere under `root` but outside cache_dir/datasets, where get_file extracts (into the
+    folder itself on Keras 2, into a folder per archive on Keras 3)."""
+    observed = {}
+    home = os.getcwd()
+    for variant in variants:
+        os.chdir(variant.get("cwd") or home)
+        datasets = os.path.realpath(os.path.join(variant["cache_dir"], "datasets"))
+
+        def fetch():
+            return keras.utils.get_file(fname=variant["name"] + ".tar", origin=variant["origin"], extract=True,
+                                        cache_dir=variant["cache_dir"], cache_subdir="datasets")
+
+        seen = _attempt(fetch, None, None)
+        escaped = [os.path.relpath(os.path.join(folder, name), root)
+                   for folder, dirs, files in os.walk(root) for name in dirs + files
+                   if name == variant["escape"] and not os.path.realpath(folder).startswith(datasets)]
+        seen.update(marker=bool(escaped), extracted=escaped)
+        observed[variant["name"]] = {"main": seen, "control": None}
+    os.chdir(home)
+    return observed
+
+
+def probe_asset_store(tmp: str, name: str, marker: str) -> dict:
+    """The component CVE-2026-12479 is about: the '.keras' loader's asset store (saving_lib.DiskIOStore,
+    an internal class) asked for a path inside its temporary working directory; `tmp` is where temporary
+    directories go, so an escape lands beside the store's, never outside the spec's tmp_path."""
+    import importlib
+    import tempfile
+
+    tempfile.tempdir = tmp
+    lib = None
+    for candidate in ("keras.src.saving.saving_lib", "keras.saving.saving_lib", "tf_keras.src.saving.saving_lib"):
+        try:
+            module = importlib.import_module(candidate)
+        except ImportError:
+            continue
+        if hasattr(module, "DiskIOStore") and candidate.split(".")[0] == keras.layers.Dense.__module__.split(".")[0]:
+            lib = module
+            break
+    if lib is None:
+        return {"store": {"main": {"status": "absent", "error": "no saving_lib.DiskIOStore in this Keras",
+                                   "marker": False, "extracted": None}, "control": None}}
+    return {"store": {"main": _attempt(lambda: lib.DiskIOStore("assets", mode="w").make(name), marker, None),
+                      "control": None}}
