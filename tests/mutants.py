@@ -1229,30 +1229,42 @@ def argmax_is_argmin():
 ADVISORY_SPECS = "suite/test_keras_advisories.py"
 
 
-def _advisory(breaks: str):
-    return mutant("keras.save_model", breaks, subprocess=True, module=ADVISORY_SPECS)
+def _advisory(breaks: str, spec: str, recipe: str = "keras.save_model"):
+    """A mutant run against the one spec that reproduces its advisory: another advisory spec of the module
+    may report `vulnerable` on the unmutated build (one with no fix released yet) and must not count."""
+    return mutant(recipe, breaks, subprocess=True, module=f"{ADVISORY_SPECS}::{spec}")
 
 
 def _force_unsafe(owner, attr: str) -> None:
     _wrap(owner, attr, lambda orig: lambda *a, **kw: orig(*a, **{**kw, "safe_mode": False}))
 
 
-@_advisory("load_model ignores safe_mode for '.keras' files (Lambda bytecode runs)")
+def _unsafe_from_config(cls) -> None:
+    """cls.from_config treats a missing safe_mode argument as safe_mode=False (as before the fixes)."""
+    original = cls.from_config  # bound to cls
+
+    def from_config(klass, config, custom_objects=None, safe_mode=None):
+        return original(config, custom_objects=custom_objects, safe_mode=False if safe_mode is None else safe_mode)
+    cls.from_config = classmethod(from_config)
+
+
+@_advisory("load_model ignores safe_mode for '.keras' files (Lambda bytecode runs)",
+           "test_lambda_bytecode_in_a_keras_file_does_not_run_in_safe_mode")
 def keras_file_loads_ignore_safe_mode():
     src = _keras3_src()
     _force_unsafe(src.saving.saving_lib, "load_model")
 
 
-@_advisory("load_model ignores safe_mode for '.h5' files (Lambda bytecode runs)")
+@_advisory("load_model ignores safe_mode for '.h5' files (Lambda bytecode runs)",
+           "test_lambda_bytecode_in_an_h5_file_does_not_run_in_safe_mode")
 def h5_loads_ignore_safe_mode():
-    src = _keras3_src()
+    _keras3_src()
     from keras.src.legacy.saving import legacy_h5_format
 
     _force_unsafe(legacy_h5_format, "load_model_from_hdf5")
 
 
-@_advisory("deserialization imports any module a config names, as before Keras 3.9")
-def deserialization_imports_any_module():
+def _resolve_any_module(also_keras_functions: bool = False) -> None:
     src = _keras3_src()
     import importlib
 
@@ -1262,12 +1274,114 @@ def deserialization_imports_any_module():
         def retrieve(name, registered_name, module, obj_type, full_config, custom_objects=None):
             try:
                 return orig(name, registered_name, module, obj_type, full_config, custom_objects=custom_objects)
-            except TypeError:
-                if not module:
+            except (TypeError, ValueError):
+                if not module or (module.split(".")[0] == "keras" and not also_keras_functions):
                     raise
                 return vars(importlib.import_module(module))[name]
         return retrieve
     _wrap(lib, "_retrieve_class_or_fn", make)
+
+
+@_advisory("deserialization imports any module a config names, as before Keras 3.9",
+           "test_a_keras_file_cannot_make_load_model_import_a_module_it_names")
+def deserialization_imports_any_module():
+    _resolve_any_module()
+
+
+@_advisory("a config may name Keras' non-modeling functions (get_file), as before Keras 3.11",
+           "test_a_keras_file_cannot_make_get_file_write_a_file")
+def non_modeling_functions_allowed():
+    src = _keras3_src()
+    src.saving.serialization_lib.NON_MODELING_APIS = frozenset()
+
+
+@_advisory("a config may name any function of Keras' modules (global_state, model_from_json), as before 3.11",
+           "test_a_keras_file_cannot_turn_safe_mode_off")
+def any_keras_function_resolves():
+    src = _keras3_src()
+    src.saving.serialization_lib.NON_MODELING_APIS = frozenset()
+    _resolve_any_module(also_keras_functions=True)
+
+
+@_advisory("StringLookup reads a vocabulary file a config names, in safe mode (as before Keras 3.12)",
+           "test_a_lookup_layer_does_not_read_a_vocabulary_file_outside_the_archive")
+def lookup_reads_vocabulary_files():
+    _keras3_src()
+    import types
+
+    from keras.src.layers.preprocessing import index_lookup
+
+    shim = types.SimpleNamespace(**vars(index_lookup.serialization_lib))
+    shim.in_safe_mode = lambda: False
+    index_lookup.serialization_lib = shim
+
+
+@_advisory("TFSMLayer.from_config loads its SavedModel in safe mode (as before Keras 3.12.1 / 3.13.2)",
+           "test_a_tfsm_layer_in_a_keras_file_does_not_load_an_external_savedmodel")
+def tfsm_layer_ignores_safe_mode():
+    _keras3_src()
+    from keras.src.export.tfsm_layer import TFSMLayer
+
+    _unsafe_from_config(TFSMLayer)
+
+
+@_advisory("the asset store accepts paths that leave its directory (as before Keras 3.12.3 / 3.15)",
+           "test_the_asset_store_keeps_paths_inside_its_directory")
+def asset_store_allows_dotdot():
+    src = _keras3_src()
+    store = src.saving.saving_lib.DiskIOStore
+    if not hasattr(store, "_full_path"):
+        raise NotApplicable("DiskIOStore has no _full_path (the check this mutant removes)")
+    store._full_path = lambda self, path: self.working_dir + "/" + path
+
+
+@_advisory("Lambda.from_config without safe_mode runs bytecode (as before Keras 3.12.3 / 3.15)",
+           "test_lambda_from_config_does_not_run_bytecode_without_a_safe_mode_argument", recipe="keras.config_json")
+def lambda_from_config_unscoped_is_unsafe():
+    _keras3_src()
+    from keras.src.layers.core.lambda_layer import Lambda
+
+    _unsafe_from_config(Lambda)
+
+
+@_advisory("model_from_yaml is back and constructs the Python objects its YAML tags name (TF before 2.6)",
+           "test_model_from_yaml_does_not_construct_python_objects", recipe="keras.config_json")
+def model_from_yaml_constructs_objects():
+    import ast
+    import importlib
+    import re
+
+    def model_from_yaml(text, custom_objects=None):
+        # The one tag the spec's YAML uses, constructed the way yaml.unsafe_load would.
+        tag = re.match(r"!!python/object/apply:([\w.]+)\.(\w+) (\[.*\])", text.strip())
+        return getattr(importlib.import_module(tag.group(1)), tag.group(2))(*ast.literal_eval(tag.group(3)))
+    _keras().models.model_from_yaml = model_from_yaml
+
+
+def _tar_extraction_unfiltered():
+    _keras3_src()
+    from keras.src.utils import file_utils
+
+    file_utils.extract_open_archive = lambda archive, path=".": archive.extractall(path)
+
+
+@_advisory("get_file extracts tar members unfiltered (links out of the directory followed)",
+           "test_get_file_extraction_does_not_follow_a_link_out_of_its_directory", recipe="keras.quickstart")
+def tar_extraction_follows_links():
+    _tar_extraction_unfiltered()
+
+
+@_advisory("get_file extracts tar members unfiltered ('../' members land outside)",
+           "test_get_file_extraction_checks_members_against_the_destination_not_the_working_directory",
+           recipe="keras.quickstart")
+def tar_extraction_keeps_dotdot():
+    _tar_extraction_unfiltered()
+
+
+@_advisory("get_file extracts tar members unfiltered (links named '../x' created outside)",
+           "test_get_file_extraction_does_not_create_links_named_out_of_its_directory", recipe="keras.quickstart")
+def tar_extraction_creates_outside_links():
+    _tar_extraction_unfiltered()
 
 
 # --- HDF5 and weight-file advisories (suite/test_keras_advisories_hdf5.py) ----------------------------------
