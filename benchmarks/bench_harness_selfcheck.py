@@ -27,7 +27,7 @@ import pytest
 
 from benchmarks.stats import summarise
 
-SECTION = "once"
+SLOT = "once"  # when it runs (benchmarks/conftest.py)
 OPEN, READ, STEP, MAP, SAMPLES, EPOCHS = 0.030, 0.015, 0.010, 0.030, 3, 2
 
 EXPECTED = {

@@ -11,12 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.models import dense_kernels, inference_flops_per_example
+from benchmarks.declaration import Benchmark
+from benchmarks.models import dense_kernels, inference_flops_per_example, predict_matmul_sets
 from benchmarks.rounds import Group, Unit, measure_group
 
-SECTION = "training"
+SLOT = "training"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.evaluate_predict"
 GROUP = "keras.evaluate_predict"
+# budgets: full-run seconds per pass; matmul_sets: what the limits' matmul sweep must include
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4},
+                      matmul_sets=lambda plan: predict_matmul_sets(plan.predict_batches))
 
 
 @pytest.fixture(scope="module")
@@ -72,5 +76,5 @@ def units(tf, plan, model, data, labels) -> list[Unit]:
 
 def test_predict_and_evaluate(tf, plan, recorder, model_and_data, bench_pass):
     model, data, labels = model_and_data
-    group = Group(GROUP, SECTION, units(tf, plan, model, data, labels), plan.budget(GROUP))
+    group = Group(GROUP, "training", units(tf, plan, model, data, labels), plan.budget(GROUP))
     measure_group(group, recorder, plan)

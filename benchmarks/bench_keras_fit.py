@@ -12,13 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import training
+from benchmarks import models, training
+from benchmarks.declaration import Benchmark
 from benchmarks.rounds import Group, measure_group
 
-SECTION = "training"
+SLOT = "training"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.fit"
 MODEL = "keras.fit small model"
 GROUP = "keras.fit"
+# budgets: full-run seconds per pass; matmul_sets: what the limits' matmul sweep must include
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 5}, matmul_sets=lambda plan: models.fit_matmul_sets())
 CONFIGS = {"guide": ("fit_numpy", 1), "spe": ("fit_numpy", None), "dataset": ("fit_dataset", 1),
            "dataset+spe": ("fit_dataset", None)}
 _BUILT: dict = {}
@@ -85,5 +88,5 @@ def test_fit_calls(tf, plan, recorder, data, bench_pass):
     for u in units:
         if u.row is not None and u.key != "keras.fit/guide/b32":
             u.baseline = "keras.fit/guide/b32"
-    measure_group(Group(GROUP, SECTION, units, plan.budget(GROUP)), recorder, plan,
+    measure_group(Group(GROUP, "training", units, plan.budget(GROUP)), recorder, plan,
                   prepare=lambda: [t.prepare() for t in trainers])

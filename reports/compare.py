@@ -6,7 +6,7 @@ devices, ...) is refused with the fields that differ, never divided.
 
 For each compared row: B/A, its 95 % interval, and one word - `faster` (the whole interval above 1),
 `slower` (below 1) or `same` (it contains 1). The two runs are independent, so the interval comes from the
-two rows' own 95 % intervals of their medians (`ratio_ci_from_intervals`: each turned
+two rows' own 95 % intervals of their medians (tfguide/intervals.py: each turned
 into a standard error on the log scale, added in quadrature). A row without an interval (an old report,
 fewer than 6 rounds) gets its ratio and `no interval`.
 
@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 
 from tabulate import tabulate
+
+from tfguide.intervals import ratio_ci_from_intervals
 
 SECTIONS = ("data", "training", "io", "cluster")  # cluster: reports/cluster.py, rows carry their `config`
 REQUIRED = ("name", "examples_per_s", "cv")
@@ -117,24 +119,6 @@ def _ci(row: dict):
     if not ci or ci[0] is None or ci[1] is None:
         return None
     return ci[0], ci[1]
-
-
-def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
-    """B/A and an approximate 95 % interval from the two medians' own 95 % intervals.
-
-    For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
-    log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's interval is
-    exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals: whatever spread they
-    hold (the spread between passes, interference) is carried into the verdict."""
-    if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
-            or min(*a_ci, *b_ci) <= 0:
-        return None
-    z = 1.959963984540054
-    se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / z
-    se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / z
-    r = b / a
-    w = z * math.hypot(se_a, se_b)
-    return r, r * math.exp(-w), r * math.exp(w)
 
 
 def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str]]:

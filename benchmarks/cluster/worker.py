@@ -56,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from benchmarks.harness import CV_FLAG, MIN_ROUNDS
+    from benchmarks.cluster.report import CV_FLAG
+    from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL as MIN_ROUNDS
 
     ap = _Parser(prog="python -m benchmarks.cluster",
                  description="Run on every host of a cluster (one process per worker): the guide's model trained "
@@ -192,7 +193,8 @@ def run(args) -> int:
             kind = "compile" if r == 0 else "warm-up" if r <= args.warmup else "measured"
             say(f"round {r + 1}/{total} ({kind}): this worker alone {b1 - b0:.3f} s, the cluster {c1 - c0:.3f} s")
         baseline = measure.round_summary(marks["baseline"], args.warmup)
-        baseline["examples_per_s"] = args.steps * b * per_worker / float(np.median(baseline["round_s"]))
+        # the median of the rounds' rates, as for every row (benchmarks/stats.py)
+        baseline["examples_per_s"] = float(np.median([args.steps * b * per_worker / s for s in baseline["round_s"]]))
         result["baseline"] = baseline
         train = measure.round_summary(marks["cluster"], args.warmup)
         weights = [np.asarray(w) for w in model.get_weights()]

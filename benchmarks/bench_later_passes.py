@@ -13,10 +13,10 @@ import pytest
 
 from benchmarks.passes import merge, run_child
 
-SECTION = "last"
+SLOT = "last"  # when it runs (benchmarks/conftest.py)
 
 
-def test_second_pass_in_a_fresh_process(plan, recorder, tmp_path):
+def test_passes_2_to_p_each_in_a_fresh_process(plan, recorder, tmp_path):
     if plan.passes < 2:
         pytest.skip("--quick: one pass")
     for index in range(1, plan.passes):
