@@ -51,8 +51,12 @@ def _check_keywords(schema, where: str) -> None:
 
 
 def load(path: Path) -> dict:
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    _check_keywords(schema, str(path))
+    return load_dict(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+
+
+def load_dict(schema: dict, where: str = "schema") -> dict:
+    """The schema, once every keyword in it is one this validator implements."""
+    _check_keywords(schema, where)
     return schema
 
 
