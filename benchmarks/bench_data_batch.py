@@ -10,13 +10,14 @@ prefetch overlaps it. Every row is compared with the guide's batch of 4. An elem
 from __future__ import annotations
 
 from benchmarks import tfdata
-from benchmarks.declaration import Benchmark
+from benchmarks.declaration import Benchmark, sized
 from benchmarks.rounds import Group, measure_group
 from benchmarks.tfdata import Pipeline, Stage
 
 SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.batch"
 GROUP = "data.batch"
+SIZES = {"full": {"elements": 20_000}, "quick": {"elements": 5_000}}
 BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4})  # full-run seconds per pass
 
 
@@ -24,7 +25,7 @@ def pipelines(tf, plan) -> list[Pipeline]:
     from reference.data_batch import batched_dataset, zipped_dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
-    count = plan.batch_elements
+    count = sized(SIZES, plan).elements
     source = Stage(f"zipped_dataset({count})", lambda _: zipped_dataset(count))
     prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
     out = []
@@ -53,7 +54,7 @@ def test_batch_pipelines(tf, plan, recorder, bench_pass):
 
     def prepare():
         group.units[:] = tfdata.build_units(tf, source="batch", recipe=RECIPE, pipelines=pipelines(tf, plan),
-                                            examples=plan.batch_elements, bytes_per_example=16.0, data="range",
+                                            examples=sized(SIZES, plan).elements, bytes_per_example=16.0, data="range",
                                             one_guide=True)
 
     measure_group(group, recorder, plan, prepare=prepare)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import tfdata
-from benchmarks.declaration import Benchmark
+from benchmarks.declaration import Benchmark, sized
 from benchmarks.datasets import fashion_mnist, write_jpegs
 from benchmarks.rounds import Group, measure_group
 from benchmarks.tfdata import Pipeline, Stage
@@ -21,12 +21,13 @@ from benchmarks.tfdata import Pipeline, Stage
 SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.map"
 GROUP = "data.map"
+SIZES = {"full": {"images": 1_000, "batches": (32, 256)}, "quick": {"images": 300, "batches": (32,)}}
 BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 5})  # full-run seconds per pass
 
 
 @pytest.fixture(scope="module")
 def jpegs(tf, plan, tmp_path_factory):
-    images = fashion_mnist(plan.jpeg_images, 1)
+    images = fashion_mnist(sized(SIZES, plan).images, 1)
     files = write_jpegs(tf, tmp_path_factory.mktemp("jpeg"), images.x_train)
     return files, images.y_train.astype(np.int32), images.kind
 
@@ -46,7 +47,7 @@ def pipelines(tf, files: list[str], labels: np.ndarray, plan) -> list[Pipeline]:
                     lambda _: dataset(files, labels, num_parallel_calls=AUTOTUNE))
     prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
     out = []
-    for n in plan.jpeg_batches:
+    for n in sized(SIZES, plan).batches:
         batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
         out += [
             Pipeline("guide", [recipe, batch], batch=n, is_guide=True,
@@ -70,9 +71,10 @@ def test_jpeg_pipelines(tf, plan, recorder, jpegs, bench_pass):
     bytes_per_example = 28 * 28 * 1 * 4 + 4.0
 
     def prepare():
-        group.units[:] = tfdata.build_units(tf, source="jpeg", recipe=RECIPE, pipelines=pipelines(tf, files, labels, plan),
+        group.units[:] = tfdata.build_units(tf, source="jpeg", recipe=RECIPE,
+                                            pipelines=pipelines(tf, files, labels, plan),
                                             examples=len(files), bytes_per_example=bytes_per_example,
                                             data=kind + "/jpeg64-q90",
-                                            ladder_batches={min(plan.jpeg_batches)})
+                                            ladder_batches={min(sized(SIZES, plan).batches)})
 
     measure_group(group, recorder, plan, prepare=prepare)

@@ -28,7 +28,7 @@ import pytest
 
 from benchmarks import tfdata
 from benchmarks.datasets import fashion_mnist
-from benchmarks.declaration import Benchmark, Ladder, Target, fmt_ci
+from benchmarks.declaration import Benchmark, Ladder, Target, fmt_ci, sized
 from benchmarks.models import NUMPY_BYTES_PER_EXAMPLE
 from benchmarks.rounds import Group, measure_group
 from benchmarks.tfdata import Pipeline, Stage
@@ -36,6 +36,7 @@ from benchmarks.tfdata import Pipeline, Stage
 SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.numpy"
 GROUP = "data.numpy"
+SIZES = {"full": {"examples": 30_000, "batches": (32, 256, 2048)}, "quick": {"examples": 10_000, "batches": (256,)}}
 
 
 def in_memory_target(report: dict, threshold: float) -> dict | None:
@@ -80,13 +81,13 @@ BENCHMARK = Benchmark(
                     extra=(("slowest_stage", "slowest_stage"),)),),
     targets=(Target("in_memory_pct_of_copy", 75.0, in_memory_target),),
     # the copy sweep's destination sizes: these rows' batches in bytes
-    copy_bytes=lambda plan: {b * NUMPY_BYTES_PER_EXAMPLE for b in (*plan.numpy_batches, plan.ladder_batch)},
+    copy_bytes=lambda plan: {b * NUMPY_BYTES_PER_EXAMPLE for b in (*sized(SIZES, plan).batches, plan.ladder_batch)},
 )
 
 
 @pytest.fixture(scope="module")
 def arrays(plan):
-    images = fashion_mnist(plan.numpy_examples, 1)
+    images = fashion_mnist(sized(SIZES, plan).examples, 1)
     x = (images.x_train / np.float32(255.0)).astype(np.float32)
     return x, images.y_train, images.kind
 
@@ -98,7 +99,7 @@ def _merge_chunks(tf, ds, chunks: int):
         lambda xb, yb: (tf.reshape(xb, (-1, 28, 28)), tf.reshape(yb, (-1,))))
 
 
-def pipelines(tf, x_np: np.ndarray, y_np: np.ndarray, plan) -> list[Pipeline]:
+def pipelines(tf, x_np: np.ndarray, y_np: np.ndarray, plan, batches: tuple = ()) -> list[Pipeline]:
     from reference.data_numpy import from_arrays
 
     AUTOTUNE = tf.data.AUTOTUNE
@@ -108,7 +109,7 @@ def pipelines(tf, x_np: np.ndarray, y_np: np.ndarray, plan) -> list[Pipeline]:
     source = Stage("from_arrays(x, y)", lambda _: from_arrays(x, y))
     idx = Stage("from_arrays(indices, y)", lambda _: from_arrays(np.arange(n_examples, dtype=np.int64), y))
     out = []
-    for n in plan.numpy_batches:
+    for n in batches or sized(SIZES, plan).batches:
         batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
         pbatch = Stage(f".batch({n}, num_parallel_calls=AUTOTUNE)",
                        lambda ds, n=n: ds.batch(n, num_parallel_calls=AUTOTUNE, deterministic=True), batched=True)

@@ -9,13 +9,14 @@ batches delivered (their size depends on the batch size: the row's `bytes_per_ex
 from __future__ import annotations
 
 from benchmarks import tfdata
-from benchmarks.declaration import Benchmark
+from benchmarks.declaration import Benchmark, sized
 from benchmarks.rounds import Group, measure_group
 from benchmarks.tfdata import Pipeline, Stage
 
 SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.padded_batch"
 GROUP = "data.padded_batch"
+SIZES = {"full": {"elements": 2_000}, "quick": {"elements": 500}}
 BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4})  # full-run seconds per pass
 
 
@@ -32,7 +33,7 @@ def pipelines(tf, plan) -> list[Pipeline]:
     from reference.data_padded_batch import padded_dataset, variable_length_dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
-    count = plan.padded_elements
+    count = sized(SIZES, plan).elements
     source = Stage(f"variable_length_dataset({count})", lambda _: variable_length_dataset(count))
     prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
     out = []
@@ -50,7 +51,7 @@ def pipelines(tf, plan) -> list[Pipeline]:
 
 def test_padded_batch_pipelines(tf, plan, recorder, bench_pass):
     group = Group(GROUP, "data", [], plan.budget(GROUP))
-    count = plan.padded_elements
+    count = sized(SIZES, plan).elements
 
     def prepare():
         per_batch = {n: padded_bytes_per_element(count, n) for n in plan.small_batches}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.declaration import Benchmark
+from benchmarks.declaration import Benchmark, sized
 from reference import keras_distribute  # noqa: F401 - the recipe whose functions the workers run
 from tfguide import launcher
 
@@ -31,19 +31,23 @@ RECIPE = "keras.distribute"
 BENCHMARK = Benchmark(recipe=RECIPE)  # no budget: each row is one worker process's epochs, measured once
 GLOBAL_BATCH = 256
 STEPS_PER_EXECUTION = 1  # see the module docstring
+# 8 epochs: 1 compiling, 1 warm-up, 6 measured (a 95 % interval); a worker process's deadline
+SIZES = {"full": {"examples": 10_000, "epochs": 8, "timeout_s": 300.0},
+         "quick": {"examples": 2_000, "epochs": 8, "timeout_s": 150.0}}
 WORKER_GRACE_S = 30.0     # a worker whose peer failed gets this long to stop by itself before it is killed
 
 
 def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] | None = None) -> dict:
     """One process (or one per TF_CONFIG) with a deadline (tfguide/launcher.py); worker 0's result."""
+    size = sized(SIZES, plan)
     cmd = launcher.python("-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
-                          "--batch", str(GLOBAL_BATCH), "--examples", str(plan.distributed_examples),
-                          "--test-examples", str(plan.test_examples), "--epochs", str(plan.distributed_epochs))
+                          "--batch", str(GLOBAL_BATCH), "--examples", str(size.examples),
+                          "--test-examples", str(plan.test_examples), "--epochs", str(size.epochs))
     tasks = [launcher.Task(cmd, env={"TF_CONFIG": json.dumps(tfc)} if tfc else {}, name=f"{mode}-{i}")
              for i, tfc in enumerate(tf_configs or [None])]
-    result = launcher.run(tasks, plan.subprocess_timeout_s, grace_s=WORKER_GRACE_S, log_dir=tmp_path)
+    result = launcher.run(tasks, size.timeout_s, grace_s=WORKER_GRACE_S, log_dir=tmp_path)
     if result.timed_out:
-        pytest.fail(f"{mode}: worker did not finish within {plan.subprocess_timeout_s:.0f} s (logs: {tmp_path})")
+        pytest.fail(f"{mode}: worker did not finish within {size.timeout_s:.0f} s (logs: {tmp_path})")
     assert result.ok, f"{mode} failed:\n" + "\n---\n".join(p.tail() for p in result.processes)
     line = next(ln for ln in result.processes[0].stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
@@ -55,7 +59,8 @@ def _row(plan, recorder, res: dict, *, name: str, strategy: str | None, function
            "config": name.split("/", 1)[1], "global_batch": GLOBAL_BATCH,
            "per_replica_batch": GLOBAL_BATCH // res["replicas"], "replicas": res["replicas"], "devices": res["devices"],
            "steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": False, "input": "tf.data", "strategy": strategy,
-           "functional": functional, "examples_per_epoch": plan.distributed_examples, "epochs": plan.distributed_epochs,
+           "functional": functional, "examples_per_epoch": sized(SIZES, plan).examples,
+           "epochs": sized(SIZES, plan).epochs,
            "data": res["data"], "peak_devices": peak_devices, "limit_device": limit_device, "api": res["api"],
            "unit": "examples", "is_guide": False, "worker_threads": res["threads"],
            **{k: res[k] for k in ("compile_and_first_step_s", "accuracy", "accuracy_after", "flops_per_example",

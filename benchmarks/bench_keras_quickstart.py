@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks import models, training
 from benchmarks.datasets import fashion_mnist
-from benchmarks.declaration import Benchmark, Ladder, Target, fmt_ci, num, pct
+from benchmarks.declaration import Benchmark, Ladder, Target, fmt_ci, num, pct, sized
 from benchmarks.rounds import Group, measure_group
 
 SLOT = "training"  # when it runs (benchmarks/conftest.py)
@@ -37,6 +37,7 @@ CONFIGS = {
 }
 BATCH32 = {"full": list(CONFIGS), "quick": ["guide", "spe+xla", "xla-loop"]}
 LARGE = {"full": ["spe+tfdata", "spe+xla+tfdata", "xla-loop"], "quick": ["spe+xla+tfdata", "xla-loop"]}
+SIZES = {"full": {"large_batches": (1024, 8192)}, "quick": {"large_batches": (1024,)}}
 
 
 def _quickstart_rows(report: dict) -> list[dict]:
@@ -119,7 +120,7 @@ BENCHMARK = Benchmark(
                min_rungs=1, batch_above=32),
     ),
     targets=(Target("training_speedup_b32", 3.5, speedup_target), Target("training_mfu_pct", 60.0, mfu_target)),
-    matmul_sets=lambda plan: models.quickstart_matmul_sets({32, *plan.large_batches}),
+    matmul_sets=lambda plan: models.quickstart_matmul_sets({32, *sized(SIZES, plan).large_batches}),
 )
 _BUILT: dict = {}
 
@@ -204,4 +205,4 @@ def test_quickstart_batch32(tf, plan, recorder, images, bench_pass):
 def test_quickstart_large_batches(tf, plan, recorder, images, bench_pass):
     configs = LARGE["quick" if plan.quick else "full"]
     _measure(tf, plan, recorder, images, "keras.quickstart/large",
-             [(c, b) for b in plan.large_batches for c in configs])
+             [(c, b) for b in sized(SIZES, plan).large_batches for c in configs])

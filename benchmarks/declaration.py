@@ -7,6 +7,7 @@ Every recipe of the catalogue has a module `benchmarks/bench_<id>.py` (keras.fit
   3 s). A group without a declared budget is an error, never a silent default;
 - `ladders`: what each tuning gave, as rows of the report read in order (`Ladder`);
 - `targets`: the goals its rows are held to, each with the function that finds the evidence (`Target`);
+- its sizes (examples, batch sizes) as `SIZES = {"full": {...}, "quick": {...}}` beside the rows (`sized`);
 - `matmul_sets` / `copy_bytes`: the work its rows do, so that the limits' sweeps include it (a limit a row
   exceeds is a wrong limit: benchmarks/limits.py);
 - or `measured_by` / `not_measured`: another recipe's rows measure this recipe's code, or why nothing does.
@@ -21,6 +22,7 @@ import importlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 HERE = Path(__file__).resolve().parent
@@ -122,6 +124,11 @@ def budgets(declared: list[Benchmark]) -> dict[str, float]:
                 raise DeclarationError(f"benchmarks/{b.module}.py: group {group!r} has a budget in two declarations")
             out[group] = float(seconds)
     return out
+
+
+def sized(sizes: dict, plan) -> SimpleNamespace:
+    """A module's own sizes for this run: SIZES = {"full": {...}, "quick": {...}} beside its rows."""
+    return SimpleNamespace(**sizes["quick" if plan.quick else "full"])
 
 
 # -- text of a target's evidence (it is written into benchmarks.json as it reads) -----------------------

@@ -28,7 +28,8 @@ def quick_budget(full_s: float) -> float:
 
 @dataclass(frozen=True)
 class Plan:
-    """How much each benchmark does. `--quick` is the CI smoke run; the full run is the measurement."""
+    """How a run measures. `--quick` is the CI smoke run; the full run is the measurement. A benchmark's own
+    sizes are its module's SIZES (benchmarks/declaration.py); the sizes here are shared by several of them."""
 
     quick: bool
     passes: int = 4                                 # each in its own process (benchmarks/passes.py)
@@ -37,32 +38,16 @@ class Plan:
     target_half_width: float = TARGET_HALF_WIDTH
     min_round_s: float = 0.02
     budgets: dict = field(default_factory=dict)     # group -> seconds per pass: every recipe's declaration
-    # tf.data
-    numpy_examples: int = 30_000
-    numpy_batches: tuple[int, ...] = (32, 256, 2048)
-    file_examples: int = 10_000
-    file_batches: tuple[int, ...] = (32, 256)
-    ladder_batch: int = 256
-    jpeg_images: int = 1_000
-    jpeg_batches: tuple[int, ...] = (32, 256)
-    batch_elements: int = 20_000
-    padded_elements: int = 2_000
+    # shared by several benchmarks
+    file_examples: int = 10_000                     # data.csv, data.text, data.tfrecord
+    file_batches: tuple[int, ...] = (32, 256)       # the same
+    ladder_batch: int = 256                         # the batch size whose rows carry every stage of their ladder
     small_batches: tuple[int, ...] = (4, 32, 256)   # data.batch / data.padded_batch: the guide's 4, then larger
-    # training
-    train_examples: int = 60_000
-    test_examples: int = 10_000
-    steps_per_execution: int = 100
-    large_batches: tuple[int, ...] = (1024, 8192)
+    train_examples: int = 60_000                    # keras.quickstart's images
+    test_examples: int = 10_000                     # held-out images: keras.quickstart, keras.distribute
+    steps_per_execution: int = 100                  # keras.quickstart, keras.fit
     train_round_examples: int = 12_800              # per training round: the same work in every run and pass
-    fit_examples: int = 20_000                      # keras.fit's small model
-    predict_examples: int = 20_000
-    predict_batches: tuple[int, ...] = (32, 256, 2048, 8192)
-    save_hidden: tuple[int, ...] = (64, 1024)       # the guide's model, and a wider one whose file is MBs
-    distributed_examples: int = 10_000
-    distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
-    subprocess_timeout_s: float = 300.0
-    child_timeout_s: float = 1200.0                 # each further pass's process
-    selfcheck_rounds: int = 6
+    save_hidden: tuple[int, ...] = (64, 1024)       # keras.save_*: the guide's model, and a wider one (MBs)
 
     @classmethod
     def for_run(cls, quick: bool, budgets: dict | None = None) -> "Plan":
@@ -75,12 +60,9 @@ class Plan:
         if not quick:
             return cls(quick=False, budgets=dict(budgets))
         return cls(quick=True, passes=1, min_rounds_per_pass=6, max_rounds_per_pass=12, min_round_s=0.02,
-                   budgets={group: quick_budget(s) for group, s in budgets.items()}, numpy_examples=10_000, numpy_batches=(256,), file_examples=2_000,
-                   file_batches=(256,), jpeg_images=300, jpeg_batches=(32,), batch_elements=5_000, padded_elements=500,
-                   small_batches=(4, 256), train_examples=6_000, test_examples=2_000, steps_per_execution=50,
-                   large_batches=(1024,), train_round_examples=3_200, fit_examples=4_000, predict_examples=4_000,
-                   predict_batches=(32, 1024), save_hidden=(64, 512), distributed_examples=2_000,
-                   distributed_epochs=8, subprocess_timeout_s=150.0, selfcheck_rounds=6)
+                   budgets={group: quick_budget(s) for group, s in budgets.items()}, file_examples=2_000,
+                   file_batches=(256,), small_batches=(4, 256), train_examples=6_000, test_examples=2_000,
+                   steps_per_execution=50, train_round_examples=3_200, save_hidden=(64, 512))
 
     def budget(self, group: str) -> float:
         if group not in self.budgets:

@@ -117,8 +117,9 @@ class Pipeline:
                                               # written stage by stage, for the ladder only
 
 
-def build_units(tf, *, source: str, recipe: str, pipelines: list[Pipeline], examples: int, bytes_per_example: dict | float,
-                data: str, ladder_batches: set | None = None, one_guide: bool = False) -> list[Unit]:
+def build_units(tf, *, source: str, recipe: str, pipelines: list[Pipeline], examples: int,
+                bytes_per_example: dict | float, data: str, ladder_batches: set | None = None,
+                one_guide: bool = False) -> list[Unit]:
     """Units for the rows of one source and the stages of their ladders (shared prefixes measured once).
 
     Rows at a batch size in `ladder_batches` (default: all) get the full ladder, one stage at a time; the

@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = {"benchmarks": "reports.benchmarks", "compare": "reports.compare", "matrix": "reports.matrix", "pins": "reports.pins"}
+COMMANDS = {"benchmarks": "reports.benchmarks", "compare": "reports.compare", "matrix": "reports.matrix",
+            "pins": "reports.pins"}
 
 
 def main(argv: list[str] | None = None) -> int:

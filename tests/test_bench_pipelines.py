@@ -21,11 +21,11 @@ def _build(pipeline):
 
 @pytest.mark.parametrize("n_examples", [1000, 1024 + 40])
 def test_every_numpy_variant_yields_the_guide_batches(n_examples):
-    plan = Plan(quick=True, numpy_batches=(32, 256), ladder_batch=256)
+    plan = Plan(quick=True, ladder_batch=256)
     rng = np.random.default_rng(0)
     x = rng.random((n_examples, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, n_examples).astype(np.int64)
-    all_pipelines = pipelines(tf, x, y, plan)
+    all_pipelines = pipelines(tf, x, y, plan, batches=(32, 256))
     assert {s.variant for s in all_pipelines} >= {"guide", "chunked", "vectorised", "gather", "shuffled_gather"}
     for pipeline in all_pipelines:
         got = [(bx.numpy(), by.numpy()) for bx, by in _build(pipeline)]
@@ -47,10 +47,11 @@ def test_every_numpy_variant_yields_the_guide_batches(n_examples):
 def test_x_guide_baselines_per_batch_size_or_the_one_guide_row():
     from benchmarks import bench_data_batch, tfdata
 
-    plan = Plan(quick=True, numpy_batches=(32, 256), ladder_batch=256, small_batches=(4, 32), batch_elements=64)
+    plan = Plan(quick=True, ladder_batch=256, small_batches=(4, 32))
     x = np.zeros((64, 28, 28), np.float32)
     y = np.zeros(64, np.int64)
-    units = tfdata.build_units(tf, source="numpy", recipe="data.numpy", pipelines=pipelines(tf, x, y, plan), examples=64,
+    units = tfdata.build_units(tf, source="numpy", recipe="data.numpy", pipelines=pipelines(tf, x, y, plan, (32, 256)),
+                               examples=64,
                                bytes_per_example=3136.0, data="zeros")
     rows = {u.key: u for u in units if u.row is not None}
     for key, unit in rows.items():

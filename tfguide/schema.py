@@ -2,8 +2,8 @@
 
 Keywords: `type` (a name or a list: object, array, string, number, integer, boolean, null), `const`, `enum`,
 `required`, `properties`, `additionalProperties` (false, or a schema for the other keys), `items`,
-`minItems`, `maxItems`, `minimum`, `allOf`, `if`/`then`/`else`, and `$ref` to `#/$defs/<name>`. Any other keyword is refused
-when the schema is loaded, so a schema never silently means less than it says. `errors` returns every
+`minItems`, `maxItems`, `minimum`, `allOf`, `if`/`then`/`else`, and `$ref` to `#/$defs/<name>`. Any other
+keyword is refused when the schema is loaded, so a schema never silently means less than it says. `errors` returns every
 violation as "<path>: <what>", the path in JSON Pointer style (`/training/3/accuracy`).
 """
 
