@@ -150,7 +150,9 @@ class Result:
         if self.timed_out:
             return f"processes still running after {self.elapsed_s:.0f} s were killed: " + ", ".join(
                 p.name for p in self.processes if p.killed)
-        failed = next((p for p in self.processes if p.returncode != 0), None)
+        # the one that failed by itself, not one killed after it
+        failed = next((p for p in self.processes if p.returncode != 0 and not p.killed),
+                      next((p for p in self.processes if p.returncode != 0), None))
         return failed.tail() if failed else "every process ended with status 0"
 
 
@@ -171,10 +173,16 @@ class Launch:
             for task, name in zip(tasks, self.names):
                 out = open(self.stdout_path(len(self.processes)), "w+")  # noqa: SIM115 - closed in wait()
                 err = open(self.log_dir / f"{name}.stderr", "w+")  # noqa: SIM115
+                try:
+                    process = subprocess.Popen(task.argv, cwd=cwd, env=child_env(task.env), stdout=out, stderr=err,
+                                               start_new_session=True)
+                except BaseException:
+                    out.close()
+                    err.close()
+                    raise
                 self._files.append((out, err))
-                self.processes.append(subprocess.Popen(task.argv, cwd=cwd, env=child_env(task.env), stdout=out,
-                                                       stderr=err, start_new_session=True))
-        except BaseException:
+                self.processes.append(process)
+        except BaseException:  # the ones already started end here, with their files
             self.wait(0.0)
             raise
 
