@@ -34,7 +34,7 @@ from tabulate import tabulate
 
 from tfguide.intervals import ratio_ci_from_intervals
 
-SECTIONS = ("data", "training", "io", "cluster")  # cluster: reports/cluster.py, rows carry their `config`
+SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
 
 
