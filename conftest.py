@@ -9,6 +9,10 @@ import pytest
 
 # Before anything imports TensorFlow: keep its C++ start-up chatter out of the test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Every process a test starts imports this checkout first, not the one `pip install -e` pointed at (another
+# worktree, say), so that what is tested is what is here.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent),
+                                                         os.environ.get("PYTHONPATH")]))
 
 from reports import DEFAULT_REPORT_DIR  # noqa: E402
 from reports.conformance import ConformancePlugin  # noqa: E402

@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         if proc.returncode != 0 or not (out / "benchmarks.json").exists():
             print(f"[aa] run {name.upper()} failed: no comparison", file=sys.stderr)
             return proc.returncode or 1
-    from reports.compare import main as compare
-
-    return compare([str(args.dir / "a" / "benchmarks.json"), str(args.dir / "b" / "benchmarks.json")])
+    # reports/ reads what benchmarks/ wrote: its command, not an import (tests/test_import_arrows.py)
+    compare = [sys.executable, "-m", "reports", "compare", str(args.dir / "a" / "benchmarks.json"),
+               str(args.dir / "b" / "benchmarks.json")]
+    return subprocess.run(compare, cwd=ROOT).returncode
 
 
 if __name__ == "__main__":

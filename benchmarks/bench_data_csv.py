@@ -10,13 +10,15 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import tfdata
+from benchmarks.declaration import Benchmark
 from benchmarks.datasets import write_csv
 from benchmarks.rounds import Group, measure_group
-from benchmarks.tfdata import RowSpec, Stage
+from benchmarks.tfdata import Pipeline, Stage
 
-SECTION = "data"
+SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.csv"
 GROUP = "data.csv"
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4})  # full-run seconds per pass
 FILES = 4
 
 
@@ -26,7 +28,7 @@ def csv_files(plan, tmp_path_factory):
     return files, plan.file_examples
 
 
-def specs(tf, files: list[str], plan) -> list[RowSpec]:
+def pipelines(tf, files: list[str], plan) -> list[Pipeline]:
     from reference.data_csv import dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
@@ -40,10 +42,10 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
 
 def test_csv_pipelines(tf, plan, recorder, csv_files, bench_pass):
     files, rows = csv_files
-    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+    group = Group(GROUP, "data", [], plan.budget(GROUP))
 
     def prepare():
-        group.units[:] = tfdata.build_units(tf, source="csv", recipe=RECIPE, specs=specs(tf, files, plan),
+        group.units[:] = tfdata.build_units(tf, source="csv", recipe=RECIPE, pipelines=pipelines(tf, files, plan),
                                             examples=rows, bytes_per_example=8 * 4.0, data="synthetic-seed1234/csv8")
 
     measure_group(group, recorder, plan, prepare=prepare)

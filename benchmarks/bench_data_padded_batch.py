@@ -9,12 +9,15 @@ batches delivered (their size depends on the batch size: the row's `bytes_per_ex
 from __future__ import annotations
 
 from benchmarks import tfdata
+from benchmarks.declaration import Benchmark, sized
 from benchmarks.rounds import Group, measure_group
-from benchmarks.tfdata import RowSpec, Stage
+from benchmarks.tfdata import Pipeline, Stage
 
-SECTION = "data"
+SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.padded_batch"
 GROUP = "data.padded_batch"
+SIZES = {"full": {"elements": 2_000}, "quick": {"elements": 500}}
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4})  # full-run seconds per pass
 
 
 def padded_bytes_per_element(count: int, batch: int) -> float:
@@ -26,11 +29,11 @@ def padded_bytes_per_element(count: int, batch: int) -> float:
     return total / count
 
 
-def specs(tf, plan) -> list[RowSpec]:
+def pipelines(tf, plan) -> list[Pipeline]:
     from reference.data_padded_batch import padded_dataset, variable_length_dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
-    count = plan.padded_elements
+    count = sized(SIZES, plan).elements
     source = Stage(f"variable_length_dataset({count})", lambda _: variable_length_dataset(count))
     prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
     out = []
@@ -39,20 +42,20 @@ def specs(tf, plan) -> list[RowSpec]:
         ladder = [source, Stage(f".padded_batch({n}, padded_shapes=[None])",
                                 lambda ds, n=n: ds.padded_batch(n, padded_shapes=[None]), batched=True)]
         guide = n == 4
-        out.append(RowSpec("guide" if guide else "padded_batch", [recipe], batch=n, is_guide=guide,
+        out.append(Pipeline("guide" if guide else "padded_batch", [recipe], batch=n, is_guide=guide,
                            what=f"padded_dataset({count}, batch_size={n})", ladder_stages=ladder))
-        out.append(RowSpec("prefetch", [recipe, prefetch], batch=n, ladder_stages=ladder + [prefetch],
+        out.append(Pipeline("prefetch", [recipe, prefetch], batch=n, ladder_stages=ladder + [prefetch],
                            what=f"padded_dataset({count}, batch_size={n}).prefetch(AUTOTUNE)"))
     return out
 
 
 def test_padded_batch_pipelines(tf, plan, recorder, bench_pass):
-    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
-    count = plan.padded_elements
+    group = Group(GROUP, "data", [], plan.budget(GROUP))
+    count = sized(SIZES, plan).elements
 
     def prepare():
         per_batch = {n: padded_bytes_per_element(count, n) for n in plan.small_batches}
-        group.units[:] = tfdata.build_units(tf, source="padded_batch", recipe=RECIPE, specs=specs(tf, plan),
+        group.units[:] = tfdata.build_units(tf, source="padded_batch", recipe=RECIPE, pipelines=pipelines(tf, plan),
                                             examples=count, bytes_per_example=per_batch, data="range", one_guide=True)
 
     measure_group(group, recorder, plan, prepare=prepare)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import tfdata
+from benchmarks.declaration import Benchmark
 from benchmarks.datasets import write_text
 from benchmarks.rounds import Group, measure_group
-from benchmarks.tfdata import RowSpec, Stage
+from benchmarks.tfdata import Pipeline, Stage
 
-SECTION = "data"
+SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.text"
 GROUP = "data.text"
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4})  # full-run seconds per pass
 FILES = 4
 
 
@@ -26,7 +28,7 @@ def text_files(plan, tmp_path_factory):
     return files, plan.file_examples, total_bytes
 
 
-def specs(tf, files: list[str], plan) -> list[RowSpec]:
+def pipelines(tf, files: list[str], plan) -> list[Pipeline]:
     from reference.data_text import dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
@@ -38,10 +40,10 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
 
 def test_text_pipelines(tf, plan, recorder, text_files, bench_pass):
     files, lines, total_bytes = text_files
-    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+    group = Group(GROUP, "data", [], plan.budget(GROUP))
 
     def prepare():
-        group.units[:] = tfdata.build_units(tf, source="text", recipe=RECIPE, specs=specs(tf, files, plan),
+        group.units[:] = tfdata.build_units(tf, source="text", recipe=RECIPE, pipelines=pipelines(tf, files, plan),
                                             examples=lines, bytes_per_example=total_bytes / lines,
                                             data="synthetic-seed1234/text40-120",
                                             ladder_batches={plan.ladder_batch})

@@ -12,13 +12,15 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import tfdata
+from benchmarks.declaration import Benchmark
 from benchmarks.datasets import fashion_mnist, write_tfrecords
 from benchmarks.rounds import Group, measure_group
-from benchmarks.tfdata import RowSpec, Stage
+from benchmarks.tfdata import Pipeline, Stage
 
-SECTION = "data"
+SLOT = "data"  # when it runs (benchmarks/conftest.py)
 RECIPE = "data.tfrecord"
 GROUP = "data.tfrecord"
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 7})  # full-run seconds per pass
 FILES = 8
 
 
@@ -29,7 +31,7 @@ def records(tf, plan, tmp_path_factory):
     return files, len(images.x_train), images.kind
 
 
-def specs(tf, files: list[str], plan) -> list[RowSpec]:
+def pipelines(tf, files: list[str], plan) -> list[Pipeline]:
     from reference.data_tfrecord import dataset
 
     AUTOTUNE = tf.data.AUTOTUNE
@@ -54,12 +56,12 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
     for n in plan.file_batches:
         batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
         out += [
-            RowSpec("guide", [source, parse, batch], batch=n, is_guide=True, what="dataset(files).map(parse_one).batch(n)"),
-            RowSpec("parallel", [psource, pparse, batch, prefetch], batch=n,
+            Pipeline("guide", [source, parse, batch], batch=n, is_guide=True, what="dataset(files).map(parse_one).batch(n)"),
+            Pipeline("parallel", [psource, pparse, batch, prefetch], batch=n,
                     what="dataset(files, num_parallel_reads=AUTOTUNE).map(parse_one, parallel).batch(n).prefetch"),
-            RowSpec("vectorised", [psource, batch, vparse, prefetch], batch=n,
+            Pipeline("vectorised", [psource, batch, vparse, prefetch], batch=n,
                     what="dataset(files, num_parallel_reads=AUTOTUNE).batch(n).map(parse_batch, parallel).prefetch"),
-            RowSpec("cache", [psource, batch, vparse, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+            Pipeline("cache", [psource, batch, vparse, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
                     copies_every_byte=False, what="vectorised + .cache() after parsing: epochs serve cached batches"),
         ]
     return out
@@ -67,10 +69,10 @@ def specs(tf, files: list[str], plan) -> list[RowSpec]:
 
 def test_tfrecord_pipelines(tf, plan, recorder, records, bench_pass):
     files, examples, kind = records
-    group = Group(GROUP, SECTION, [], plan.budget(GROUP))
+    group = Group(GROUP, "data", [], plan.budget(GROUP))
 
     def prepare():
-        group.units[:] = tfdata.build_units(tf, source="tfrecord", recipe=RECIPE, specs=specs(tf, files, plan),
+        group.units[:] = tfdata.build_units(tf, source="tfrecord", recipe=RECIPE, pipelines=pipelines(tf, files, plan),
                                             examples=examples, bytes_per_example=28 * 28 + 8.0, data=kind)
 
     measure_group(group, recorder, plan, prepare=prepare)

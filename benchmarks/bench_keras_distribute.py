@@ -18,71 +18,38 @@ steps_per_execution is 1 in every row here: with MirroredStrategy, Keras 3.15's 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.declaration import Benchmark, sized
 from reference import keras_distribute  # noqa: F401 - the recipe whose functions the workers run
+from tfguide import launcher
 
-SECTION = "once"
+SLOT = "once"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.distribute"
+BENCHMARK = Benchmark(recipe=RECIPE)  # no budget: each row is one worker process's epochs, measured once
 GLOBAL_BATCH = 256
 STEPS_PER_EXECUTION = 1  # see the module docstring
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+# 8 epochs: 1 compiling, 1 warm-up, 6 measured (a 95 % interval); a worker process's deadline
+SIZES = {"full": {"examples": 10_000, "epochs": 8, "timeout_s": 300.0},
+         "quick": {"examples": 2_000, "epochs": 8, "timeout_s": 150.0}}
+WORKER_GRACE_S = 30.0     # a worker whose peer failed gets this long to stop by itself before it is killed
 
 
 def _run(plan, tmp_path: Path, mode: str, replicas: int, tf_configs: list[dict] | None = None) -> dict:
-    """Start one process (or one per TF_CONFIG), wait with a deadline, kill leftovers, return worker 0's result."""
-    cmd = [sys.executable, "-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
-           "--batch", str(GLOBAL_BATCH), "--examples", str(plan.distributed_examples),
-           "--test-examples", str(plan.test_examples), "--epochs", str(plan.distributed_epochs)]
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path)
-    procs, logs = [], []
-    try:
-        for i, tfc in enumerate(tf_configs or [None]):
-            penv = dict(env, TF_CONFIG=json.dumps(tfc)) if tfc else env
-            out = open(tmp_path / f"{mode}-{i}.log", "w+")
-            logs.append(out)
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=penv, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True))
-        deadline = time.monotonic() + plan.subprocess_timeout_s
-        for p in procs:
-            try:
-                p.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"{mode}: worker did not finish within {plan.subprocess_timeout_s:.0f} s "
-                            f"(log: {logs[procs.index(p)].name})")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-        for f in logs:
-            f.flush()
-    texts = [Path(f.name).read_text() for f in logs]
-    for f in logs:
-        f.close()
-    assert all(p.returncode == 0 for p in procs), f"{mode} failed:\n" + "\n---\n".join(t[-3000:] for t in texts)
-    assert all(p.poll() is not None for p in procs)  # no leftovers
-    line = next(ln for ln in texts[0].splitlines() if ln.startswith("RESULT "))
+    """One process (or one per TF_CONFIG) with a deadline (tfguide/launcher.py); worker 0's result."""
+    size = sized(SIZES, plan)
+    cmd = launcher.python("-m", "benchmarks.distributed_worker", "--mode", mode, "--replicas", str(replicas),
+                          "--batch", str(GLOBAL_BATCH), "--examples", str(size.examples),
+                          "--test-examples", str(plan.test_examples), "--epochs", str(size.epochs))
+    tasks = [launcher.Task(cmd, env={"TF_CONFIG": json.dumps(tfc)} if tfc else {}, name=f"{mode}-{i}")
+             for i, tfc in enumerate(tf_configs or [None])]
+    result = launcher.run(tasks, size.timeout_s, grace_s=WORKER_GRACE_S, log_dir=tmp_path)
+    if result.timed_out:
+        pytest.fail(f"{mode}: worker did not finish within {size.timeout_s:.0f} s (logs: {tmp_path})")
+    assert result.ok, f"{mode} failed:\n" + "\n---\n".join(p.tail() for p in result.processes)
+    line = next(ln for ln in result.processes[0].stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
 
 
@@ -92,7 +59,8 @@ def _row(plan, recorder, res: dict, *, name: str, strategy: str | None, function
            "config": name.split("/", 1)[1], "global_batch": GLOBAL_BATCH,
            "per_replica_batch": GLOBAL_BATCH // res["replicas"], "replicas": res["replicas"], "devices": res["devices"],
            "steps_per_execution": STEPS_PER_EXECUTION, "jit_compile": False, "input": "tf.data", "strategy": strategy,
-           "functional": functional, "examples_per_epoch": plan.distributed_examples, "epochs": plan.distributed_epochs,
+           "functional": functional, "examples_per_epoch": sized(SIZES, plan).examples,
+           "epochs": sized(SIZES, plan).epochs,
            "data": res["data"], "peak_devices": peak_devices, "limit_device": limit_device, "api": res["api"],
            "unit": "examples", "is_guide": False, "worker_threads": res["threads"],
            **{k: res[k] for k in ("compile_and_first_step_s", "accuracy", "accuracy_after", "flops_per_example",
@@ -152,7 +120,7 @@ def test_gpus_mirrored(tf, plan, recorder, tmp_path):
 
 def test_two_local_multiworker_workers(plan, recorder, request, tmp_path):
     baseline = None if plan.quick else request.getfixturevalue("single_cpu_loop")
-    ports = _free_ports(2)
+    ports = launcher.free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     configs = [{"cluster": cluster, "task": {"type": "worker", "index": i}} for i in range(2)]
     res = _run(plan, tmp_path, "mwms", 1, configs)

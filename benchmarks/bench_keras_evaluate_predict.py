@@ -11,12 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.models import dense_kernels, inference_flops_per_example
+from benchmarks.declaration import Benchmark, sized
+from benchmarks.models import dense_kernels, inference_flops_per_example, predict_matmul_sets
 from benchmarks.rounds import Group, Unit, measure_group
 
-SECTION = "training"
+SLOT = "training"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.evaluate_predict"
 GROUP = "keras.evaluate_predict"
+SIZES = {"full": {"examples": 20_000, "batches": (32, 256, 2048, 8192)},
+         "quick": {"examples": 4_000, "batches": (32, 1024)}}
+# budgets: full-run seconds per pass; matmul_sets: what the limits' matmul sweep must include
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 4},
+                      matmul_sets=lambda plan: predict_matmul_sets(sized(SIZES, plan).batches))
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,7 @@ def model_and_data(tf, plan):
 
     tf.keras.utils.set_random_seed(1234)
     rng = np.random.default_rng(0)
-    n = plan.predict_examples
+    n = sized(SIZES, plan).examples
     return build_model(), rng.random((n, 32)), rng.random((n, 10))
 
 
@@ -51,7 +57,7 @@ def units(tf, plan, model, data, labels) -> list[Unit]:
             return n
         return run
 
-    for b in plan.predict_batches:
+    for b in sized(SIZES, plan).batches:
         name = f"evaluate_predict/predict/b{b}"
         out.append(Unit(key=name, run=predict_run(b), baseline=None if name == guide else guide, row={
             **base, "name": name, "config": "guide" if b == 32 else "predict", "global_batch": b,
@@ -72,5 +78,5 @@ def units(tf, plan, model, data, labels) -> list[Unit]:
 
 def test_predict_and_evaluate(tf, plan, recorder, model_and_data, bench_pass):
     model, data, labels = model_and_data
-    group = Group(GROUP, SECTION, units(tf, plan, model, data, labels), plan.budget(GROUP))
+    group = Group(GROUP, "training", units(tf, plan, model, data, labels), plan.budget(GROUP))
     measure_group(group, recorder, plan)

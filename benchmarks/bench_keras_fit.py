@@ -12,13 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import training
+from benchmarks import models, training
+from benchmarks.declaration import Benchmark, sized
 from benchmarks.rounds import Group, measure_group
 
-SECTION = "training"
+SLOT = "training"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.fit"
 MODEL = "keras.fit small model"
 GROUP = "keras.fit"
+SIZES = {"full": {"examples": 20_000}, "quick": {"examples": 4_000}}
+# budgets: full-run seconds per pass; matmul_sets: what the limits' matmul sweep must include
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 5}, matmul_sets=lambda plan: models.fit_matmul_sets())
 CONFIGS = {"guide": ("fit_numpy", 1), "spe": ("fit_numpy", None), "dataset": ("fit_dataset", 1),
            "dataset+spe": ("fit_dataset", None)}
 _BUILT: dict = {}
@@ -27,7 +31,8 @@ _BUILT: dict = {}
 @pytest.fixture(scope="module")
 def data(plan):
     rng = np.random.default_rng(0)
-    n, n_val = plan.fit_examples, plan.fit_examples // 10
+    n = sized(SIZES, plan).examples
+    n_val = n // 10
     return (rng.random((n, 32)), rng.random((n, 10)), rng.random((n_val, 32)), rng.random((n_val, 10)))
 
 
@@ -85,5 +90,5 @@ def test_fit_calls(tf, plan, recorder, data, bench_pass):
     for u in units:
         if u.row is not None and u.key != "keras.fit/guide/b32":
             u.baseline = "keras.fit/guide/b32"
-    measure_group(Group(GROUP, SECTION, units, plan.budget(GROUP)), recorder, plan,
+    measure_group(Group(GROUP, "training", units, plan.budget(GROUP)), recorder, plan,
                   prepare=lambda: [t.prepare() for t in trainers])

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks import fsio
+from benchmarks.declaration import Benchmark
 from benchmarks.rounds import Group, Unit, measure_group
 
-SECTION = "io"
+SLOT = "io"  # when it runs (benchmarks/conftest.py)
 RECIPE = "keras.save_model"
 GROUP = "keras.save_model"
+BENCHMARK = Benchmark(recipe=RECIPE, budgets={GROUP: 5})  # full-run seconds per pass
 
 
 def units(tf, plan, directory) -> list[Unit]:
@@ -56,7 +58,7 @@ def units(tf, plan, directory) -> list[Unit]:
 
 
 def test_save_and_load_model(tf, plan, recorder, tmp_path, bench_pass):
-    group = Group(GROUP, SECTION, [], plan.budget("keras.save"))
+    group = Group(GROUP, "io", [], plan.budget(GROUP))
 
     def prepare():
         group.units[:] = units(tf, plan, tmp_path)

@@ -5,10 +5,10 @@ timing would measure the neighbours too, so `-n`/`--dist` is refused, not silent
 
 A full run makes several passes (Plan.passes) over every group of rows (benchmarks/rounds.py): the tests
 of pass 1 of every module run first, then the rows measured once (distribution, Estimators, self-check),
-then passes 2..P, each in a FRESH PROCESS (benchmarks/bench_second_pass.py): a new process draws new luck
+then passes 2..P, each in a FRESH PROCESS (benchmarks/bench_later_passes.py): a new process draws new luck
 (code and data addresses, thread pools, allocator state) that no pass inside one process can, the passes
-sample the machine minutes apart, and their rounds are pooled. Within a pass the sections run in the order data, training, io; the limits are
-measured at the start of each process and again before every section.
+sample the machine minutes apart, and their rounds are pooled. Within a pass the modules run by their SLOT: data,
+training, io; the limits are measured at the start of each process and again before every slot.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import pytest
 from benchmarks.harness import Plan, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3, "last": 4}
+# A module's SLOT says when it runs: within a pass its tf.data, then training, then save/load groups; the rows
+# measured once after pass 1; the later passes last.
+SLOT_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3, "last": 4}
 XDIST_REFUSAL = ("pytest benchmarks must run in a single process: drop -n/--dist (pytest-xdist workers would share "
                  "the cores and every timing would include the other workers' work). Run `pytest benchmarks` "
                  "or `pytest benchmarks --quick` on its own.")
@@ -80,9 +82,9 @@ def pytest_collection_modifyitems(session, config, items):
 
     def order(item):
         bench_pass = pass_of(item)
-        section = getattr(item.module, "SECTION", "once")
-        slot = bench_pass * 2 if bench_pass is not None else (3 if section == "last" else 1)
-        return (slot, SECTION_ORDER.get(section, 3), index[id(item)])
+        slot = getattr(item.module, "SLOT", "once")
+        phase = bench_pass * 2 if bench_pass is not None else (3 if slot == "last" else 1)
+        return (phase, SLOT_ORDER.get(slot, 3), index[id(item)])
 
     child = child_pass(config)
     keep, drop = [], []
@@ -137,8 +139,8 @@ def tf():
 @pytest.fixture(scope="session")
 def recorder(pytestconfig, plan, progress, tf):
     """Every benchmark adds its rounds here; at the end of the session the reports are written from it."""
+    from benchmarks import declaration, models
     from benchmarks import limits as limits_mod
-    from benchmarks import models
     from benchmarks.datasets import data_note
     from tfguide.environment import for_config
 
@@ -156,8 +158,9 @@ def recorder(pytestconfig, plan, progress, tf):
              f"plus warm-ups, compiles and the distribution processes); threads: intra-op "
              f"{rec.threads.get('intra_op_parallelism_threads')}, "
              f"inter-op {rec.threads.get('inter_op_parallelism_threads')}")
-    rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan),
-                                    model_sets=models.matmul_sets(tf, plan))
+    declared = declaration.all_benchmarks()
+    rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan, declared),
+                                    model_sets=models.matmul_sets(plan, declared))
     _STATE["recorder"] = rec
     yield rec
     if child is not None:  # a child hands its rounds to the parent, which writes the report
@@ -165,7 +168,7 @@ def recorder(pytestconfig, plan, progress, tf):
 
         dump(rec, Path(pytestconfig.getoption("bench_child_out")))
         return
-    from reports import benchmarks as report
+    from benchmarks import report
 
     report_dir = Path(pytestconfig.getoption("report_dir"))
     built = report.build(rec, env, wall_s=time.perf_counter() - _STATE.get("started", time.perf_counter()))
@@ -191,14 +194,14 @@ def limits(recorder) -> dict:
 
 @pytest.fixture
 def bench_pass(request, recorder, tf, plan):
-    """The pass this test measures in; the limits are measured again whenever a new section or pass starts."""
+    """The pass this test measures in; the limits are measured again whenever a new slot or pass starts."""
     index = request.param
-    section = getattr(request.module, "SECTION", "once")
+    slot = getattr(request.module, "SLOT", "once")
     recorder.pass_index = index
-    last = _STATE.get("last_section")
-    if last is not None and last != (index, section):
+    last = _STATE.get("last_slot")
+    if last is not None and last != (index, slot):
         from benchmarks.limits import remeasure
 
-        remeasure(tf, recorder.limits, f"{section} (pass {index + 1})", plan.quick, recorder.progress)
-    _STATE["last_section"] = (index, section)
+        remeasure(tf, recorder.limits, f"{slot} (pass {index + 1})", plan.quick, recorder.progress)
+    _STATE["last_slot"] = (index, slot)
     return index

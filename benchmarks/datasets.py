@@ -3,7 +3,7 @@ synthetic stand-in of the same shape (28x28 uint8 images, labels 0..9) that is l
 after training means something; plus the guide's file formats written from it (TFRecord, CSV, text, JPEG).
 
 Nothing is downloaded: the benchmarks run offline. The real files are found where the quickstart specs
-look for them ($KERAS_HOME, ~/.keras or /tmp/.keras, `suite/fashion_mnist_fixture.py`) and read through
+look for them ($KERAS_HOME, ~/.keras or /tmp/.keras: tfguide/fashion_mnist.py) and read through
 the real `keras.datasets.fashion_mnist.load_data()`, with its cache pointed at them and its downloader
 replaced by one that fails, exactly as the specs do.
 """
@@ -11,71 +11,28 @@ replaced by one that fails, exactly as the specs do.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-SEED = 1234
-MIX, SHIFT, NOISE = 0.4, 3, 0.35  # chosen so that accuracy is informative (not 1.0)
-
-
-@dataclass(frozen=True)
-class Images:
-    x_train: np.ndarray  # uint8 (n, 28, 28)
-    y_train: np.ndarray  # uint8 (n,)
-    x_test: np.ndarray
-    y_test: np.ndarray
-    kind: str  # a short stable label, part of a row's configuration ("fashion-mnist", "synthetic-seed1234")
-    source: str  # what the report says about the data
+from tfguide import fashion_mnist as fashion_mnist_files
+# The synthetic stand-in lives in tfguide/ (the quickstart specs use it too); these names stay importable here.
+from tfguide.fashion_mnist import SEED, Images, synthetic_fashion_mnist  # noqa: F401
 
 
 def find_real_fashion_mnist() -> Path | None:
     """The directory holding the four real Fashion-MNIST files, or None."""
-    from suite.fashion_mnist_fixture import find_real_dataset
-
-    return find_real_dataset()
+    return fashion_mnist_files.find_real_dataset()
 
 
 def data_note() -> str:
     found = find_real_fashion_mnist()
     if found is not None:
         return f"Images: Fashion-MNIST, read by keras.datasets.fashion_mnist.load_data() from {found}."
-    from suite.fashion_mnist_fixture import real_dataset_candidates
-
-    where = ", ".join(str(p) for p in real_dataset_candidates())
+    where = ", ".join(str(p) for p in fashion_mnist_files.real_dataset_candidates())
     return ("Images: synthetic Fashion-MNIST-shaped data (28x28 uint8, labels 0..9, seeded, learnable), because the "
             f"real dataset is in none of {where} and the benchmarks never download. Accuracy figures are on its "
             "held-out part; throughput does not depend on the pixel values.")
-
-
-def synthetic_fashion_mnist(n_train: int, n_test: int, seed: int = SEED) -> Images:
-    """Ten smooth class templates, each example a randomly shifted, scaled, noisy copy of its class's one.
-
-    A least-squares linear classifier reaches about 81 % on it and the quickstart model about 92 % after 7
-    epochs of 60,000 examples (the real data: about 88 %): enough to show that a tuned configuration
-    learns what the guide's configuration learns.
-    """
-    rng = np.random.default_rng(seed)
-    coarse = MIX * rng.random((1, 7, 7)) + (1 - MIX) * rng.random((10, 7, 7))  # a shared shape + each class's own
-    templates = np.kron(coarse, np.ones((4, 4)))  # 28x28 blocky "garments"
-
-    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = rng.integers(0, 10, size=n)
-        scale = rng.uniform(0.3, 1.0, size=(n, 1, 1))
-        imgs = templates[labels] * scale
-        shift = rng.integers(-SHIFT, SHIFT + 1, size=(n, 2))
-        for sy in range(-SHIFT, SHIFT + 1):
-            for sx in range(-SHIFT, SHIFT + 1):
-                sel = (shift[:, 0] == sy) & (shift[:, 1] == sx)
-                imgs[sel] = np.roll(imgs[sel], (sy, sx), axis=(1, 2))
-        imgs = imgs + rng.normal(0.0, NOISE, size=imgs.shape)
-        return (np.clip(imgs, 0, 1) * 255).astype(np.uint8), labels.astype(np.uint8)
-
-    x_train, y_train = make(n_train)
-    x_test, y_test = make(n_test)
-    return Images(x_train, y_train, x_test, y_test, kind=f"synthetic-seed{seed}",
-                  source=f"synthetic Fashion-MNIST-shaped data (seed {seed}; the real dataset is not cached)")
 
 
 _LOADED: dict = {}
@@ -85,13 +42,11 @@ def load_real_fashion_mnist(directory: Path):
     """keras.datasets.fashion_mnist.load_data() reading the files in `directory` (never the network)."""
     import pytest
 
-    from suite.fashion_mnist_fixture import keras, link_into, private_cache
-
     key = str(Path(directory).resolve())
     if key not in _LOADED:
         with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
-            link_into(private_cache(mp, Path(tmp)), Path(directory))
-            _LOADED[key] = keras.datasets.fashion_mnist.load_data()
+            fashion_mnist_files.link_into(fashion_mnist_files.private_cache(mp, Path(tmp)), Path(directory))
+            _LOADED[key] = fashion_mnist_files.tf_keras().datasets.fashion_mnist.load_data()
     return _LOADED[key]
 
 

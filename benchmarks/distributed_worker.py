@@ -21,15 +21,60 @@ import sys
 import time
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["single", "single-loop", "logical", "gpus", "mwms"], required=True)
+MODES = ("single", "single-loop", "logical", "gpus", "mwms")
+CUSTOM_LOOP = ("mwms", "single-loop")   # Keras 3's fit does not run under MultiWorkerMirroredStrategy
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.distributed_worker")
+    ap.add_argument("--mode", choices=MODES, required=True)
     ap.add_argument("--replicas", type=int, default=1)
     ap.add_argument("--batch", type=int, required=True, help="global batch")
     ap.add_argument("--examples", type=int, required=True)
     ap.add_argument("--test-examples", type=int, required=True)
     ap.add_argument("--epochs", type=int, required=True)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def strategy_for(tf, mode: str, replicas: int):
+    """The mode's strategy, from the recipe (None: no strategy, the default one)."""
+    from reference import keras_distribute
+
+    if mode == "logical":
+        return tf.distribute.MirroredStrategy(keras_distribute.configure_devices(tf)[:replicas])
+    if mode == "gpus":
+        return tf.distribute.MirroredStrategy([g.name for g in tf.config.list_logical_devices("GPU")[:replicas]])
+    if mode == "mwms":
+        return keras_distribute.multi_worker_strategy(tf)
+    return None
+
+
+def train(tf, args, model, images, strategy, options) -> tuple[list, list, list, str]:
+    """Train `args.epochs` epochs, each a round: (rounds, epoch marks, devices, API)."""
+    import numpy as np
+
+    from benchmarks.training import epoch_rounds, run_custom_loop, shuffled_gather_input
+
+    scope_strategy = strategy or tf.distribute.get_strategy()
+    if args.mode in CUSTOM_LOOP:
+        rounds, marks = run_custom_loop(tf, tf.keras, model=model, x_train=images.x_train, y_train=images.y_train,
+                                        batch=args.batch, epochs=args.epochs, strategy=scope_strategy,
+                                        dataset_options=options)
+        devices = list(scope_strategy.extended.worker_devices) if args.mode == "mwms" else ["/device:CPU:0"]
+        return rounds, marks, devices, "custom loop"
+    steps = args.examples // args.batch
+    ds = shuffled_gather_input(tf, (images.x_train / np.float32(255.0)).astype(np.float32),
+                               images.y_train.astype(np.int32), args.batch)
+    if options is not None:
+        ds = ds.with_options(options)
+    timer = epoch_rounds(tf.keras, args.batch, steps)
+    model.fit(ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    devices = list(strategy.extended.worker_devices) if strategy else ["/device:CPU:0"]
+    return timer.rounds, timer.epoch_marks, devices, "fit"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import numpy as np
@@ -38,55 +83,29 @@ def main(argv=None) -> int:
     from benchmarks.datasets import fashion_mnist
     from benchmarks.machine import fix_threads
     from benchmarks.models import dense_kernels, training_flops_per_example
-    from benchmarks.training import SEED, epoch_rounds, run_custom_loop, shuffled_gather_input
-    from reference import keras_distribute
+    from benchmarks.training import SEED
     from reference.keras_quickstart import build_model, scale_pixels
 
     threads = fix_threads(tf)
-    strategy, options = None, None
-    if args.mode == "logical":
-        devices = keras_distribute.configure_devices(tf)[: args.replicas]
-        strategy = tf.distribute.MirroredStrategy(devices)
-    elif args.mode == "gpus":
-        gpus = tf.config.list_logical_devices("GPU")[: args.replicas]
-        strategy = tf.distribute.MirroredStrategy([g.name for g in gpus])
-    elif args.mode == "mwms":
-        communication = tf.distribute.experimental.CommunicationOptions(
-            implementation=tf.distribute.experimental.CommunicationImplementation.RING,
-            timeout_seconds=keras_distribute.COLLECTIVE_TIMEOUT_SECONDS)
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=communication)
+    strategy = strategy_for(tf, args.mode, args.replicas)
+    options = None
+    if args.mode == "mwms":
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     images = fashion_mnist(args.examples, args.test_examples)
     tf.keras.utils.set_random_seed(SEED)
-    scope_strategy = strategy or tf.distribute.get_strategy()
-    with scope_strategy.scope():
+    with (strategy or tf.distribute.get_strategy()).scope():
         model = build_model()
     t0 = time.perf_counter()
-    if args.mode in ("mwms", "single-loop"):
-        rounds, marks = run_custom_loop(tf, tf.keras, model=model, x_train=images.x_train, y_train=images.y_train,
-                                        batch=args.batch, epochs=args.epochs, strategy=scope_strategy,
-                                        dataset_options=options)
-        devices = list(scope_strategy.extended.worker_devices) if args.mode == "mwms" else ["/device:CPU:0"]
-        api = "custom loop"
-    else:
-        steps = args.examples // args.batch
-        ds = shuffled_gather_input(tf, (images.x_train / np.float32(255.0)).astype(np.float32),
-                                   images.y_train.astype(np.int32), args.batch)
-        if options is not None:
-            ds = ds.with_options(options)
-        timer = epoch_rounds(tf.keras, args.batch, steps)
-        model.fit(ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-        rounds, marks = timer.rounds, timer.epoch_marks
-        devices = list(strategy.extended.worker_devices) if strategy else ["/device:CPU:0"]
-        api = "fit"
+    rounds, marks, devices, api = train(tf, args, model, images, strategy, options)
     compile_s = (marks[0]["second"] or time.perf_counter()) - t0
     # model(...) directly: Keras 3's evaluate does not run under MultiWorkerMirroredStrategy either
     probabilities = model(scale_pixels(images.x_test).astype(np.float32), training=False)
     accuracy = float(np.mean(np.argmax(np.asarray(probabilities), axis=1) == images.y_test))
     result = {"rounds": rounds[1:],  # the first epoch traces and warms up
-              "replicas": scope_strategy.num_replicas_in_sync, "devices": devices, "data": images.kind,
-              "accuracy": float(accuracy), "accuracy_after": f"{args.epochs} epochs of {args.examples:,} examples",
+              "replicas": (strategy or tf.distribute.get_strategy()).num_replicas_in_sync, "devices": devices,
+              "data": images.kind, "accuracy": accuracy,
+              "accuracy_after": f"{args.epochs} epochs of {args.examples:,} examples",
               "compile_and_first_step_s": compile_s, "api": api, "threads": threads,
               "params": int(model.count_params()),
               "flops_per_example": training_flops_per_example(dense_kernels(model))}

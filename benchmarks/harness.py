@@ -1,6 +1,6 @@
 """The plan of a run (quick or full) and the recorder that turns rounds into report rows.
 
-Method (issue 8): every row is measured in rounds, round-robin with the rows it is compared with,
+Method: every row is measured in rounds, round-robin with the rows it is compared with,
 adaptively until its median's 95 % interval is within +-5 % or its group's budget is spent, in four
 passes (full run), each in its own process - see benchmarks/rounds.py for the loop and benchmarks/stats.py
 for the interval. A row reports the median rate, its interval, the spread (IQR, CV), how many rounds were
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, median_pi, pass_interval, quantile,
-                              spread, summarise, widest)
+from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, rate_interval, spread
 
 TARGET_HALF_WIDTH = 0.05
 # The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
@@ -21,16 +20,16 @@ TARGET_HALF_WIDTH = 0.05
 # kModeratelyInfeedBoundThresholdInPercent / kHighlyInfeedBoundThresholdInPercent).
 INPUT_BOUND_MODERATE, INPUT_BOUND_HIGH = 0.05, 0.20
 
-FULL_BUDGETS = {  # seconds per pass of each group's measured rounds (warm-up and compiles come on top); 4 passes
-    "data.numpy": 12, "data.tfrecord": 7, "data.csv": 4, "data.text": 4, "data.map": 5, "data.batch": 4,
-    "data.padded_batch": 4, "keras.quickstart/b32": 14, "keras.quickstart/large": 15, "keras.fit": 5,
-    "keras.evaluate_predict": 4, "keras.save": 5, "estimator": 20}
-QUICK_BUDGETS = {k: max(3.0, v / 3) for k, v in FULL_BUDGETS.items()}
+
+def quick_budget(full_s: float) -> float:
+    """A group's budget in the quick run: a third of the full run's, at least 3 s."""
+    return max(3.0, full_s / 3)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How much each benchmark does. `--quick` is the CI smoke run; the full run is the measurement."""
+    """How a run measures. `--quick` is the CI smoke run; the full run is the measurement. A benchmark's own
+    sizes are its module's SIZES (benchmarks/declaration.py); the sizes here are shared by several of them."""
 
     quick: bool
     passes: int = 4                                 # each in its own process (benchmarks/passes.py)
@@ -38,48 +37,38 @@ class Plan:
     max_rounds_per_pass: int = 40
     target_half_width: float = TARGET_HALF_WIDTH
     min_round_s: float = 0.02
-    budgets: dict = field(default_factory=lambda: dict(FULL_BUDGETS))
-    # tf.data
-    numpy_examples: int = 30_000
-    numpy_batches: tuple[int, ...] = (32, 256, 2048)
-    file_examples: int = 10_000
-    file_batches: tuple[int, ...] = (32, 256)
-    ladder_batch: int = 256
-    jpeg_images: int = 1_000
-    jpeg_batches: tuple[int, ...] = (32, 256)
-    batch_elements: int = 20_000
-    padded_elements: int = 2_000
+    budgets: dict = field(default_factory=dict)     # group -> seconds per pass: every recipe's declaration
+    # shared by several benchmarks
+    file_examples: int = 10_000                     # data.csv, data.text, data.tfrecord
+    file_batches: tuple[int, ...] = (32, 256)       # the same
+    ladder_batch: int = 256                         # the batch size whose rows carry every stage of their ladder
     small_batches: tuple[int, ...] = (4, 32, 256)   # data.batch / data.padded_batch: the guide's 4, then larger
-    # training
-    train_examples: int = 60_000
-    test_examples: int = 10_000
-    steps_per_execution: int = 100
-    large_batches: tuple[int, ...] = (1024, 8192)
+    train_examples: int = 60_000                    # keras.quickstart's images
+    test_examples: int = 10_000                     # held-out images: keras.quickstart, keras.distribute
+    steps_per_execution: int = 100                  # keras.quickstart, keras.fit
     train_round_examples: int = 12_800              # per training round: the same work in every run and pass
-    fit_examples: int = 20_000                      # keras.fit's small model
-    predict_examples: int = 20_000
-    predict_batches: tuple[int, ...] = (32, 256, 2048, 8192)
-    save_hidden: tuple[int, ...] = (64, 1024)       # the guide's model, and a wider one whose file is MBs
-    distributed_examples: int = 10_000
-    distributed_epochs: int = 8                     # 1 compiling + 1 warm-up + 6 measured (a 95 % interval)
-    subprocess_timeout_s: float = 300.0
-    child_timeout_s: float = 1200.0                 # each further pass's process
-    selfcheck_rounds: int = 6
+    save_hidden: tuple[int, ...] = (64, 1024)       # keras.save_*: the guide's model, and a wider one (MBs)
 
     @classmethod
-    def for_run(cls, quick: bool) -> "Plan":
+    def for_run(cls, quick: bool, budgets: dict | None = None) -> "Plan":
+        """The plan of a full or quick run; `budgets` (full-run seconds per group) defaults to what every recipe's
+        benchmark declares (benchmarks/declaration.py)."""
+        if budgets is None:
+            from benchmarks import declaration
+
+            budgets = declaration.budgets(declaration.all_benchmarks())
         if not quick:
-            return cls(quick=False)
+            return cls(quick=False, budgets=dict(budgets))
         return cls(quick=True, passes=1, min_rounds_per_pass=6, max_rounds_per_pass=12, min_round_s=0.02,
-                   budgets=dict(QUICK_BUDGETS), numpy_examples=10_000, numpy_batches=(256,), file_examples=2_000,
-                   file_batches=(256,), jpeg_images=300, jpeg_batches=(32,), batch_elements=5_000, padded_elements=500,
-                   small_batches=(4, 256), train_examples=6_000, test_examples=2_000, steps_per_execution=50,
-                   large_batches=(1024,), train_round_examples=3_200, fit_examples=4_000, predict_examples=4_000,
-                   predict_batches=(32, 1024), save_hidden=(64, 512), distributed_examples=2_000,
-                   distributed_epochs=8, subprocess_timeout_s=150.0, selfcheck_rounds=6)
+                   budgets={group: quick_budget(s) for group, s in budgets.items()}, file_examples=2_000,
+                   file_batches=(256,), small_batches=(4, 256), train_examples=6_000, test_examples=2_000,
+                   steps_per_execution=50, train_round_examples=3_200, save_hidden=(64, 512))
 
     def budget(self, group: str) -> float:
-        return float(self.budgets.get(group, 10.0 if not self.quick else 3.0))
+        if group not in self.budgets:
+            raise KeyError(f"no budget for the group {group!r}: declare it in the `budgets` of its recipe's BENCHMARK "
+                           "(benchmarks/declaration.py)")
+        return float(self.budgets[group])
 
     def describe(self) -> dict:
         return {"quick": self.quick, "passes": self.passes, "min_rounds_per_pass": self.min_rounds_per_pass,
@@ -210,26 +199,20 @@ class Recorder:
             return None
         used, over = _select(rounds)
         rates = [r["rate"] for r in used]
-        ci = median_ci(rates)
-        pi = median_pi(rates)
         # Rounds of one pass share the machine's state of that minute: the passes' spread widens the intervals.
-        by_pass = pass_interval(rates, [r["pass"] for r in used])
-        ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
-        pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
-        ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}
+        interval = rate_interval(rates, [r["pass"] for r in used])
         s = spread(rates)
-        hw = half_width(ci)
+        hw = interval["half_width"]
         others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
         steal = [r["steal_share"] for r in rounds if r.get("steal_share") is not None]
         loads = [r["load_average"] for r in rounds if r.get("load_average") is not None]
         cores = [r["cores_used"] for r in used if r.get("cores_used") is not None]
         n_inter = sum(1 for r in rounds if r.get("interfered"))
         return {
-            "examples_per_s": ci["median"], "examples_per_s_ci95": [ci["low"], ci["high"]],
-            "ci_half_width": hw, "ci_coverage": ci["coverage"],
-            "examples_per_s_pi95": pi_bounds, "pi_coverage": pi["coverage"],
-            "interval_width_from": ci_method if ci["low"] is not None else None,
-            "pass_medians_sd": by_pass["sd_log"] if by_pass else None,
+            "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci95"],
+            "ci_half_width": hw, "ci_coverage": interval["ci_coverage"],
+            "examples_per_s_pi95": interval["pi95"], "pi_coverage": interval["pi_coverage"],
+            "interval_width_from": interval["width_from"], "pass_medians_sd": interval["pass_medians_sd"],
             "precise": hw is not None and hw <= self.plan.target_half_width,
             "examples_per_s_iqr": s["iqr"], "cv": s["cv"], "cv_flag": bool(s["cv"] > 0.05),
             "rounds": len(used), "rounds_recorded": len(rounds), "rounds_interfered": n_inter,
@@ -324,29 +307,3 @@ class Recorder:
             if row is not None:
                 out.append(row)
         return out
-
-
-# -- rows timed elsewhere (python -m benchmarks.cluster) ----------------------------------------------
-
-CV_FLAG = 0.05
-MIN_ROUNDS = MIN_ROUNDS_FOR_INTERVAL  # rows timed elsewhere need as many rounds as an interval does
-__all__ = ["Plan", "Recorder", "rate_row", "quantile", "summarise", "CV_FLAG", "MIN_ROUNDS"]
-
-
-def rate_row(name: str, examples: int, bytes_per_example: float | None, seconds: list[float], **fields) -> dict:
-    """A throughput row from round times: examples per round over the median round time, the IQR and CV of the
-    rounds, and the median's 95 % interval (stats.median_ci over the rounds' rates)."""
-    stats = summarise(seconds)
-    eps = examples / stats["median_s"]
-    ci = median_ci([examples / s for s in seconds if s > 0])
-    row = {"name": name, "examples_per_s": eps,
-           # the rate's own IQR: faster rounds are the lower quartile of time
-           "examples_per_s_iqr": examples / stats["q1_s"] - examples / stats["q3_s"],
-           "examples_per_s_ci95": [ci["low"], ci["high"]], "ci_half_width": half_width(ci),
-           "examples_per_round": examples, "cv": stats["cv"], "cv_flag": stats["cv"] > CV_FLAG, "timing": stats}
-    if bytes_per_example is not None:
-        row["bytes_per_example"] = bytes_per_example
-        row["mb_per_s"] = eps * bytes_per_example / 1e6
-    row.update(fields)
-    return row
-

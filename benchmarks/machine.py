@@ -20,10 +20,8 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 OTHERS_LIMIT = 0.25   # cores used by other processes during a round above which it is "under interference"
 STEAL_LIMIT = 0.05    # share of the machine's CPU time stolen by the hypervisor, same
@@ -246,38 +244,3 @@ def implied_mhz(measured_flop_per_s: float, theo: dict) -> float | None:
     if not per_cycle or not cores or not measured_flop_per_s:
         return None
     return measured_flop_per_s / (cores * per_cycle) / 1e6
-
-
-# -- provenance ------------------------------------------------------------------------------------
-
-def provenance(root: Path) -> dict:
-    """Which code measured (git commit or 'not a git checkout'), with which packages, from which command."""
-    commit = "not a git checkout"
-    dirty = None
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10)
-        if out.returncode == 0 and out.stdout.strip():
-            commit = out.stdout.strip()
-            status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, timeout=10)
-            dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    freeze, freeze_method = None, "python -m pip freeze"
-    try:
-        out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                             timeout=120)
-        if out.returncode == 0:
-            freeze = [line for line in out.stdout.splitlines() if line.strip()]
-    except (OSError, subprocess.SubprocessError):
-        pass
-    if freeze is None:  # no pip in this environment: the installed distributions, as pip would list them
-        from importlib import metadata
-
-        freeze_method = "importlib.metadata (pip is not available)"
-        freeze = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()
-                         if d.metadata["Name"]}, key=str.lower)
-    return {"git_commit": commit, "git_dirty": dirty, "pip_freeze": freeze, "pip_freeze_method": freeze_method,
-            "command_line": list(getattr(sys, "orig_argv", [sys.executable, *sys.argv])), "cwd": os.getcwd(),
-            "python": sys.version.split()[0]}

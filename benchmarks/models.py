@@ -2,7 +2,7 @@
 
 Used for the FLOPs of a training or inference example (model FLOP utilisation) and for the matmul peak's
 sweep, which must include every matmul these models run at every batch size they run at
-(benchmarks/limits.py), and for the copy-bandwidth sweep's chunk sizes (the tf.data rows' batch sizes).
+(benchmarks/limits.py, from what each recipe's benchmark declares).
 """
 
 from __future__ import annotations
@@ -48,22 +48,29 @@ def predict_kernels() -> list[tuple[int, int]]:
     return dense_kernels(build_model())
 
 
-def matmul_sets(tf, plan) -> dict[str, list[tuple]]:
-    """Every set of matmuls a benchmarked model runs per step, by model and batch size."""
-    sets = {}
+def quickstart_matmul_sets(batches) -> dict[str, list[tuple]]:
     quickstart = quickstart_kernels()
-    for b in sorted({32, *plan.large_batches}):
-        sets[f"quickstart training b{b}"] = dense_matmuls(quickstart, b, training=True)
-    sets["keras.fit model training b32"] = dense_matmuls(fit_kernels(), 32, training=True)
+    return {f"quickstart training b{b}": dense_matmuls(quickstart, b, training=True) for b in sorted(set(batches))}
+
+
+def fit_matmul_sets() -> dict[str, list[tuple]]:
+    return {"keras.fit model training b32": dense_matmuls(fit_kernels(), 32, training=True)}
+
+
+def predict_matmul_sets(batches) -> dict[str, list[tuple]]:
     predict = predict_kernels()
-    for b in plan.predict_batches:
-        sets[f"evaluate_predict model inference b{b}"] = dense_matmuls(predict, b, training=False)
-    return sets
+    return {f"evaluate_predict model inference b{b}": dense_matmuls(predict, b, training=False) for b in batches}
+
+
+def matmul_sets(plan, declared) -> dict[str, list[tuple]]:
+    """Every set of matmuls a benchmarked model runs per step, by model and batch size: what each recipe's
+    benchmark declares (benchmarks/declaration.py)."""
+    return {name: matmuls for b in declared if b.matmul_sets for name, matmuls in b.matmul_sets(plan).items()}
 
 
 NUMPY_BYTES_PER_EXAMPLE = 28 * 28 * 4 + 1  # float32 image and a uint8 label
 
 
-def copy_chunk_bytes(plan) -> list[int]:
-    """Batch sizes in bytes of the in-memory tf.data rows: the copy sweep's destination sizes."""
-    return sorted({b * NUMPY_BYTES_PER_EXAMPLE for b in (*plan.numpy_batches, plan.ladder_batch)})
+def copy_chunk_bytes(plan, declared) -> list[int]:
+    """The copy sweep's destination sizes: the batch sizes in bytes each recipe's benchmark declares."""
+    return sorted({size for b in declared if b.copy_bytes for size in b.copy_bytes(plan)})

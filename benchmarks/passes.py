@@ -8,15 +8,10 @@ them with its own: the report's rows hold the rounds of P processes, and its lim
 
 from __future__ import annotations
 
-import collections
 import json
-import os
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tfguide import launcher
 
 
 def dump(recorder, path: Path) -> None:
@@ -57,33 +52,20 @@ def merge(recorder, state: dict) -> None:
 def run_child(plan, pass_index: int, out: Path, progress, timeout_s: float, command: list[str] | None = None) -> dict:
     """Run pass `pass_index` of every group in a new pytest process (or `command`, for tests); relay its
     progress; return its state. The process is killed when it takes longer than `timeout_s`."""
-    cmd = command or ([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:randomly",
-                       "--bench-child-pass", str(pass_index), "--bench-child-out", str(out)]
-                      + (["--quick"] if plan.quick else []))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = command or launcher.python("-m", "pytest", "benchmarks", "-q", "-p", "no:randomly", "--bench-child-pass",
+                                     str(pass_index), "--bench-child-out", str(out),
+                                     *(["--quick"] if plan.quick else []))
     progress(f"[bench] pass {pass_index + 1}/{plan.passes}: a fresh process ({' '.join(cmd[1:])})")
-    tail: collections.deque = collections.deque(maxlen=40)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
 
-    def relay():  # in a thread, so that the deadline holds even while the child prints nothing
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            tail.append(line)
-            if "[bench]" in line:
-                progress("  [bench]" + line.split("[bench]", 1)[1])
+    def relay(line: str) -> None:
+        if "[bench]" in line:
+            progress("  [bench]" + line.split("[bench]", 1)[1])
 
-    reader = threading.Thread(target=relay, daemon=True)
-    reader.start()
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        tail.append(f"(killed: pass {pass_index + 1} took longer than {timeout_s:.0f} s)")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-        reader.join(timeout=5)
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"pass {pass_index + 1} ended with status {proc.returncode}:\n" + "\n".join(tail))
+    result = launcher.run([launcher.Task(cmd, name=f"pass-{pass_index + 1}")], timeout_s, relay=relay)
+    (child,) = result.processes
+    if child.returncode != 0 or not out.exists():
+        tail = (child.stdout + child.stderr).splitlines()[-40:]
+        if result.timed_out:
+            tail.append(f"(killed: pass {pass_index + 1} took longer than {timeout_s:.0f} s)")
+        raise RuntimeError(f"pass {pass_index + 1} ended with status {child.returncode}:\n" + "\n".join(tail))
     return json.loads(out.read_text())

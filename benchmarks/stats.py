@@ -196,3 +196,26 @@ def summarise(seconds: list[float]) -> dict:
     return {"rounds": s["n"], "median_s": s["median"], "q1_s": s["q1"], "q3_s": s["q3"], "iqr_s": s["iqr"],
             "min_s": s["min"], "max_s": s["max"], "cv": s["cv"], "median_ci95_s": [ci["low"], ci["high"]],
             "round_s": [float(x) for x in seconds]}
+
+
+def rate_interval(rates: list[float], passes: list[int]) -> dict:
+    """The median of a row's round rates and its intervals, the one method every row uses (the rows of
+    `pytest benchmarks` and those timed elsewhere, the cluster's): the order-statistic interval of the median
+    (and for another run's median), each side widened to the interval over the passes' medians where that
+    is wider (pass_interval: only with 2 or more passes)."""
+    ci = median_ci(rates)
+    pi = median_pi(rates)
+    by_pass = pass_interval(rates, passes)
+    ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
+    pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
+    ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}
+    return {"median": ci["median"], "ci95": [ci["low"], ci["high"]], "ci_coverage": ci["coverage"],
+            "half_width": half_width(ci), "pi95": pi_bounds, "pi_coverage": pi["coverage"],
+            "width_from": ci_method if ci["low"] is not None else None,
+            "pass_medians_sd": by_pass["sd_log"] if by_pass else None}
+
+
+def scaling_efficiency(rate: float, baseline_rates: list[float]) -> float | None:
+    """E_N: a multi-replica (or multi-worker) rate over the sum of the rates its parts reach alone."""
+    total = sum(baseline_rates)
+    return rate / total if total else None

@@ -102,7 +102,9 @@ def epoch_unit(tf, key: str, dataset, *, batched: bool, consumer: str, examples:
 
 
 @dataclass
-class RowSpec:
+class Pipeline:
+    """One tf.data row: its variant's stages, consumer and batch size (a row of the report, the guide's or a tuning)."""
+
     variant: str
     stages: list[Stage]
     consumer: str = "graph"
@@ -115,8 +117,9 @@ class RowSpec:
                                               # written stage by stage, for the ladder only
 
 
-def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples: int, bytes_per_example: dict | float,
-                data: str, ladder_batches: set | None = None, one_guide: bool = False) -> list[Unit]:
+def build_units(tf, *, source: str, recipe: str, pipelines: list[Pipeline], examples: int,
+                bytes_per_example: dict | float, data: str, ladder_batches: set | None = None,
+                one_guide: bool = False) -> list[Unit]:
     """Units for the rows of one source and the stages of their ladders (shared prefixes measured once).
 
     Rows at a batch size in `ladder_batches` (default: all) get the full ladder, one stage at a time; the
@@ -147,28 +150,28 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
         by_pipeline[pk] = key
         return key
 
-    guides = {(s.batch, s.consumer): f"{source}/{s.variant}/b{s.batch}/{s.consumer}" for s in specs if s.is_guide}
+    guides = {(s.batch, s.consumer): f"{source}/{s.variant}/b{s.batch}/{s.consumer}" for s in pipelines if s.is_guide}
     if one_guide:
         if len(guides) != 1:
             raise ValueError(f"{source}: one_guide needs exactly one guide row, not {len(guides)}")
         only = next(iter(guides.values()))
     names = []
-    for spec in specs:  # rows first, so that a ladder stage equal to a row is that row
-        name = f"{source}/{spec.variant}/b{spec.batch}/{spec.consumer}"
-        bpe = bytes_per_example[spec.batch] if isinstance(bytes_per_example, dict) else bytes_per_example
-        row = {"name": name, "recipe": recipe, "section": "data", "source": source, "variant": spec.variant,
-               "batch_size": spec.batch, "consumer": spec.consumer, "examples_per_epoch": examples,
-               "bytes_per_example": bpe, "pipeline": " ".join(s.name for s in spec.stages),
-               "what": spec.what, "copies_every_byte": spec.copies_every_byte, "is_guide": spec.is_guide,
-               "data": data, "unit": "examples", **spec.extra}
-        unit_for(spec.stages, spec.consumer, key=name, row=row)
-        units[name].baseline = (None if spec.is_guide else only if one_guide
-                                else guides.get((spec.batch, spec.consumer)))
+    for pipeline in pipelines:  # rows first, so that a ladder stage equal to a row is that row
+        name = f"{source}/{pipeline.variant}/b{pipeline.batch}/{pipeline.consumer}"
+        bpe = bytes_per_example[pipeline.batch] if isinstance(bytes_per_example, dict) else bytes_per_example
+        row = {"name": name, "recipe": recipe, "section": "data", "source": source, "variant": pipeline.variant,
+               "batch_size": pipeline.batch, "consumer": pipeline.consumer, "examples_per_epoch": examples,
+               "bytes_per_example": bpe, "pipeline": " ".join(s.name for s in pipeline.stages),
+               "what": pipeline.what, "copies_every_byte": pipeline.copies_every_byte, "is_guide": pipeline.is_guide,
+               "data": data, "unit": "examples", **pipeline.extra}
+        unit_for(pipeline.stages, pipeline.consumer, key=name, row=row)
+        units[name].baseline = (None if pipeline.is_guide else only if one_guide
+                                else guides.get((pipeline.batch, pipeline.consumer)))
         names.append(name)
-    for spec, name in zip(specs, names):
+    for pipeline, name in zip(pipelines, names):
         keys = []
-        stages = spec.ladder_stages or spec.stages
-        full = ladder_batches is None or spec.batch in ladder_batches
+        stages = pipeline.ladder_stages or pipeline.stages
+        full = ladder_batches is None or pipeline.batch in ladder_batches
         cuts = range(1, len(stages) + 1) if full else sorted({1, len(stages)})
         for i in cuts:
             prefix = stages[:i]
@@ -178,16 +181,16 @@ def build_units(tf, *, source: str, recipe: str, specs: list[RowSpec], examples:
                 label = "+ " + prefix[-1].name
             else:
                 label = "+ " + " ".join(s.name for s in stages[1:])
-            last_is_row = i == len(stages) and spec.consumer == "graph"
+            last_is_row = i == len(stages) and pipeline.consumer == "graph"
             keys.append((label, name if last_is_row else unit_for(prefix, "graph")))
-        if spec.consumer != "graph":
-            keys.append((f"+ {spec.consumer} loop", name))
+        if pipeline.consumer != "graph":
+            keys.append((f"+ {pipeline.consumer} loop", name))
         units[name].row["ladder_keys"] = keys
         units[name].row["ladder_kind"] = "every stage" if full else "source, then the rest as one step"
     return list(units.values())
 
 
-def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> list[RowSpec]:
+def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> list[Pipeline]:
     """The rows of a file recipe at each batch size: the guide's `dataset(files).batch(n)`, the performance
     guide's parallel reading batched and prefetched, and the same cached after batching (no copy)."""
     prefetch = Stage(".prefetch(AUTOTUNE)", lambda ds: ds.prefetch(AUTOTUNE))
@@ -195,10 +198,10 @@ def file_rows(batches, *, guide: Stage, parallel: Stage, parallel_what: str) -> 
     for n in batches:
         batch = Stage(f".batch({n})", lambda ds, n=n: ds.batch(n), batched=True)
         out += [
-            RowSpec("guide", [guide, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
-            RowSpec("parallel", [parallel, batch, prefetch], batch=n,
+            Pipeline("guide", [guide, batch], batch=n, is_guide=True, what="dataset(files).batch(n)"),
+            Pipeline("parallel", [parallel, batch, prefetch], batch=n,
                     what=f"{parallel_what}.batch(n).prefetch(AUTOTUNE)"),
-            RowSpec("cache", [parallel, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
+            Pipeline("cache", [parallel, batch, Stage(".cache()", lambda ds: ds.cache()), prefetch], batch=n,
                     copies_every_byte=False, what="parallel + .cache() after batching: epochs serve cached batches"),
         ]
     return out

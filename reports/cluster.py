@@ -1,30 +1,16 @@
-"""The `cluster` section of the benchmark report: rows written by `python -m benchmarks.cluster` (its
-chief) and by the loopback launcher, kept in `cluster.json` and merged into `benchmarks.json` / `.md`.
-
-A row per cluster configuration (name `cluster/<N>-workers-x<R>/b<per-replica batch>`): `name`,
-`workers`, `replicas` (in sync, all workers), `replicas_per_worker`, `per_replica_batch`, `global_batch`,
-`examples_per_s` (median of the measured rounds), `examples_per_s_iqr`, `cv`, `cv_flag`,
-`scaling_efficiency` (E_N = examples_per_s / the sum of the workers' one-worker baselines at the same
-per-replica batch, measured in the same run), `pct_of_limit` (100 x E_N: a cluster's limit is N times
-one worker), `allreduce_share` (mean over workers; `allreduce_share_min`/`_max` beside it), timing
-details, the hosts, and `config` — what `python -m reports compare` requires to be equal before it
-divides two rows. Rows from later runs replace rows of the same name; other rows stay.
+"""The `cluster` section of benchmarks.md: the rows `python -m benchmarks.cluster` measured (benchmarks/cluster/
+report.py writes them into cluster.json and benchmarks.json, with every figure), as a table and their checks,
+between markers so that the section can be found in the file.
 
 No TensorFlow here: `python -m reports` must work anywhere.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 from tabulate import tabulate
 
-SCHEMA = "tfguide-cluster/1"
-BENCH_SCHEMA = "tfguide-benchmarks/1"
-CONFIG_KEYS = ("model", "workers", "replicas_per_worker", "per_replica_batch", "global_batch", "device_type",
-               "steps_per_round", "rounds", "train_examples", "data", "api", "strategy")
 BEGIN = "<!-- cluster section: written by python -m benchmarks.cluster -->"
 END = "<!-- end of cluster section -->"
 
@@ -56,32 +42,6 @@ COMPARABLE = (
     "reports compare`), E_N and the all-reduce share (dimensionless: how much of N workers' capacity the "
     "synchronous step keeps), `allreduce_busbw` (the interconnect). Not comparable: rows with a different "
     "per-replica batch, replicas per worker or device type, and E_N of a shared host against separate hosts.")
-
-
-def _load(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
-    """Rows of `new` replace rows of `old` with the same name; order: by workers, then name."""
-    rows = {r["name"]: r for r in old or []}
-    rows.update({r["name"]: r for r in new})
-    return sorted(rows.values(), key=lambda r: (r.get("workers", 0), r["name"]))
-
-
-def _jsonable(obj):
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item"):
-        return obj.item()
-    return obj
 
 
 def _f(value, fmt: str) -> str:
@@ -129,46 +89,3 @@ def markdown(rows: list[dict] | None) -> list[str]:
                      f"{_f(r.get('allreduce_ms_p50'), '{:.3f}')} ms p50.")
     lines += ["", COMPARABLE, END, ""]
     return lines
-
-
-def replace_block(text: str, block: list[str]) -> str:
-    """Put the section into an existing benchmarks.md: in place of an earlier one, else at the end."""
-    new = "\n".join(block)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        return head + new + ("\n" + tail if tail else "")
-    return text.rstrip("\n") + "\n\n" + new
-
-
-def write(report_dir: Path, rows: list[dict], environment: dict, notes: list[str] = ()) -> list[Path]:
-    """Merge `rows` into REPORT_DIR/cluster.json and the `cluster` section of benchmarks.json and .md."""
-    report_dir = Path(report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    own_path, bench_path, md_path = (report_dir / n for n in ("cluster.json", "benchmarks.json", "benchmarks.md"))
-    own = _load(own_path) or {}
-    merged = merge_rows(own.get("cluster", []), rows)
-    own = {"schema": SCHEMA, "environment": environment, "cluster": merged, "method": METHOD,
-           "notes": sorted(set(own.get("notes", [])) | set(notes))}
-    own_path.write_text(json.dumps(_jsonable(own), indent=1) + "\n")
-    bench = _load(bench_path) or {"schema": BENCH_SCHEMA, "environment": environment,
-                                  "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
-    bench["cluster"] = merge_rows(bench.get("cluster", []), merged)
-    bench_path.write_text(json.dumps(_jsonable(bench), indent=1) + "\n")
-    block = markdown(bench["cluster"])
-    if md_path.exists():
-        md_path.write_text(replace_block(md_path.read_text(), block))
-    else:
-        md_path.write_text("# Benchmarks\n\n" + "\n".join(block))
-    return [own_path, bench_path, md_path]
-
-
-def carry_over(report: dict, report_dir: Path) -> None:
-    """For reports/benchmarks.py: a new `pytest benchmarks` report keeps the cluster rows already there."""
-    if report.get("cluster"):
-        return
-    for name in ("benchmarks.json", "cluster.json"):
-        old = _load(Path(report_dir) / name)
-        if old and old.get("cluster"):
-            report["cluster"] = old["cluster"]
-            return

@@ -6,7 +6,7 @@ devices, ...) is refused with the fields that differ, never divided.
 
 For each compared row: B/A, its 95 % interval, and one word - `faster` (the whole interval above 1),
 `slower` (below 1) or `same` (it contains 1). The two runs are independent, so the interval comes from the
-two rows' own 95 % intervals of their medians (`ratio_ci_from_intervals`: each turned
+two rows' own 95 % intervals of their medians (tfguide/intervals.py: each turned
 into a standard error on the log scale, added in quadrature). A row without an interval (an old report,
 fewer than 6 rounds) gets its ratio and `no interval`.
 
@@ -32,7 +32,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-SECTIONS = ("data", "training", "io", "cluster")  # cluster: reports/cluster.py, rows carry their `config`
+from tfguide.intervals import ratio_ci_from_intervals
+
+SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
 
 
@@ -119,24 +121,6 @@ def _ci(row: dict):
     return ci[0], ci[1]
 
 
-def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
-    """B/A and an approximate 95 % interval from the two medians' own 95 % intervals.
-
-    For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
-    log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's interval is
-    exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals: whatever spread they
-    hold (the spread between passes, interference) is carried into the verdict."""
-    if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
-            or min(*a_ci, *b_ci) <= 0:
-        return None
-    z = 1.959963984540054
-    se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / z
-    se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / z
-    r = b / a
-    w = z * math.hypot(se_a, se_b)
-    return r, r * math.exp(-w), r * math.exp(w)
-
-
 def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str]]:
     """(one result per row compared, refusals) for every row name present in both reports."""
     results, refused = [], []
@@ -198,7 +182,7 @@ def _num(v, fmt="{:,.0f}"):
     return "-" if v is None else fmt.format(v)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv):
     ap = argparse.ArgumentParser(prog="python -m reports compare",
                                  description="Per-row throughput ratios B/A between two benchmarks.json reports, "
                                              "each with its 95 % interval and a verdict, and the A/A summary.")
@@ -206,8 +190,64 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("b", type=Path, help="benchmarks.json to compare with the baseline")
     ap.add_argument("--fail-if-slower", type=float, metavar="PCT", default=None,
                     help="exit 1 when a row is slower than A by more than PCT %% with 95 %% confidence")
+    return ap.parse_args(argv)
+
+
+def _print_table(results: list[dict]) -> None:
+    table = [[r["section"], r["name"], _num(r["a"]) + (f" ±{r['hw_a']:.1%}" if r["hw_a"] is not None else ""),
+              _num(r["b"]) + (f" ±{r['hw_b']:.1%}" if r["hw_b"] is not None else ""), f"{r['ratio']:.3f}",
+              _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}"),
+              f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"]]
+             for r in results]
+    print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "A % of limit",
+                                   "B % of limit", "B/A 95 %", "verdict"], tablefmt="simple", disable_numparse=True))
+
+
+def _print_counts(results: list[dict], refused: list[str], a: dict, b: dict) -> None:
+    counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("faster", "slower", "same", "no interval")}
+    only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
+    only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
+    print(f"{len(results)} row(s) compared: {counts['faster']} faster, {counts['slower']} slower, {counts['same']} same, "
+          f"{counts['no interval']} without an interval; {len(refused)} refused; {only_a} only in A, {only_b} only in B")
+
+
+def _print_aa(results: list[dict], a: dict, b: dict) -> None:
+    aa = aa_summary(results)
+    if not aa["rows"]:
+        return
+    hw = f"{_num(aa['median_half_width_a'], '{:.1%}')} (A), {_num(aa['median_half_width_b'], '{:.1%}')} (B)"
+    held = (f"{aa['a_interval_holds_b']}/{aa['intervals_judged']} "
+            f"({aa['a_interval_holds_b'] / aa['intervals_judged']:.0%})" if aa["intervals_judged"] else "-")
+    pi_held = (f"{aa['a_prediction_interval_holds_b']}/{aa['prediction_intervals_judged']} "
+               f"({aa['a_prediction_interval_holds_b'] / aa['prediction_intervals_judged']:.0%})"
+               if aa["prediction_intervals_judged"] else "-")
+    print(f"A/A: {aa['within_5pct']}/{aa['rows']} rows within ±5 % ({aa['within_5pct'] / aa['rows']:.0%}); "
+          f"A's 95 % interval holds B's median for {held}; A's 95 % prediction interval for another run's "
+          f"median holds it for {pi_held}; median interval half-width {hw}; "
+          f"median |B/A - 1| {_num(aa['median_abs_change'], '{:.1%}')}")
+    print("     (with independent rounds expect about 83 % for the interval of the median and >= 95 % for the "
+          "prediction interval: benchmarks/stats.py)")
+    wall = [r.get("wall_s") for r in (a, b)]
+    if any(_is_number(w) for w in wall):
+        print("wall time: " + ", ".join(f"{n} {w / 60:.1f} min" if _is_number(w) else f"{n} -"
+                                        for n, w in zip("AB", wall)))
+
+
+def _slower_than(results: list[dict], pct: float) -> bool:
+    """Say every row slower than A by more than `pct` % with 95 % confidence; whether there was one."""
+    bound = 1.0 - pct / 100.0
+    slow = [r for r in results if r["high"] is not None and r["high"] < bound]
+    for r in slow:
+        print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, 95 % interval up to {r['high']:.3f} "
+              f"< {bound:.3f}", file=sys.stderr)
+    if slow:
+        print(f"compare: {len(slow)} row(s) slower by more than {pct:g} % (95 % confidence)", file=sys.stderr)
+    return bool(slow)
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
-        args = ap.parse_args(argv)
+        args = _parse(argv)
     except SystemExit as exc:
         return 2 if exc.code else 0
     if args.fail_if_slower is not None and not (0 <= args.fail_if_slower < 100):
@@ -222,51 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"B: {args.b} — {_env_line(b.get('environment') or {})}")
     results, refused = compare_rows(a, b)
     if results:
-        table = [[r["section"], r["name"], _num(r["a"]) + (f" ±{r['hw_a']:.1%}" if r["hw_a"] is not None else ""),
-                  _num(r["b"]) + (f" ±{r['hw_b']:.1%}" if r["hw_b"] is not None else ""), f"{r['ratio']:.3f}",
-                  _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}"),
-                  f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"]]
-                 for r in results]
-        print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "A % of limit",
-                                       "B % of limit", "B/A 95 %", "verdict"], tablefmt="simple",
-                       disable_numparse=True))
+        _print_table(results)
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
     if not results and not refused:
         print("compare: no row name is common to both reports", file=sys.stderr)
         return 1
-    counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("faster", "slower", "same", "no interval")}
-    only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
-    only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
-    print(f"{len(results)} row(s) compared: {counts['faster']} faster, {counts['slower']} slower, {counts['same']} same, "
-          f"{counts['no interval']} without an interval; {len(refused)} refused; {only_a} only in A, {only_b} only in B")
-    aa = aa_summary(results)
-    if aa["rows"]:
-        hw = f"{_num(aa['median_half_width_a'], '{:.1%}')} (A), {_num(aa['median_half_width_b'], '{:.1%}')} (B)"
-        held = (f"{aa['a_interval_holds_b']}/{aa['intervals_judged']} "
-                f"({aa['a_interval_holds_b'] / aa['intervals_judged']:.0%})" if aa["intervals_judged"] else "-")
-        pi_held = (f"{aa['a_prediction_interval_holds_b']}/{aa['prediction_intervals_judged']} "
-                   f"({aa['a_prediction_interval_holds_b'] / aa['prediction_intervals_judged']:.0%})"
-                   if aa["prediction_intervals_judged"] else "-")
-        print(f"A/A: {aa['within_5pct']}/{aa['rows']} rows within ±5 % ({aa['within_5pct'] / aa['rows']:.0%}); "
-              f"A's 95 % interval holds B's median for {held}; A's 95 % prediction interval for another run's "
-              f"median holds it for {pi_held}; median interval half-width {hw}; "
-              f"median |B/A - 1| {_num(aa['median_abs_change'], '{:.1%}')}")
-        print("     (with independent rounds expect about 83 % for the interval of the median and >= 95 % for the "
-              "prediction interval: benchmarks/stats.py)")
-        wall = [r.get("wall_s") for r in (a, b)]
-        if any(_is_number(w) for w in wall):
-            print("wall time: " + ", ".join(f"{n} {w / 60:.1f} min" if _is_number(w) else f"{n} -"
-                                            for n, w in zip("AB", wall)))
+    _print_counts(results, refused, a, b)
+    _print_aa(results, a, b)
     status = 1 if refused else 0
-    if args.fail_if_slower is not None:
-        bound = 1.0 - args.fail_if_slower / 100.0
-        slow = [r for r in results if r["high"] is not None and r["high"] < bound]
-        for r in slow:
-            print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, 95 % interval up to {r['high']:.3f} "
-                  f"< {bound:.3f}", file=sys.stderr)
-        if slow:
-            print(f"compare: {len(slow)} row(s) slower by more than {args.fail_if_slower:g} % (95 % confidence)",
-                  file=sys.stderr)
-            status = 1
+    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower):
+        status = 1
     return status

@@ -1,9 +1,10 @@
 """keras.distribute (guide §1.9): MirroredStrategy training, and what became of the guide's
 tf.contrib.distribute / RunConfig(train_distribute=...) / model_to_estimator path.
 
-The distributed work runs in fresh processes (reference/keras_distribute.py): logical CPU devices must be
-configured before TensorFlow initialises, and each MultiWorkerMirroredStrategy worker is its own process
-on 127.0.0.1. Expected weights are one step of SGD on mean squared error, computed here with NumPy."""
+The distributed work runs in fresh processes (suite/distribute_worker.py runs the recipe of
+reference/keras_distribute.py there; tfguide/launcher.py starts them): logical CPU devices must be configured
+before TensorFlow initialises, and each MultiWorkerMirroredStrategy worker is its own process on 127.0.0.1.
+Expected weights are one step of SGD on mean squared error, computed here with NumPy."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from reference import keras_distribute as recipe
 from suite.helpers import KERAS3, SEED, TF_VERSION, keras, tf
+from tfguide import launcher
 
 pytestmark = pytest.mark.recipe("keras.distribute")
 
@@ -26,6 +28,7 @@ REPLICAS = GPUS or recipe.LOGICAL_CPUS
 DEVICES = [f"GPU:{i}" for i in range(GPUS)] if GPUS else [f"CPU:{i}" for i in range(recipe.LOGICAL_CPUS)]
 ROWS_PER_REPLICA = 4
 LEARNING_RATE = 0.1
+PROCESS_TIMEOUT_SECONDS = 180     # generous: each process imports TensorFlow on a possibly busy machine
 
 # What each version did with the guide's API (release notes: tf.contrib removed in 2.0, tf.estimator in
 # 2.16; Keras 3 has no tf.keras.estimator; tf_keras keeps a model_to_estimator that refuses to run).
@@ -60,17 +63,23 @@ class Runs:
 
 
 def launch_all(problem: dict) -> dict:
-    # All three processes at once: each spends seconds importing TensorFlow.
-    mirrored = recipe.start_mirrored(problem)
-    try:
-        workers, ports = recipe.start_two_workers(problem)
-    except BaseException:
-        recipe.stop(mirrored)
-        raise
-    results = recipe.collect(mirrored + workers, timeout=recipe.PROCESS_TIMEOUT_SECONDS)
-    return {"problem": problem, "mirrored": results[0],
-            "workers": sorted(results[1:], key=lambda r: r["task_index"]),
-            "processes": [{"pid": p.pid, "returncode": p.returncode} for p in mirrored + workers],
+    """The mirrored process and the two workers at once (each spends seconds importing TensorFlow); if one
+    fails, the others are killed at once: a worker whose peer died would otherwise wait for it."""
+    ports = launcher.free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    command = launcher.python("-m", "suite.distribute_worker")
+    tasks = [launcher.Task([*command, "mirrored", json.dumps(problem)], name="mirrored")]
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        tasks.append(launcher.Task([*command, "worker", json.dumps(problem)], name=f"worker-{index}",
+                                   env={"TF_CONFIG": tf_config, "CUDA_VISIBLE_DEVICES": "-1"}))  # a CPU replica each
+    result = launcher.run(tasks, PROCESS_TIMEOUT_SECONDS, grace_s=0.0)
+    if not result.ok or not all(p.stdout.strip() for p in result.processes):
+        raise RuntimeError(result.failure())
+    reports = [json.loads(p.stdout.strip().splitlines()[-1]) for p in result.processes]
+    return {"problem": problem, "mirrored": reports[0],
+            "workers": sorted(reports[1:], key=lambda r: r["task_index"]),
+            "processes": [{"pid": p.pid, "returncode": p.returncode} for p in result.processes],
             "ports": ports}
 
 

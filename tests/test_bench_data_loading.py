@@ -1,7 +1,7 @@
 """The benchmarks' real-data path: Fashion-MNIST IDX files in a temporary KERAS_HOME, read through the real
 `keras.datasets.fashion_mnist.load_data()` (benchmarks/datasets.py), and the synthetic stand-in otherwise.
 
-The files are written by the quickstart specs' own fixture (suite/fashion_mnist_fixture.py); nothing is
+The files are written by the quickstart specs' own fixture (tfguide/fashion_mnist.py); nothing is
 downloaded and the user's ~/.keras is never read or written.
 """
 
@@ -63,8 +63,8 @@ def test_the_benchmarks_pipelines_take_the_cached_images(keras_home):
     plan = Plan.for_run(True)
     images = datasets.fashion_mnist(40, 1)
     x = (images.x_train / np.float32(255.0)).astype(np.float32)
-    specs = bench_data_numpy.specs(tf, x, images.y_train, plan)
-    guide = next(s for s in specs if s.variant == "guide" and s.consumer == "graph")
+    pipelines = bench_data_numpy.pipelines(tf, x, images.y_train, plan)
+    guide = next(p for p in pipelines if p.variant == "guide" and p.consumer == "graph")
     ds = None
     for stage in guide.stages:
         ds = stage.apply(ds)

@@ -1,5 +1,5 @@
 """What the benchmarks read about the machine (benchmarks/machine.py): interference from /proc/stat counters,
-the theoretical peak from declared CPU flags, per-round peak memory, provenance. No TensorFlow."""
+the theoretical peak from declared CPU flags, per-round peak memory, provenance (tfguide/provenance.py). No TensorFlow."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from benchmarks import machine
+from tfguide.provenance import provenance
 
 
 def test_a_round_is_under_interference_only_beyond_the_tick_quantum():
@@ -64,7 +65,7 @@ def test_peak_memory_is_the_rounds_own_after_a_reset():
 
 
 def test_provenance_outside_a_git_checkout(tmp_path):
-    prov = machine.provenance(tmp_path)
+    prov = provenance(tmp_path)
     assert prov["git_commit"] == "not a git checkout"
     assert any(line.lower().startswith("numpy==") for line in prov["pip_freeze"])
     assert prov["command_line"]
@@ -78,4 +79,4 @@ def test_provenance_inside_a_git_checkout(tmp_path):
                    check=True)
     head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
-    assert machine.provenance(tmp_path)["git_commit"] == head
+    assert provenance(tmp_path)["git_commit"] == head

@@ -1,5 +1,6 @@
-"""The benchmark report (reports/benchmarks.py): rows, limits, checks, targets, Markdown and optional plots,
-built from a recorder holding scripted rounds: no TensorFlow, no timing.
+"""The benchmark report: its rows, limits, checks, targets and ladders (benchmarks/report.py, from the recipes'
+declarations), and the Markdown and optional plots rendered from its JSON (reports/benchmarks.py), built from a
+recorder holding scripted rounds: no TensorFlow, no timing.
 
 The project's own tooling, not the guide: run with `pytest tests`.
 """
@@ -11,10 +12,11 @@ import sys
 
 import pytest
 
-from benchmarks import machine
+from benchmarks import report as bench_report
 from benchmarks.harness import Plan, Recorder
 from benchmarks.rounds import Group, Unit
-from reports import benchmarks as bench_report
+from reports import benchmarks as renderer
+from tfguide import schema
 
 ENV = {"python": "3.11.7", "tensorflow": "2.21.0", "tensorflow_distribution": "tensorflow",
        "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras", "legacy_env": ""},
@@ -112,7 +114,7 @@ def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0) -
 
 @pytest.fixture(autouse=True)
 def no_subprocesses(monkeypatch):
-    monkeypatch.setattr(machine, "provenance", lambda root: {"git_commit": "abc123", "git_dirty": False,
+    monkeypatch.setattr("tfguide.provenance.provenance", lambda root: {"git_commit": "abc123", "git_dirty": False,
                                                              "pip_freeze": ["numpy==2.4.6"],
                                                              "command_line": ["pytest", "benchmarks"]})
 
@@ -157,18 +159,16 @@ def test_io_rows_are_set_against_the_file_system_measured_beside_them():
     assert row["pct_of_limit"] == pytest.approx(10.0) and "write" in row["limit"]
 
 
-def test_every_row_has_every_column_and_a_sound_report_passes_its_checks(tmp_path):
-    bench_report.write(bench_report.build(recorder(), ENV, wall_s=60.0), tmp_path)
+def test_the_written_report_conforms_to_its_schema_and_a_sound_report_passes_its_checks(tmp_path):
+    written = bench_report.write(bench_report.build(recorder(), ENV, wall_s=60.0), tmp_path)
+    assert {p.name for p in written} >= {"benchmarks.json", "benchmarks.md"}   # the Markdown: its own process
     report = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert report["schema"] == "tfguide-benchmarks/2"
-    assert {"environment", "provenance", "threads", "limits", "data", "training", "io", "targets", "ladders",
-            "summary", "checks", "plan", "method", "wall_s"} <= set(report)
-    for section in bench_report.SECTIONS:
-        for row in report[section]:
-            assert set(bench_report.COMMON_COLUMNS + bench_report.SECTION_COLUMNS[section]) <= set(row), row["name"]
+    assert report["schema"] == bench_report.SCHEMA == "tfguide-benchmarks/3"
+    assert schema.errors(report, schema.load(bench_report.SCHEMA_PATH)) == []
     assert bench_report.problems(report) == [] and report["checks"] == []
     assert report["provenance"]["git_commit"] == "abc123" and report["provenance"]["pip_freeze"]
     assert report["limits"]["theoretical_flop_per_s"] == 200e9
+    assert (tmp_path / "benchmarks.md").read_text().startswith("# Benchmarks: the guide's")
 
 
 def test_a_copying_row_beyond_the_copy_bandwidth_fails_the_check_but_a_non_copying_one_does_not():
@@ -181,12 +181,11 @@ def test_a_copying_row_beyond_the_copy_bandwidth_fails_the_check_but_a_non_copyi
 
 
 def test_a_missing_column_fails_the_check():
-    report = bench_report.build(recorder(), ENV)
+    report = bench_report.jsonable(bench_report.build(recorder(), ENV))
     del report["training"][0]["input_wait_share"]
     del report["data"][0]["ladder"]
     problems = bench_report.problems(report)
-    assert any("missing column(s) input_wait_share" in p for p in problems)
-    assert any("missing column(s) ladder" in p for p in problems)
+    assert "/training/0: missing input_wait_share" in problems and "/data/0: missing ladder" in problems
 
 
 def test_targets_say_met_or_not_with_their_evidence():
@@ -201,8 +200,14 @@ def test_targets_say_met_or_not_with_their_evidence():
     assert slow["batch 32, same arithmetic"]["met"] is False
 
 
+def _render(tmp_path, wall_s=None) -> list:
+    """benchmarks.json written as a run writes it, rendered in this process (so that a test can hide matplotlib)."""
+    bench_report.write_json(bench_report.build(recorder(), ENV, wall_s=wall_s), tmp_path)
+    return renderer.write(tmp_path)
+
+
 def test_markdown_states_method_limits_theoretical_peak_and_marks(tmp_path):
-    bench_report.write(bench_report.build(recorder(), ENV, wall_s=90.0), tmp_path)
+    _render(tmp_path, wall_s=90.0)
     md = (tmp_path / "benchmarks.md").read_text()
     assert "## Limits (measured in this run)" in md
     assert "float32 peak the CPU declares (theoretical)" in md and "200.0 GFLOP/s" in md
@@ -212,27 +217,33 @@ def test_markdown_states_method_limits_theoretical_peak_and_marks(tmp_path):
     assert "estimator.dnn_classifier/estimator: tf.estimator was removed" in md
 
 
-def test_without_matplotlib_there_are_no_plots_and_the_reports_say_why(tmp_path, monkeypatch):
+def test_without_matplotlib_there_are_no_plots_and_the_report_says_why(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
-    written = bench_report.write(bench_report.build(recorder(), ENV), tmp_path)
-    assert {p.name for p in written} == {"benchmarks.md", "benchmarks.json"}
+    written = _render(tmp_path)
+    assert [p.name for p in written] == ["benchmarks.md"]
     assert not list(tmp_path.glob("*.png"))
-    note = "no plots: matplotlib is not installed (pip install -e '.[plots]')"
-    assert note in (tmp_path / "benchmarks.md").read_text()
-    assert json.loads((tmp_path / "benchmarks.json").read_text())["plots"] == note
+    assert renderer.NO_MATPLOTLIB == "no plots: matplotlib is not installed (pip install -e '.[plots]')"
+    assert renderer.NO_MATPLOTLIB in (tmp_path / "benchmarks.md").read_text()
 
 
 def test_with_matplotlib_the_plots_are_png_files(tmp_path):
     pytest.importorskip("matplotlib")
-    written = bench_report.write(bench_report.build(recorder(), ENV), tmp_path)
+    written = _render(tmp_path)
     assert {"benchmarks_data.png", "benchmarks_training.png"} <= {p.name for p in written}
     assert (tmp_path / "benchmarks_data.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((tmp_path / "benchmarks.json").read_text())["plots"] == ["benchmarks_data.png",
-                                                                             "benchmarks_training.png"]
+    assert "![benchmarks_data.png](benchmarks_data.png)" in (tmp_path / "benchmarks.md").read_text()
+
+
+def test_the_render_command_refuses_a_folder_without_a_report_in_one_line(tmp_path, capsys):
+    from reports import __main__ as cli
+
+    assert cli.main(["benchmarks", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m reports benchmarks: {tmp_path}/benchmarks.json: ") and err.count("\n") == 1
 
 
 def test_a_rows_matmul_ceiling_comes_from_its_own_devices_sweep():
-    from reports.benchmarks import _finish_training
+    from benchmarks.report import _finish_training
 
     def sweep(flops):
         return {"float32": {"sweep": [{"set": "quickstart training b32", "xla": False, "best_flop_per_s": flops},

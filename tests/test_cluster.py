@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import report as bench_report
 from benchmarks.cluster import failures, loopback, spec
+from benchmarks.cluster import report as cluster_report
 from benchmarks.cluster.spec import BadInput
 from reports import cluster as section
+from tfguide import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = [47001, 47002, 47003, 47004]
@@ -216,66 +219,78 @@ def test_startup_errors_are_bad_input_naming_the_unreachable_task_or_the_taken_p
 # -- the report section -------------------------------------------------------------------------------------
 
 def _row(name: str, workers: int, eps: float, **extra) -> dict:
+    """A cluster row as benchmarks/cluster/report.py builds it, with every column the schema requires."""
     row = {"name": name, "workers": workers, "replicas": workers, "replicas_per_worker": 1, "per_replica_batch": 128,
-           "global_batch": 128 * workers, "examples_per_s": eps, "examples_per_s_iqr": 10.0, "cv": 0.01,
-           "cv_flag": False, "scaling_efficiency": 0.5, "pct_of_limit": 50.0, "allreduce_share": 0.4,
-           "allreduce_share_min": 0.3, "allreduce_share_max": 0.5, "hosts": ["127.0.0.1"], "hosts_shared": workers > 1,
+           "global_batch": 128 * workers, "examples_per_s": eps, "examples_per_s_ci95": [eps - 10, eps + 10],
+           "examples_per_s_pi95": [eps - 20, eps + 20], "ci_half_width": 10 / eps, "examples_per_s_iqr": 10.0,
+           "cv": 0.01, "cv_flag": False, "scaling_efficiency": 0.5, "pct_of_limit": 50.0, "limit": "N x one worker",
+           "allreduce_share": 0.4, "allreduce_share_min": 0.3, "allreduce_share_max": 0.5,
+           "allreduce_busbw_gbit_per_s": 1.0, "ms_per_step_p50": 5.0, "ms_per_step_p95": 6.0, "accuracy": 0.8,
+           "hosts": ["127.0.0.1"], "hosts_shared": workers > 1, "timing": {"rounds": 6},
            "tasks": [f"worker {i}" for i in range(workers)], "checks": {"same_cluster": True, "same_weights": True,
                                                                          "closed_form_max_abs_error": 1e-7}}
     row.update(extra)
-    row["config"] = {k: row.get(k) for k in section.CONFIG_KEYS}
+    row["config"] = {k: row.get(k) for k in cluster_report.CONFIG_KEYS}
     return row
 
 
 def test_rows_merge_by_name_into_cluster_json_and_benchmarks_json_and_md(tmp_path):
-    section.write(tmp_path, [_row("cluster/1-workers-x1/b128", 1, 100.0)], {"tensorflow": "2.21.0"})
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {"tensorflow": "2.21.0"})
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 160.0)], {"tensorflow": "2.21.0"})
+    cluster_report.merge_into(tmp_path, [_row("cluster/1-workers-x1/b128", 1, 100.0)], {"tensorflow": "2.21.0"})
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {"tensorflow": "2.21.0"})
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 160.0)], {"tensorflow": "2.21.0"})
     for name in ("cluster.json", "benchmarks.json"):
         rows = json.loads((tmp_path / name).read_text())["cluster"]
         assert [(r["name"], r["examples_per_s"]) for r in rows] == [("cluster/1-workers-x1/b128", 100.0),
                                                                    ("cluster/2-workers-x1/b128", 160.0)]
+    bench = json.loads((tmp_path / "benchmarks.json").read_text())
+    assert schema.errors(bench, schema.load(bench_report.SCHEMA_PATH)) == []
     md = (tmp_path / "benchmarks.md").read_text()
+    assert md.startswith("# Benchmarks\n\n" + section.BEGIN)
     assert md.count(section.BEGIN) == 1 and md.count(section.END) == 1
     assert "160 ± 10" in md and "150 ± 10" not in md and section.SHARED_NOTE in md
 
 
-def test_the_section_replaces_itself_in_a_benchmarks_md_and_keeps_the_rest(tmp_path):
-    (tmp_path / "benchmarks.md").write_text("# Benchmarks\n\nthe tf.data tables\n")
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 170.0)], {})
-    md = (tmp_path / "benchmarks.md").read_text()
-    assert md.startswith("# Benchmarks\n\nthe tf.data tables\n") and md.count(section.BEGIN) == 1
-    assert "170 ± 10" in md and "150 ± 10" not in md
+def test_rows_of_an_older_version_stay_in_cluster_json_but_are_not_carried_into_a_new_report(tmp_path):
+    old = {k: v for k, v in _row("cluster/4-workers-x1/b128", 4, 90.0).items() if k != "examples_per_s_pi95"}
+    (tmp_path / "cluster.json").write_text(json.dumps({"schema": "tfguide-cluster/1", "cluster": [old]}))
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
+    assert len(json.loads((tmp_path / "cluster.json").read_text())["cluster"]) == 2
+    assert [r["name"] for r in json.loads((tmp_path / "benchmarks.json").read_text())["cluster"]] == [
+        "cluster/2-workers-x1/b128"]
+    fresh = {"notes": []}
+    (tmp_path / "benchmarks.json").unlink()
+    cluster_report.carry_over(fresh, tmp_path)
+    assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"]
+    assert "cluster rows cluster/4-workers-x1/b128 of cluster.json were written by an older version" in fresh["notes"][0]
 
 
 def test_a_new_benchmarks_report_carries_the_cluster_rows_over(tmp_path):
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
-    fresh = {"schema": section.BENCH_SCHEMA, "data": [], "training": []}
-    section.carry_over(fresh, tmp_path)
-    assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"]
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
+    fresh = {"schema": bench_report.SCHEMA, "data": [], "training": [], "notes": []}
+    cluster_report.carry_over(fresh, tmp_path)
+    assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"] and fresh["notes"] == []
 
 
 def test_compare_divides_cluster_rows_of_the_same_configuration_and_refuses_others(tmp_path, capsys):
     from reports import compare
 
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    section.write(a, [_row("cluster/2-workers-x1/b128", 2, 100.0)], {})
-    section.write(b, [_row("cluster/2-workers-x1/b128", 2, 250.0)], {})
-    section.write(c, [_row("cluster/2-workers-x1/b128", 2, 250.0, device_type="GPU")], {})
+    cluster_report.merge_into(a, [_row("cluster/2-workers-x1/b128", 2, 100.0)], {})
+    cluster_report.merge_into(b, [_row("cluster/2-workers-x1/b128", 2, 250.0)], {})
+    cluster_report.merge_into(c, [_row("cluster/2-workers-x1/b128", 2, 250.0, device_type="GPU")], {})
     assert compare.main([str(a / "benchmarks.json"), str(b / "benchmarks.json")]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^cluster +cluster/2-workers-x1/b128 +100 +250 +2.500 +50 +50 ", out, re.M), out
+    assert re.search(r"^cluster +cluster/2-workers-x1/b128 +100 ±10.0% +250 ±4.0% +2.500 +50 +50 ", out, re.M), out
     assert compare.main([str(a / "benchmarks.json"), str(c / "benchmarks.json")]) == 1
     assert "refused: cluster cluster/2-workers-x1/b128: configuration differs (device_type: None vs 'GPU')" in (
         capsys.readouterr().err)
 
 
 def test_a_pytest_benchmarks_report_keeps_and_renders_the_cluster_rows(tmp_path):
-    from benchmarks.harness import Plan, Recorder, summarise
-    from reports import benchmarks as bench_report
+    from benchmarks.harness import Plan, Recorder
+    from benchmarks.stats import summarise
 
-    section.write(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
     timing = summarise([1.0] * 5)
     peak = {"best_flop_per_s": 1e11, "median_flop_per_s": 1e11, "cv": 0.0, "method": "test", "timing": timing}
     recorder = Recorder(plan=Plan.for_run(True), progress=lambda line: None)
@@ -287,3 +302,8 @@ def test_a_pytest_benchmarks_report_keeps_and_renders_the_cluster_rows(tmp_path)
         "cluster/2-workers-x1/b128"]
     md = (tmp_path / "benchmarks.md").read_text()
     assert md.startswith("# Benchmarks: the guide's") and md.count(section.BEGIN) == 1 and "150 ± 10" in md
+    # a later cluster run replaces its row and keeps the rest of the report
+    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 170.0)], {})
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert md.startswith("# Benchmarks: the guide's") and md.count(section.BEGIN) == 1
+    assert "170 ± 10" in md and "150 ± 10" not in md

@@ -21,13 +21,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cluster import loopback
+from tfguide import launcher
 
 HEARTBEAT_S = 5.0
 STOP_BOUND_S = HEARTBEAT_S + 15.0      # TensorFlow's detection + the survivor's exit, on a busy 2-core machine
@@ -41,12 +41,12 @@ def _start_and_train(n: int, tmp_path: Path, timeout: float = 180.0) -> loopback
     process took one of ours before TensorFlow bound it."""
     for attempt in range(loopback.PORT_ATTEMPTS):
         launch = loopback.start(n, "tfconfig", tmp_path / f"attempt-{attempt}", ARGS)
-        chief_out = Path(launch.outputs[0][0].name)
+        chief_out = launch.workers.stdout_path(0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "[cluster] round 2/" in chief_out.read_text():
                 return launch
-            if any(p.poll() is not None for p in launch.processes):
+            if any(p.poll() is not None for p in launch.workers.processes):
                 break
             time.sleep(0.05)
         outcome = loopback.wait(launch, 1.0, 1.0)
@@ -59,7 +59,7 @@ def test_a_worker_killed_mid_run_stops_the_others_with_one_line_naming_it(tmp_pa
     # three workers: the ring's two other members, the chief and worker 2, both lose worker 1
     launch = _start_and_train(3, tmp_path)
     try:
-        os.killpg(launch.processes[1].pid, signal.SIGKILL)
+        os.killpg(launch.workers.processes[1].pid, signal.SIGKILL)
     except BaseException:
         loopback.kill(launch)
         raise
@@ -82,7 +82,7 @@ def test_a_hung_chief_is_declared_missing_after_the_heartbeat_timeout(tmp_path):
     # the chief hosts the coordination service: the other worker's heartbeats to it go unanswered
     launch = _start_and_train(2, tmp_path)
     try:
-        os.killpg(launch.processes[0].pid, signal.SIGSTOP)
+        os.killpg(launch.workers.processes[0].pid, signal.SIGSTOP)
     except BaseException:
         loopback.kill(launch)
         raise
@@ -94,12 +94,11 @@ def test_a_hung_chief_is_declared_missing_after_the_heartbeat_timeout(tmp_path):
     assert loopback.leftovers(outcome) == []
 
 
-def _one_worker(tmp_path: Path, ports: list[int], index: int, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    env = loopback.worker_env(loopback.tf_config_env(ports, index))
-    t0 = time.monotonic()
-    done = subprocess.run(loopback.worker_command(tmp_path / "reports", ["--quick", *args]), cwd=loopback.ROOT,
-                          env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
-    return done, time.monotonic() - t0
+def _one_worker(tmp_path: Path, ports: list[int], index: int, *args: str) -> tuple[launcher.Ended, float]:
+    task = launcher.Task(loopback.worker_command(tmp_path / "reports", ["--quick", *args]),
+                         env=loopback.worker_env(loopback.tf_config_env(ports, index)))
+    result = launcher.run([task], TIMEOUT_S)
+    return result.processes[0], result.elapsed_s
 
 
 def test_a_port_already_in_use_is_refused_with_exit_2_and_one_line(tmp_path):
@@ -107,19 +106,19 @@ def test_a_port_already_in_use_is_refused_with_exit_2_and_one_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        other = loopback.free_ports(1)[0]
+        other = launcher.free_ports(1)[0]
         done, _ = _one_worker(tmp_path, [port, other], 0)
     assert done.returncode == 2
     assert done.stderr == (f"cluster worker 0: bad input: port {port} of worker 0 (127.0.0.1:{port}) is already in use "
                            "on this host (Address already in use); nothing was started\n")
     assert done.stdout == ""
     assert not (tmp_path / "reports").exists()          # refused before TensorFlow was imported: no log, no run
-    assert other not in loopback.listening_ports()
+    assert other not in launcher.listening_ports()
 
 
 @pytest.mark.parametrize("present", [0, 1], ids=["worker-1-never-starts", "chief-never-starts"])
 def test_an_unreachable_peer_is_refused_with_exit_2_after_the_connect_timeout(present, tmp_path):
-    ports = loopback.free_ports(2)
+    ports = launcher.free_ports(2)
     missing = 1 - present
     done, elapsed = _one_worker(tmp_path, ports, present, "--connect-timeout", "2")
     reason = "it did not register in time" if missing else "no answer before the deadline"
@@ -130,4 +129,4 @@ def test_an_unreachable_peer_is_refused_with_exit_2_after_the_connect_timeout(pr
     assert elapsed >= 2.0                          # it did wait for the peer, and then ended by itself
     result = (tmp_path / "reports" / "cluster-runs" / "2-workers" / f"worker-{present}.json")
     assert not result.exists()
-    assert not set(ports) & loopback.listening_ports()
+    assert not set(ports) & launcher.listening_ports()

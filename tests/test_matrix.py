@@ -79,7 +79,6 @@ def test_matrix_has_one_row_per_catalogue_recipe_in_catalogue_order(two_envs, tm
     assert code == 0
     merged = json.loads((tmp_path / "out" / "matrix.json").read_text())
     assert [r["id"] for r in merged["recipes"]] == CATALOGUE_IDS
-    assert len(CATALOGUE_IDS) == 25
     assert [r["section"] for r in merged["recipes"]] == [catalogue.load()[rid].section for rid in CATALOGUE_IDS]
 
 
@@ -105,9 +104,9 @@ def test_matrix_md_has_versions_header_status_cells_and_failure_list(two_envs, t
     lines = md.splitlines()
 
     assert md_row(md, "tf2.15") == ["tf2.15", "2.15.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.26.4", "3.11.7",
-                                    "24 pass, 1 fail"]
+                                    f"{len(CATALOGUE_IDS) - 1} pass, 1 fail"]
     assert md_row(md, "tf2.21") == ["tf2.21", "2.21.0 (tensorflow)", "Keras 3 3.15.1", "2.4.6", "3.11.9",
-                                    "24 pass, 1 missing"]
+                                    f"{len(CATALOGUE_IDS) - 1} pass, 1 missing"]
     assert md_row(md, "recipe") == ["recipe", "§", "tf2.15", "tf2.21"]
     assert md_row(md, "estimator.dnn_classifier") == ["estimator.dnn_classifier", "3.3-3.6", "pass (current)",
                                                "pass (removed)"]
@@ -132,7 +131,7 @@ def test_name_given_as_name_equals_path_and_folder_accepted_for_the_file(two_env
     code, out, _ = run(["--out-dir", str(tmp_path / "out"), f"legacy={old.parent}", f"modern={new}"], capsys)
 
     assert code == 0
-    assert "25 recipes x 2 environments" in out
+    assert f"{len(CATALOGUE_IDS)} recipes x 2 environments" in out
     merged = json.loads((tmp_path / "out" / "matrix.json").read_text())
     assert [e["name"] for e in merged["environments"]] == ["legacy", "modern"]
     assert set(merged["recipes"][0]["cells"]) == {"legacy", "modern"}
@@ -172,7 +171,7 @@ def test_allow_missing_turns_a_missing_report_into_a_no_report_column(two_envs, 
     assert merged["environments"][1]["environment"] is None
     assert {r["cells"]["tf2.16"]["status"] for r in merged["recipes"]} == {"no report"}
     md = (tmp_path / "out" / "matrix.md").read_text()
-    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "-", "25 no report"]
+    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "-", f"{len(CATALOGUE_IDS)} no report"]
     assert f"- tf2.16: no report ({gone}: no such file" in md
 
 
@@ -365,9 +364,10 @@ def published(tmp_path, capsys):
 
 def test_published_summary_counts_each_environment_with_exact_versions(published):
     assert md_row(published, "tf2.21-keras3.15") == ["tf2.21-keras3.15", "2.21.0 (tensorflow)", "Keras 3 3.15.1",
-                                                     "2.4.6", "3.11.9", "24", "1", "0", "0", "0", "0"]
+                                                     "2.4.6", "3.11.9", str(len(CATALOGUE_IDS) - 1), "1", "0", "0", "0",
+                                                     "0"]
     assert md_row(published, "tf2.12") == ["tf2.12", "2.12.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.24.3", "3.11.7",
-                                           "23", "1", "0", "1", "0", "0"]
+                                           str(len(CATALOGUE_IDS) - 2), "1", "0", "1", "0", "0"]
     assert "Declared support range: TensorFlow 2.12-2.21" in published
 
 

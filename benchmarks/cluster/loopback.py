@@ -22,86 +22,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cluster.spec import PORT_IN_USE, SLURM_VARS, BadInput
+from tfguide import launcher
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = launcher.ROOT
 PORT_ATTEMPTS = 3
 EXIT_BAD_INPUT = 2
-
-
-# -- ports ------------------------------------------------------------------------------------------------
-
-def free_ports(n: int, consecutive: bool = False, attempts: int = 200) -> list[int]:
-    """n ports the kernel reports free right now (bound to port 0, then released; for Slurm, n consecutive
-    ones starting at a kernel-chosen port). A race with another process is caught when TensorFlow binds."""
-    for _ in range(attempts):
-        socks = []
-        try:
-            first = socket.socket()
-            socks.append(first)
-            first.bind(("0.0.0.0", 0))
-            base = first.getsockname()[1]
-            if consecutive:
-                if base + n > 65535:
-                    continue
-                for port in range(base + 1, base + n):
-                    sock = socket.socket()
-                    socks.append(sock)
-                    sock.bind(("0.0.0.0", port))
-                return list(range(base, base + n))
-            for _ in range(n - 1):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("0.0.0.0", 0))
-            return [s.getsockname()[1] for s in socks]
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError(f"no {n} free {'consecutive ' if consecutive else ''}ports found")
-
-
-def listening_ports() -> set[int]:
-    """Every TCP port some process of this machine listens on (/proc/net/tcp and tcp6, state 0A)."""
-    ports = set()
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(name).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 3 and fields[3] == "0A":
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # -- environments ------------------------------------------------------------------------------------------
 
 def worker_env(cluster_env: dict) -> dict:
-    """This environment without any cluster variables, plus `cluster_env` (TF_CONFIG or SLURM_*)."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG" and not k.startswith("SLURM_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["CUDA_VISIBLE_DEVICES"] = ""      # CPU workers: each its own CPU device
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    return {**env, **cluster_env}
+    """What a worker gets on top of tfguide.launcher.child_env() (which drops any cluster variables of this
+    process): its own TF_CONFIG or SLURM_* variables, and no GPU (each worker its own CPU device)."""
+    return {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"),
+            **cluster_env}
 
 
 def worker_command(report_dir: Path, args: list[str]) -> list[str]:
@@ -131,9 +70,7 @@ class Launch:
     via: str
     ports: list[int]
     run_dir: Path
-    processes: list = field(default_factory=list)
-    outputs: list = field(default_factory=list)
-    started: float = 0.0
+    workers: launcher.Launch          # the processes, started
 
 
 @dataclass
@@ -150,85 +87,33 @@ class Outcome:
 
 def start(n: int, via: str, report_dir: Path, worker_args: list[str], ports: list[int] | None = None) -> Launch:
     """Start the n workers (each in its own process group) and return at once."""
-    ports = ports or free_ports(n, consecutive=via == "slurm")
+    ports = ports or launcher.free_ports(n, consecutive=via == "slurm", host="0.0.0.0")
     run_dir = Path(report_dir) / "cluster-runs" / f"{n}-workers"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    launch = Launch(n, via, ports, run_dir, started=time.monotonic())
-    try:
-        for rank in range(n):
-            env = worker_env(tf_config_env(ports, rank) if via == "tfconfig" else slurm_env(n, rank))
-            extra = ["--port-base", str(ports[0])] if via == "slurm" else []
-            out = open(run_dir / f"worker-{rank}.stdout", "w+")  # noqa: SIM115 - closed in wait()
-            err = open(run_dir / f"worker-{rank}.stderr", "w+")  # noqa: SIM115
-            launch.outputs.append((out, err))
-            launch.processes.append(subprocess.Popen(
-                worker_command(report_dir, ["--run-dir", str(run_dir), *extra, *worker_args]), cwd=ROOT, env=env,
-                stdout=out, stderr=err, start_new_session=True))
-    except BaseException:
-        kill(launch)
-        raise
-    return launch
+    extra = ["--port-base", str(ports[0])] if via == "slurm" else []
+    tasks = [launcher.Task(worker_command(report_dir, ["--run-dir", str(run_dir), *extra, *worker_args]),
+                           env=worker_env(tf_config_env(ports, rank) if via == "tfconfig" else slurm_env(n, rank)),
+                           name=f"worker-{rank}") for rank in range(n)]
+    return Launch(n, via, ports, run_dir, launcher.Launch(tasks, log_dir=run_dir))
 
 
 def kill(launch: Launch) -> list[int]:
-    killed = []
-    for rank, process in enumerate(launch.processes):
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            killed.append(rank)
-        process.wait()
-    return killed
+    return launch.workers.kill()
 
 
 def wait(launch: Launch, timeout: float, grace: float, echo=None) -> Outcome:
     """Wait for every worker; the watchdog (module docstring) bounds it. `echo` gets the chief's new lines."""
-    deadline = launch.started + timeout
-    first_failure = None
-    seen = 0
-    try:
-        while True:
-            codes = [p.poll() for p in launch.processes]
-            now = time.monotonic()
-            if echo:
-                out = launch.outputs[0][0]
-                out.flush()
-                text = Path(out.name).read_text()
-                complete = text[:text.rfind("\n") + 1]
-                for line in complete[seen:].splitlines():
-                    echo(line)
-                seen = len(complete)
-            if first_failure is None and any(c not in (None, 0) for c in codes):
-                first_failure = now
-            if None not in codes:
-                break
-            if now > deadline or (first_failure is not None and now > first_failure + grace):
-                break
-            time.sleep(0.05)
-        end_of_run = time.monotonic()
-    finally:
-        killed = kill(launch)
-    messages = []
-    for out, err in launch.outputs:
-        err.flush()
-        messages.append(Path(err.name).read_text().strip())
-        out.close()
-        err.close()
-    last_exit = end_of_run
+    result = launch.workers.wait(timeout, grace_s=grace, relay=echo)
     return Outcome(
-        returncodes=[p.returncode for p in launch.processes], messages=messages,
-        elapsed_s=last_exit - launch.started,
-        first_failure_s=None if first_failure is None else first_failure - launch.started,
-        stopped_after_failure_s=None if first_failure is None else last_exit - first_failure,
-        watchdog_killed=killed, ports=launch.ports, pids=[p.pid for p in launch.processes])
+        returncodes=[p.returncode for p in result.processes], messages=[p.stderr.strip() for p in result.processes],
+        elapsed_s=result.elapsed_s, first_failure_s=result.first_failure_s,
+        stopped_after_failure_s=result.stopped_after_failure_s, watchdog_killed=result.killed, ports=launch.ports,
+        pids=[p.pid for p in result.processes])
 
 
 def leftovers(outcome: Outcome) -> list[str]:
     """What a finished run left behind: live worker processes, listening ports of the cluster."""
-    left = [f"process {pid} still alive" for pid in outcome.pids if alive(pid)]
-    listening = listening_ports()
+    left = [f"process {pid} still alive" for pid in outcome.pids if launcher.alive(pid)]
+    listening = launcher.listening_ports()
     left += [f"port {port} still listening" for port in outcome.ports if port in listening]
     return left
 
@@ -299,10 +184,10 @@ def main(argv=None) -> int:
         status = status or failed
     report = args.report_dir / "cluster.json"
     if report.exists():
-        from reports import cluster as section
-
-        rows = [r for r in json.loads(report.read_text())["cluster"] if r["workers"] in args.workers]
-        print(section.table(rows))
+        for r in json.loads(report.read_text())["cluster"]:
+            if r["workers"] in args.workers:
+                print(f"[loopback] {r['name']}: {r['examples_per_s']:,.0f} examples/s, E_N {r['scaling_efficiency']:.3f}"
+                      + (" (workers share this host)" if r.get("hosts_shared") else ""))
         print(f"[loopback] wrote {report}, {args.report_dir / 'benchmarks.json'}, {args.report_dir / 'benchmarks.md'}")
     return status if status > 0 else 1 if status else 0
 

@@ -77,7 +77,7 @@ def timed_round(tf, strategy, step, iterator, steps: int) -> tuple:
 
 def round_summary(marks: list[tuple], warmup: int) -> dict:
     """Round 0 compiled (reported apart), then the warm-up rounds, then the measured ones."""
-    from benchmarks.harness import quantile
+    from benchmarks.stats import quantile
 
     measured = marks[1 + warmup:]
     per_step = sorted(t1 - t0 for _, stamps, end in measured for t0, t1 in zip(stamps, stamps[1:] + [end]))
@@ -93,7 +93,7 @@ def allreduce_timing(tf, strategy, model, iterator, *, global_batch: int, steps:
     The share is the median over the measured steps of all-reduce time / (local + all-reduce time)."""
     import numpy as np
 
-    from benchmarks.harness import quantile
+    from benchmarks.stats import quantile
     from reference.keras_distribute import replica_gradients
 
     @tf.function

@@ -1,15 +1,33 @@
-"""The chief's row for this cluster size, from its own timings and every worker's gathered figures; written
-with reports/cluster.py into cluster.json and the `cluster` section of benchmarks.json / benchmarks.md."""
+"""The chief's row for this cluster size, from its own timings and every worker's gathered figures, merged into
+REPORT_DIR/cluster.json and into the `cluster` rows of benchmarks.json (rows of the same name are replaced,
+other rows stay), then rendered into benchmarks.md by `python -m reports benchmarks` (benchmarks/report.py).
+
+A row per cluster configuration (name `cluster/<N>-workers-x<R>/b<per-replica batch>`): `workers`, `replicas`
+(in sync, all workers), `replicas_per_worker`, `per_replica_batch`, `global_batch`, `examples_per_s` (the median
+of the measured rounds' rates, with the same interval method as every other row: benchmarks/stats.py
+rate_interval), `examples_per_s_iqr`, `cv`, `cv_flag`, `scaling_efficiency` (E_N, stats.scaling_efficiency:
+examples_per_s over the sum of the workers' one-worker baselines at the same per-replica batch, measured in the
+same run), `pct_of_limit` (100 x E_N: a cluster's limit is N times one worker), `allreduce_share` (mean over
+workers; `allreduce_share_min`/`_max` beside it), timing details, the hosts, and `config` - what
+`python -m reports compare` requires to be equal before it divides two rows.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import statistics
+from pathlib import Path
 
-from benchmarks.harness import rate_row
-from reports import cluster as section
+from benchmarks import report as bench_report
+from benchmarks.stats import rate_interval, scaling_efficiency, spread, summarise
+from tfguide import schema
 
 MODEL = "quickstart"
+SCHEMA = "tfguide-cluster/2"
+CV_FLAG = 0.05
+CONFIG_KEYS = ("model", "workers", "replicas_per_worker", "per_replica_batch", "global_batch", "device_type",
+               "steps_per_round", "rounds", "train_examples", "data", "api", "strategy")
 
 
 def row_name(workers: int, replicas_per_worker: int, per_replica_batch: int) -> str:
@@ -30,34 +48,45 @@ def _shared(hosts: list[str]) -> bool:
     return len({key(h) for h in hosts}) < len(hosts)
 
 
+def rate_row(name: str, examples: int, seconds: list[float], **fields) -> dict:
+    """A throughput row from round times: the rounds' rates (examples per round / its time) with the interval
+    every row has (one pass: rate_interval), their IQR and CV, and the round times themselves (`timing`)."""
+    rates = [examples / s for s in seconds if s > 0]
+    interval = rate_interval(rates, [0] * len(rates))
+    s = spread(rates)
+    row = {"name": name, "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci95"],
+           "examples_per_s_pi95": interval["pi95"], "ci_half_width": interval["half_width"],
+           "interval_width_from": interval["width_from"], "examples_per_s_iqr": s["iqr"],
+           "examples_per_round": examples, "cv": s["cv"], "cv_flag": s["cv"] > CV_FLAG, "timing": summarise(seconds)}
+    row.update(fields)
+    return row
+
+
 def build_row(args, cluster, result: dict, images) -> dict:
     workers = cluster.num_workers
     per_worker = result["replicas_per_worker"]
     b = args.per_replica_batch
     global_batch = b * result["replicas"]
     train, gathered = result["train"], result["gathered"]
-    addresses = [addr for _, _, addr in cluster.tasks()]
-    hosts = [_host(a) for a in addresses]
+    hosts = [_host(addr) for _, _, addr in cluster.tasks()]
     baselines = [g["baseline_examples_per_s"] for g in gathered]
     shares = [g["allreduce_share"] for g in gathered]
     least_wait = min(g["allreduce_ms_p50"] for g in gathered)
     row = rate_row(
-        row_name(workers, per_worker, b), args.steps * global_batch, None, train["round_s"],
+        row_name(workers, per_worker, b), args.steps * global_batch, train["round_s"],
         section="cluster", model=MODEL, workers=workers, replicas=result["replicas"],
         replicas_per_worker=per_worker, per_replica_batch=b, global_batch=global_batch,
         device_type=result["device_type"], steps_per_round=args.steps, rounds=args.rounds,
         warmup_rounds=args.warmup, train_examples=len(images.x_train), data=images.kind, api="custom loop",
-        strategy="MultiWorkerMirroredStrategy", source=cluster.source, tasks=[f"{t} {i} ({a})" for t, i, a in
-                                                                              cluster.tasks()],
-        hosts=sorted(set(hosts)), hosts_shared=_shared(hosts),
+        strategy="MultiWorkerMirroredStrategy", source=cluster.source,
+        tasks=[f"{t} {i} ({a})" for t, i, a in cluster.tasks()], hosts=sorted(set(hosts)), hosts_shared=_shared(hosts),
         ms_per_step_p50=train["ms_per_step_p50"], ms_per_step_p95=train["ms_per_step_p95"],
         compile_round_s=train["compile_round_s"], compile_and_first_step_s=train["compile_and_first_step_s"],
         accuracy=result.get("accuracy"), timer="own (per-round perf_counter on the chief; steps stamped as they start)")
-    baseline_sum = sum(baselines)
     row.update({
         "baseline_examples_per_s_per_worker": statistics.fmean(baselines),
         "baseline_examples_per_s": baselines,
-        "scaling_efficiency": row["examples_per_s"] / baseline_sum if baseline_sum else None,
+        "scaling_efficiency": scaling_efficiency(row["examples_per_s"], baselines),
         "allreduce_share": statistics.fmean(shares),
         "allreduce_share_min": min(shares), "allreduce_share_max": max(shares),
         "allreduce_share_per_worker": shares,
@@ -76,15 +105,62 @@ def build_row(args, cluster, result: dict, images) -> dict:
     })
     row["pct_of_limit"] = 100.0 * row["scaling_efficiency"] if row["scaling_efficiency"] is not None else None
     row["limit"] = "N x one worker (same per-replica batch, measured in the same run)"
-    row["config"] = {k: row.get(k) for k in section.CONFIG_KEYS}
+    row["config"] = {k: row.get(k) for k in CONFIG_KEYS}
     return row
 
 
-def write(args, cluster, result: dict, images) -> list:
+# -- cluster.json and the cluster rows of benchmarks.json ----------------------------------------------------
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """Rows of `new` replace rows of `old` with the same name; order: by workers, then name."""
+    rows = {r["name"]: r for r in old or []}
+    rows.update({r["name"]: r for r in new})
+    return sorted(rows.values(), key=lambda r: (r.get("workers", 0), r["name"]))
+
+
+def current_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """(the rows that conform to this version's schema, the names of those that do not: written by an older
+    version, they stay in cluster.json but are not carried into a new benchmarks.json)."""
+    contract = schema.load(bench_report.SCHEMA_PATH)
+    good = [r for r in rows if not schema.errors(r, contract, "cluster_row")]
+    return good, [r.get("name", "?") for r in rows if r not in good]
+
+
+def carry_over(report: dict, report_dir: Path) -> None:
+    """A new `pytest benchmarks` report keeps the cluster rows already in the report directory."""
+    if report.get("cluster"):
+        return
+    for name in ("benchmarks.json", "cluster.json"):
+        old = bench_report.load(Path(report_dir) / name)
+        if old and old.get("cluster"):
+            report["cluster"], stale = current_rows(old["cluster"])
+            if stale:
+                report["notes"].append(f"cluster rows {', '.join(stale)} of {name} were written by an older version "
+                                       "and are left out: run python -m benchmarks.cluster again")
+            return
+
+
+def merge_into(report_dir: Path, rows: list[dict], environment: dict, notes: list[str] = ()) -> list[Path]:
+    """Merge `rows` into REPORT_DIR/cluster.json and the cluster rows of benchmarks.json, then render
+    benchmarks.md from it (benchmarks/report.py render). The files written."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    own_path = report_dir / "cluster.json"
+    own = bench_report.load(own_path) or {}
+    merged = merge_rows(own.get("cluster", []), rows)
+    own = {"schema": SCHEMA, "environment": environment, "cluster": merged,
+           "notes": sorted(set(own.get("notes", [])) | set(notes))}
+    own_path.write_text(json.dumps(bench_report.jsonable(own), indent=1) + "\n")
+    bench = bench_report.load(report_dir / "benchmarks.json") or {
+        "schema": bench_report.SCHEMA, "environment": environment,
+        "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
+    bench["cluster"], _ = current_rows(merge_rows(bench.get("cluster", []), merged))
+    return [own_path, bench_report.write_json(bench, report_dir), *bench_report.render(report_dir)]
+
+
+def write(args, cluster, result: dict, images) -> list[Path]:
+    """This size's row, merged into the report directory (merge_into)."""
     from tfguide.environment import fingerprint
 
-    row = build_row(args, cluster, result, images)
-    notes = [images.source]
-    if row["hosts_shared"]:
-        notes.append(section.SHARED_NOTE)
-    return section.write(args.report_dir, [row], fingerprint(run_matmul=False), notes)
+    return merge_into(args.report_dir, [build_row(args, cluster, result, images)], fingerprint(run_matmul=False),
+                      [images.source])

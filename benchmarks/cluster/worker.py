@@ -24,8 +24,8 @@
    time); its median over a round. It includes waiting for the slowest worker: that is time a worker
    spends in the all-reduce.
 7. Every worker's figures travel to the chief through the strategy's own all-gather; the chief writes the
-   report (benchmarks/cluster/report.py, reports/cluster.py). A final all-reduce: nobody leaves while a
-   peer still needs it.
+   report (benchmarks/cluster/report.py, rendered by reports/cluster.py). A final all-reduce: nobody leaves
+   while a peer still needs it.
 
 Exit status: 0 done; 2 bad input (nothing trained); 3 a task of the cluster went away (one line naming
 it); 1 anything else (one line, details in this task's log).
@@ -56,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from benchmarks.harness import CV_FLAG, MIN_ROUNDS
+    from benchmarks.cluster.report import CV_FLAG
+    from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL as MIN_ROUNDS
 
     ap = _Parser(prog="python -m benchmarks.cluster",
                  description="Run on every host of a cluster (one process per worker): the guide's model trained "
@@ -123,19 +124,14 @@ GATHERED = ("worker", "spec_hash", "baseline_examples_per_s", "step_ms_p50", "al
             "local_gradients_ms_p50", "allreduce_share", "weights_sum", "closed_form_max_abs_error")
 
 
-def run(args) -> int:
-    import numpy as np
-    import tensorflow as tf
-
-    from benchmarks.datasets import fashion_mnist
-    from reference.keras_distribute import distributed_train_step
-
+def _join(tf, args):
+    """Resolve the cluster, configure the coordination service with its bounds, create the strategy.
+    (cluster, strategy, say): `say` prints a progress line on the chief."""
     resolver, cluster = cluster_spec.resolve(tf, args.cluster, args.port_base, args.gpus_per_task)
     cluster_spec.check_port_free(cluster)
-    chief = cluster.is_chief
 
     def say(text: str) -> None:
-        if chief:
+        if cluster.is_chief:
             print(f"[cluster] {text}", flush=True)
 
     say(f"{cluster.task} of {cluster.num_workers} ({cluster.source}): {json.dumps(cluster.jobs)}; waiting up "
@@ -145,93 +141,121 @@ def run(args) -> int:
         strategy = runtime.make_strategy(tf, resolver)
     except tf.errors.OpError as exc:
         raise startup_error(exc, cluster, args.connect_timeout) from None
+    return cluster, strategy, say
+
+
+def _build(tf, args, strategy, images, result: dict) -> dict:
+    """The baseline (this worker alone: its own devices, no cluster) and the cluster model, each with its
+    recipe step and its input (point 4)."""
+    from reference.keras_distribute import distributed_train_step
+
+    per_worker, b, global_batch = result["replicas_per_worker"], args.per_replica_batch, result["global_batch"]
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    local_strategy = (tf.distribute.MirroredStrategy(list(strategy.extended.worker_devices)) if per_worker > 1
+                      else tf.distribute.get_strategy())
+    base_model = measure.build(tf, local_strategy)
+    base_step = distributed_train_step(tf, local_strategy, base_model, b * per_worker)
+    base_ds = measure.dataset(tf, images, b * per_worker)
+    base_iter = iter(local_strategy.experimental_distribute_dataset(base_ds) if per_worker > 1 else base_ds)
+    model = measure.build(tf, strategy)
+    step = distributed_train_step(tf, strategy, model, global_batch)
+    iterator = iter(strategy.experimental_distribute_dataset(
+        measure.dataset(tf, images, global_batch).with_options(options)))
+    return {"local_strategy": local_strategy, "base_step": base_step, "base_iter": base_iter, "model": model,
+            "step": step, "iterator": iterator}
+
+
+def _train(tf, args, strategy, built: dict, result: dict, say) -> None:
+    """Rounds of --steps steps, the baseline's and the cluster's alternating (point 5)."""
+    import numpy as np
+
+    per_worker, b = result["replicas_per_worker"], args.per_replica_batch
+    local_strategy, model = built["local_strategy"], built["model"]
+    # Baseline and cluster rounds alternate, so that a change of the machine's load hits both alike; a
+    # barrier (not timed) starts every worker's baseline round together, so baselines overlap as the
+    # workers' shares of a cluster step do.
+    marks = {"baseline": [], "cluster": []}
+    total = 1 + args.warmup + args.rounds
+    for r in range(total):
+        measure.barrier(tf, strategy)
+        marks["baseline"].append(measure.timed_round(tf, local_strategy, built["base_step"], built["base_iter"],
+                                                     args.steps))
+        marks["cluster"].append(measure.timed_round(tf, strategy, built["step"], built["iterator"], args.steps))
+        (b0, _, b1), (c0, _, c1) = marks["baseline"][-1], marks["cluster"][-1]
+        kind = "compile" if r == 0 else "warm-up" if r <= args.warmup else "measured"
+        say(f"round {r + 1}/{total} ({kind}): this worker alone {b1 - b0:.3f} s, the cluster {c1 - c0:.3f} s")
+    baseline = measure.round_summary(marks["baseline"], args.warmup)
+    # the median of the rounds' rates, as for every row (benchmarks/stats.py)
+    baseline["examples_per_s"] = float(np.median([args.steps * b * per_worker / s for s in baseline["round_s"]]))
+    result["baseline"] = baseline
+    result["train"] = measure.round_summary(marks["cluster"], args.warmup)
+    weights = [np.asarray(w) for w in model.get_weights()]
+    result["weights_sum"] = float(sum(np.sum(w, dtype=np.float64) for w in weights))
+    if args.save_weights:
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(args.run_dir / f"{result['task']}.weights.npz", *weights)
+
+
+def _gather(tf, strategy, cluster, result: dict) -> None:
+    """Every worker's figures, through the strategy's own all-gather (point 7), into result["gathered"]."""
+    task_number = [t[:2] for t in cluster.tasks()].index((cluster.task_type, cluster.task_index))
+    ar = result["allreduce"]
+    mine = [task_number, result["spec_hash"], result["baseline"]["examples_per_s"], result["train"]["ms_per_step_p50"],
+            ar["allreduce_ms_p50"], ar["local_gradients_ms_p50"], ar["allreduce_share"], result["weights_sum"],
+            result["closed_form_check"]["max_abs_error"]]
+    rows = measure.gather_rows(tf, strategy, mine)
+    per_task = {int(r[0]): dict(zip(GATHERED, map(float, r))) for r in rows}
+    result["gathered"] = [per_task[i] for i in sorted(per_task)]
+
+
+def run(args) -> int:
+    import tensorflow as tf
+
+    from benchmarks.datasets import fashion_mnist
+
+    cluster, strategy, say = _join(tf, args)
     replicas = strategy.num_replicas_in_sync
     per_worker = replicas // cluster.num_workers
-    b = args.per_replica_batch
-    global_batch = b * replicas
     device_type = strategy.extended._local_device_type if hasattr(strategy.extended, "_local_device_type") else "?"
-    say(f"joined: {cluster.num_workers} worker(s) x {per_worker} replica(s) ({device_type}), per-replica batch "
-        f"{b}, global batch {global_batch}")
     result = {"cluster": cluster.as_dict(), "spec_hash": measure.spec_hash(cluster), "replicas": replicas,
-              "replicas_per_worker": per_worker, "worker_devices": list(strategy.extended.worker_devices),
-              "device_type": device_type}
+              "replicas_per_worker": per_worker, "global_batch": args.per_replica_batch * replicas,
+              "worker_devices": list(strategy.extended.worker_devices), "device_type": device_type,
+              "task": f"{cluster.task_type}-{cluster.task_index}"}
+    say(f"joined: {cluster.num_workers} worker(s) x {per_worker} replica(s) ({device_type}), per-replica batch "
+        f"{args.per_replica_batch}, global batch {result['global_batch']}")
     phase = "the closed-form check"
     try:
         check = measure.closed_form_check(tf, strategy, replicas)
         result["closed_form_check"] = check
         say(f"closed-form check (one step of the recipe's loop on a linear problem): max abs error "
             f"{check['max_abs_error']:.2e}")
-
         images = fashion_mnist(args.examples, args.test_examples)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-
         phase = "building the models"
-        local_strategy = (tf.distribute.MirroredStrategy(list(strategy.extended.worker_devices)) if per_worker > 1
-                          else tf.distribute.get_strategy())
-        base_model = measure.build(tf, local_strategy)
-        base_step = distributed_train_step(tf, local_strategy, base_model, b * per_worker)
-        base_ds = measure.dataset(tf, images, b * per_worker)
-        base_iter = iter(local_strategy.experimental_distribute_dataset(base_ds) if per_worker > 1 else base_ds)
-        model = measure.build(tf, strategy)
-        step = distributed_train_step(tf, strategy, model, global_batch)
-        iterator = iter(strategy.experimental_distribute_dataset(
-            measure.dataset(tf, images, global_batch).with_options(options)))
-
+        built = _build(tf, args, strategy, images, result)
         phase = "training"
-        # Baseline and cluster rounds alternate, so that a change of the machine's load hits both alike; a
-        # barrier (not timed) starts every worker's baseline round together, so baselines overlap as the
-        # workers' shares of a cluster step do.
-        marks = {"baseline": [], "cluster": []}
-        total = 1 + args.warmup + args.rounds
-        for r in range(total):
-            measure.barrier(tf, strategy)
-            marks["baseline"].append(measure.timed_round(tf, local_strategy, base_step, base_iter, args.steps))
-            marks["cluster"].append(measure.timed_round(tf, strategy, step, iterator, args.steps))
-            (b0, _, b1), (c0, _, c1) = marks["baseline"][-1], marks["cluster"][-1]
-            kind = "compile" if r == 0 else "warm-up" if r <= args.warmup else "measured"
-            say(f"round {r + 1}/{total} ({kind}): this worker alone {b1 - b0:.3f} s, the cluster {c1 - c0:.3f} s")
-        baseline = measure.round_summary(marks["baseline"], args.warmup)
-        baseline["examples_per_s"] = args.steps * b * per_worker / float(np.median(baseline["round_s"]))
-        result["baseline"] = baseline
-        train = measure.round_summary(marks["cluster"], args.warmup)
-        weights = [np.asarray(w) for w in model.get_weights()]
-        result["train"] = train
-        result["weights_sum"] = float(sum(np.sum(w, dtype=np.float64) for w in weights))
-        if args.save_weights:
-            args.run_dir.mkdir(parents=True, exist_ok=True)
-            np.savez(args.run_dir / f"{cluster.task_type}-{cluster.task_index}.weights.npz", *weights)
-
+        _train(tf, args, strategy, built, result, say)
         phase = "the all-reduce timing"
-        result["allreduce"] = measure.allreduce_timing(tf, strategy, model, iterator, global_batch=global_batch,
-                                               steps=args.steps)
-        ar = result["allreduce"]
+        model = built["model"]
+        ar = result["allreduce"] = measure.allreduce_timing(tf, strategy, model, built["iterator"],
+                                                             global_batch=result["global_batch"], steps=args.steps)
         say(f"the step split at its all-reduce of {ar['allreduce_bytes']:,} bytes: local gradients "
             f"{ar['local_gradients_ms_p50']:.3f} ms p50, all-reduce {ar['allreduce_ms_p50']:.3f} ms p50, share "
-            f"{ar['allreduce_share']:.1%} (the whole step: {train['ms_per_step_p50']:.3f} ms p50)")
-
+            f"{ar['allreduce_share']:.1%} (the whole step: {result['train']['ms_per_step_p50']:.3f} ms p50)")
         phase = "gathering the results"
-        task_number = [t[:2] for t in cluster.tasks()].index((cluster.task_type, cluster.task_index))
-        ar = result["allreduce"]
-        mine = [task_number, result["spec_hash"], baseline["examples_per_s"], train["ms_per_step_p50"],
-                ar["allreduce_ms_p50"], ar["local_gradients_ms_p50"], ar["allreduce_share"], result["weights_sum"],
-                check["max_abs_error"]]
-        rows = measure.gather_rows(tf, strategy, mine)
-        per_task = {int(r[0]): dict(zip(GATHERED, map(float, r))) for r in rows}
-        result["gathered"] = [per_task[i] for i in sorted(per_task)]
-        if chief:
+        _gather(tf, strategy, cluster, result)
+        if cluster.is_chief:
             from benchmarks.cluster import report
 
             result["accuracy"] = measure.accuracy(model, images)
-            written = report.write(args, cluster, result, images)
-            say("wrote " + ", ".join(str(p) for p in written))
+            say("wrote " + ", ".join(str(p) for p in report.write(args, cluster, result, images)))
         phase = "the final barrier"
         result["replicas_at_end"] = measure.barrier(tf, strategy)
     except tf.errors.OpError as exc:
         raise run_error(exc, cluster, phase) from None
     finally:
         args.run_dir.mkdir(parents=True, exist_ok=True)
-        (args.run_dir / f"{cluster.task_type}-{cluster.task_index}.json").write_text(json.dumps(result, indent=1))
+        (args.run_dir / f"{result['task']}.json").write_text(json.dumps(result, indent=1))
     return EXIT_OK
 
 

@@ -1,4 +1,5 @@
-"""estimator.*: the premade Estimators of the guide's §3 against their Keras equivalents, on the same iris data.
+"""estimator.dnn_classifier and the other premade Estimators of the guide's §3 (linear_classifier,
+dnn_linear_combined: their declarations point here) against their Keras equivalents, on the same iris data.
 
 Each row runs a recipe's whole flow as the reference writes it - train 200 steps of batch 32, evaluate,
 predict (`reference.estimator_dnn_classifier.run_estimator` / `run_keras` with the recipe's
@@ -14,10 +15,12 @@ import importlib
 import tempfile
 from pathlib import Path
 
+from benchmarks.declaration import Benchmark
 from benchmarks.rounds import Group, Unit, measure_group
 
-SECTION = "once"
+SLOT = "once"  # when it runs (benchmarks/conftest.py)
 GROUP = "estimator"
+BENCHMARK = Benchmark(recipe="estimator.dnn_classifier", budgets={GROUP: 20})  # full-run seconds per pass
 RECIPES = {"estimator.dnn_classifier": "reference.estimator_dnn_classifier",
            "estimator.linear_classifier": "reference.estimator_linear_classifier",
            "estimator.dnn_linear_combined": "reference.estimator_dnn_linear_combined"}

@@ -1,0 +1,28 @@
+"""The ratio of two independently measured medians, with an interval from their own intervals.
+
+Used where two rows were not measured in the same rounds: `python -m reports compare` (two runs) and a
+benchmark row set against the guide's row of another group (benchmarks/report.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+Z95 = 1.959963984540054
+
+
+def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
+    """B/A and an approximate 95 % interval from the two medians' own 95 % intervals.
+
+    For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
+    log scale (half its log-width / 1.96), the two are added in quadrature, and the ratio's interval is
+    exp(log(B/A) +- 1.96 sqrt(se_A^2 + se_B^2)). It is only as good as the two intervals: whatever spread they
+    hold (the spread between passes, interference) is carried into the verdict."""
+    if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
+            or min(*a_ci, *b_ci) <= 0:
+        return None
+    se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / Z95
+    se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / Z95
+    r = b / a
+    w = Z95 * math.hypot(se_a, se_b)
+    return r, r * math.exp(-w), r * math.exp(w)
