@@ -216,7 +216,7 @@ def test_a_torch_module_in_a_keras_file_is_not_unpickled(tmp_path, advisory):
         class_name="TorchModuleWrapper", registered_name=None,
         config={"name": "torch", "module": base64.b64encode(blob.getvalue()).decode(), "output_shape": None}))
     result = advisory.load("probe_load", variants=[dict(name="TorchModuleWrapper", path=str(path),
-                                                        marker=str(marker))])
+                                                        marker=str(marker), control=True)])
     advisory.judge("CVE-2025-49655", result, lambda seen: (
         "load_model unpickled the torch module in config.json (torch.load ran the pickle's code)"
         if seen["marker"] else None))
