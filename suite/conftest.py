@@ -34,14 +34,31 @@ def recipe_note(request):
     return note
 
 
+_SPAWNED = []  # the fork server started at collection, for the `sandbox` fixture to take over
+
+
+def pytest_collection_finish(session):
+    # Start the fork server as soon as the run is known to load crafted files: it imports TensorFlow (5-20 s
+    # on 2 cores) on the other core while the first specs run, instead of when the first advisory spec asks.
+    if any("advisory" in getattr(item, "fixturenames", ()) for item in session.items):
+        from suite.sandbox import Sandbox
+
+        _SPAWNED.append(Sandbox.spawn())
+
+
 @pytest.fixture(scope="session")
 def sandbox():
-    """The fork server that loads crafted files (suite/sandbox.py): one per pytest process, started when
-    the first advisory spec needs it."""
+    """The fork server that loads crafted files (suite/sandbox.py): one per pytest process."""
     from suite.sandbox import Sandbox
 
-    with Sandbox.start() as server:
-        yield server
+    server = _SPAWNED.pop() if _SPAWNED else Sandbox.spawn()
+    with server:
+        yield server.ready()
+
+
+def pytest_sessionfinish(session):
+    while _SPAWNED:  # spawned, but no spec asked for it (deselected, or the run stopped early)
+        _SPAWNED.pop().close()
 
 
 class Verdicts:

@@ -68,23 +68,38 @@ class SandboxError(RuntimeError):
 class Sandbox:
     def __init__(self, process: subprocess.Popen):
         self.process = process
+        self._ready = False
 
     @classmethod
     def start(cls, preload: tuple[str, ...] = PRELOAD, env: dict | None = None,
               timeout: float = START_TIMEOUT) -> "Sandbox":
-        """Start the server; it imports `preload` once, before the first fork."""
+        """Start the server and wait until it has imported `preload` (once, before the first fork)."""
+        return cls.spawn(preload, env).ready(timeout)
+
+    @classmethod
+    def spawn(cls, preload: tuple[str, ...] = PRELOAD, env: dict | None = None) -> "Sandbox":
+        """Start the server without waiting: its imports overlap with whatever the caller does next."""
         environment = dict(os.environ if env is None else env)
         environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), environment.get("PYTHONPATH")) if p)
         environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         process = subprocess.Popen([sys.executable, "-m", "suite.sandbox", *preload], cwd=ROOT, env=environment,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    text=True, bufsize=1, start_new_session=True)
-        sandbox = cls(process)
-        line = sandbox._read_line(timeout)
+        return cls(process)
+
+    def ready(self, timeout: float = START_TIMEOUT) -> "Sandbox":
+        if self._ready:
+            return self
+        try:
+            line = self._read_line(timeout)
+        except SandboxError:
+            self.close()
+            raise
         if line.strip() != READY:
-            sandbox.close()
+            self.close()
             raise SandboxError(f"the sandbox did not start: {line.strip() or 'it exited'}")
-        return sandbox
+        self._ready = True
+        return self
 
     def _read_line(self, timeout: float) -> str:
         import selectors
@@ -98,6 +113,7 @@ class Sandbox:
     def run(self, probe: str, kwargs: dict, workdir: Path, timeout: float = 120.0,
             memory_headroom: int | None = None) -> Result:
         """Run `probe` (module:function) with `kwargs` in a fresh child; `workdir` holds its output."""
+        self.ready()
         request = {"probe": probe, "kwargs": kwargs, "timeout": timeout, "memory_headroom": memory_headroom,
                    "workdir": str(workdir)}
         try:
