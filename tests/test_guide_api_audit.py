@@ -2,7 +2,8 @@
 that the suite really collects, or a reason why none can.
 
 The spec names are checked against the node ids that `pytest suite --collect-only` reports, so a renamed
-or deleted spec, or a misspelt one, fails here rather than leaving a name of the guide silently unverified.
+or deleted spec, or a misspelt one, fails here rather than leaving a name of the guide silently unverified;
+and each row names a spec of its own recipe's module, the one the mutation check runs for that recipe.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.mutants import spec_module
 from tfguide.catalogue import load, tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +66,11 @@ def audit_problems(rows: list[dict], node_ids: set[str], recipe_ids: set[str]) -
         for spec in specs:
             if not names_a_collected_spec(spec, node_ids):
                 problems.append(f"{label}: names the spec {spec}, which `pytest suite` does not collect")
+        # The mutation check runs a recipe's own spec module only: a name with specs elsewhere alone would
+        # let every mutant of its recipe that breaks it survive.
+        own_module = spec_module(str(row.get("recipe"))) + "::"
+        if specs and not any(spec.startswith(own_module) for spec in specs):
+            problems.append(f"{label}: names no spec of its recipe's module {own_module[:-2]}")
     return problems
 
 
@@ -103,14 +110,15 @@ def row(**overrides) -> dict:
     return {**base, **overrides}
 
 
-@pytest.mark.parametrize("spec", [
-    "suite/test_data_batch.py::test_zip_stops_at_the_shortest_input",
-    "suite/test_data_batch.py::test_last_batch_holds_count_mod_n_elements",          # every parametrization
-    "suite/test_data_batch.py::test_last_batch_holds_count_mod_n_elements[10-4]",    # one of them
-    "suite/test_estimator_dnn_classifier.py::TestDNNClassifier::test_train_runs_exactly_the_requested_steps",
+@pytest.mark.parametrize("recipe, spec", [
+    ("data.batch", "suite/test_data_batch.py::test_zip_stops_at_the_shortest_input"),
+    ("data.batch", "suite/test_data_batch.py::test_last_batch_holds_count_mod_n_elements"),  # every parametrization
+    ("data.batch", "suite/test_data_batch.py::test_last_batch_holds_count_mod_n_elements[10-4]"),  # one of them
+    ("estimator.dnn_classifier",
+     "suite/test_estimator_dnn_classifier.py::TestDNNClassifier::test_train_runs_exactly_the_requested_steps"),
 ])
-def test_a_row_naming_collected_specs_is_sound(spec):
-    assert audit_problems([row(specs=[spec])], NODES, RECIPES) == []
+def test_a_row_naming_collected_specs_is_sound(recipe, spec):
+    assert audit_problems([row(recipe=recipe, specs=[spec])], NODES, RECIPES) == []
 
 
 def test_a_row_with_a_reason_and_no_spec_is_sound():
@@ -127,6 +135,7 @@ def test_a_row_with_a_reason_and_no_spec_is_sound():
     (row(specs=["suite/test_estimator_dnn_classifier.py::test_train_runs_exactly_the_requested_steps"]),
      "which `pytest suite` does not collect"),
     (row(reason="covered elsewhere"), "gives a reason although it names specs"),
+    (row(recipe="estimator.dnn_classifier"), "names no spec of its recipe's module suite/test_estimator_dnn_classifier.py"),
     (row(recipe="data.shuffle"), "recipe 'data.shuffle' is not in reports/catalogue.toml"),
     (row(kind="magic"), "kind 'magic' is none of"),
     (row(where="docs"), "where 'docs' is none of"),
