@@ -143,3 +143,31 @@ def test_shuffle_then_repeat_reshuffles_each_epoch_over_the_same_elements():
 def test_shuffle_with_buffer_size_one_keeps_the_order():
     assert_dataset_produces(zipped_dataset().take(6).shuffle(1, seed=SEED),
                             [(np.int64(i), np.int64(-i)) for i in range(6)])
+
+
+# --- shuffle's buffer: how far an element can move ----------------------------------------------------------
+#
+# shuffle(b) fills a buffer with the next b elements and yields one of them chosen at random, refilling the
+# freed slot from the input (the Dataset.shuffle docstring). So output position i holds an element drawn
+# from the first i + b of the input: never one more than b - 1 places ahead of its turn, and with a buffer
+# as large as the data any element can come first. The bounds are exact; that an element goes that far is
+# near certain for these sizes (the newest element of the buffer is picked with probability 1/b at each of
+# the count - b steps: missed with probability (1 - 1/b)^(count - b) < 1e-8), and fixed by the seed.
+
+def seeded_shuffle_order(count: int, buffer_size: int) -> np.ndarray:
+    return np.fromiter(tf.data.Dataset.range(count).shuffle(buffer_size, seed=SEED).as_numpy_iterator(), np.int64)
+
+
+@pytest.mark.parametrize("count, buffer_size", [(1000, 10), (2000, 100)])
+def test_shuffle_yields_at_position_i_an_element_below_i_plus_buffer_size_and_reaches_that_bound(count, buffer_size):
+    order = seeded_shuffle_order(count, buffer_size)
+    assert sorted(order.tolist()) == list(range(count))
+    assert (order - np.arange(count)).max() == buffer_size - 1
+
+
+def test_shuffle_with_a_buffer_of_the_whole_data_reaches_its_far_end_early():
+    # A buffer of all 1000 elements: the first 200 outputs hold one of the last 100 elements (missed with
+    # probability 0.9^200 < 1e-9), which a buffer of 700 or fewer could not yet have read.
+    order = seeded_shuffle_order(1000, 1000)
+    assert sorted(order.tolist()) == list(range(1000))
+    assert order[:200].max() >= 900

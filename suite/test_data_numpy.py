@@ -57,6 +57,14 @@ def test_guides_tf_placeholder_is_gone_attribute_error():
         tf.placeholder(FEATURES.dtype, FEATURES.shape)
 
 
+def test_guides_dataset_method_make_initializable_iterator_is_gone_attribute_error():
+    # The guide's `dataset.make_initializable_iterator()`: a Dataset method in TF 1 only; TF 2 keeps the
+    # function tf.compat.v1.data.make_initializable_iterator(dataset), which the specs below use.
+    with pytest.raises(AttributeError, match="make_initializable_iterator"):
+        from_arrays(FEATURES, LABELS).make_initializable_iterator()
+    assert callable(v1.data.make_initializable_iterator)
+
+
 def test_placeholder_fed_variant_yields_the_fed_rows_in_order():
     got = placeholder_fed_elements(FEATURES, LABELS)
     assert len(got) == len(LABELS)

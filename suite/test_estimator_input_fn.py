@@ -88,6 +88,28 @@ def test_shuffle_permutes_each_epoch_keeping_every_row_exactly_once(train):
     assert epochs[0] != epochs[1]   # shuffle() reshuffles on every pass of repeat()
 
 
+# The guide's shuffle(1000) over data far longer than its buffer: output position i holds an element of the
+# first i + 1000 (the Dataset.shuffle docstring: a buffer of buffer_size elements, one drawn at random and its
+# slot refilled), so an element comes at most 999 places early, and with 20,000 rows one does (missed with
+# probability (1 - 1/1000)^19000 < 1e-8). The 120 iris rows never show the buffer's size: any buffer of
+# 120 or more shuffles them all alike.
+GUIDE_SHUFFLE_BUFFER = 1000
+
+
+def test_shuffle_1000_yields_an_element_at_most_999_places_ahead_of_its_turn_and_that_far():
+    rows = 20 * GUIDE_SHUFFLE_BUFFER
+    index = np.arange(rows)
+    features = {name: index.astype(np.float32) for name in FEATURES}   # every row's features are its index
+    # Batches of 1000 tile the first epoch exactly: batches 0-19 hold every row once.
+    batches = list(train_input_fn(features, index.astype(np.int32), batch_size=1000).take(20))
+    order = np.concatenate([labels.numpy() for _, labels in batches])
+    for batch_features, labels in batches:
+        for name in FEATURES:   # rows stay whole through the shuffle
+            np.testing.assert_array_equal(batch_features[name].numpy(), labels.numpy().astype(np.float32))
+    assert sorted(order.tolist()) == index.tolist()
+    assert (order - index).max() == GUIDE_SHUFFLE_BUFFER - 1
+
+
 def test_repeat_makes_the_training_stream_endless(train):
     dataset = train_input_fn(*train, batch_size=32)
     assert dataset.cardinality().numpy() == tf.data.INFINITE_CARDINALITY

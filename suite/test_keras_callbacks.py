@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import operator
 import os
 import re
 import sys
@@ -57,15 +58,21 @@ def val_losses(weights_after: np.ndarray) -> np.ndarray:
     return (weights_after * VALIDATION[0][0, 0] - VALIDATION[1][0, 0]) ** 2
 
 
-def expected_stop_epoch(losses, patience: int) -> int:
-    """EarlyStopping's documented rule: stop once `patience` epochs pass without a new minimum."""
+def expected_stop_epoch(values, patience: int, better=operator.lt) -> int:
+    """EarlyStopping's documented rule: stop once `patience` epochs pass without a new best value (by
+    default a new minimum; `better=operator.gt` for a quantity to maximise)."""
     best_epoch = 0
-    for epoch, loss in enumerate(losses):
-        if loss < losses[best_epoch]:
+    for epoch, value in enumerate(values):
+        if better(value, values[best_epoch]):
             best_epoch = epoch
         if epoch - best_epoch >= patience:
             return epoch
     raise AssertionError("the sequence never triggers a stop")
+
+
+def improving_epochs(values, better=operator.lt) -> list[int]:
+    """The epochs whose value beats every earlier one (the first always does): where save_best_only saves."""
+    return [e for e in range(len(values)) if all(better(values[e], earlier) for earlier in values[:e])]
 
 
 def kernel_in_weights_file(path) -> float:
@@ -166,7 +173,7 @@ def test_early_stopping_restore_best_weights_restores_best_epoch_weights_exactly
 
 def test_model_checkpoint_save_best_only_writes_formatted_files_only_on_improvement(guide_fit):
     weights, val, stop = closed_form_run()
-    improved = [e for e in range(stop + 1) if val[e] < min(val[:e], default=np.inf)]
+    improved = improving_epochs(val[:stop + 1])
     expected = {BEST_ONLY_PATTERN.format(epoch=e + 1, val_loss=val[e]): weights[e] for e in improved}
 
     assert sorted(os.listdir(guide_fit["best_dir"])) == sorted(expected) == [
@@ -198,11 +205,80 @@ def test_model_checkpoint_save_best_only_on_known_losses_saves_only_improvements
         model.set_weights([np.full((1, 1), epoch, "float32")])
         checkpoint.on_epoch_end(epoch, logs={"loss": 1.0, "val_loss": loss})
 
-    improved = [e for e in range(len(losses)) if losses[e] < min(losses[:e], default=np.inf)]
+    improved = improving_epochs(losses)
     assert improved == [0, 1, 3, 6]
     assert sorted(os.listdir(tmp_path)) == [f"{e + 1:02d}.weights.h5" for e in improved]
     for e in improved:
         assert kernel_in_weights_file(tmp_path / f"{e + 1:02d}.weights.h5") == e
+
+
+# --- a quantity to maximise: monitor='val_accuracy' with the default mode='auto' ---------------------------
+#
+# The guide configures callbacks by the quantity they monitor. Every spec above monitors val_loss, where
+# mode='auto' cannot be told from 'min'; the callbacks document that 'auto' maximises an accuracy. How
+# they decide differs, the outcome does not (read in the source of each): Keras 2 / tf_keras 2.15 by the
+# name (EarlyStopping: it ends in 'acc', 'accuracy' or 'auc'; ModelCheckpoint: 'acc' in it), as Keras 3's
+# ModelCheckpoint until 3.10; Keras 3's EarlyStopping, and from 3.11 both (MonitorCallback, keras-team/keras
+# 37a0920a3d, #21275), by the direction of the compiled metric of that name ('accuracy' is "up"). So
+# val_accuracy is maximised on every version of the matrix.
+#
+# The one-weight model again (w = 0.5, 0.75, 0.875, 0.9375, ... after each epoch), compiled with
+# metrics=['accuracy']: one output, so binary accuracy (w·x > 0.5 predicts 1). Three validation points
+# flip at w = 0.625 (label 1: becomes right), 0.8 and 0.909 (label 0: become wrong), so val_accuracy is
+# 2/3, 1, 2/3, 1/3, 1/3, ...: it rises, then falls.
+ACCURACY_VALIDATION = (np.array([[0.8], [0.625], [0.55]], "float32"), np.array([[1.0], [0.0], [0.0]], "float32"))
+ACCURACY_PATTERN = "{epoch:02d}.weights.h5"
+
+
+def val_accuracies(weights_after: np.ndarray) -> np.ndarray:
+    x, y = ACCURACY_VALIDATION
+    return np.array([np.mean((w * x > 0.5) == (y == 1)) for w in weights_after])
+
+
+@pytest.fixture(scope="module")
+def accuracy_fit(tmp_path_factory):
+    """fit with EarlyStopping and a save_best_only ModelCheckpoint both monitoring val_accuracy, mode not
+    given (the default 'auto'), as the guide writes its callbacks."""
+    checkpoint_dir = tmp_path_factory.mktemp("accuracy_fit")
+    stopper = keras.callbacks.EarlyStopping(patience=PATIENCE, monitor="val_accuracy")
+    checkpoint = keras.callbacks.ModelCheckpoint(str(checkpoint_dir / ACCURACY_PATTERN), monitor="val_accuracy",
+                                                 save_best_only=True, save_weights_only=True)
+    model = keras.Sequential([keras.Input(shape=(1,)),
+                              keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(LR), loss="mse", metrics=["accuracy"])
+    history = model.fit(*TRAIN, validation_data=ACCURACY_VALIDATION, epochs=FIT_EPOCHS, batch_size=1,
+                        shuffle=False, verbose=0, callbacks=[checkpoint, stopper])
+    return dict(history=history.history, stopped_epoch=stopper.stopped_epoch, checkpoint_dir=checkpoint_dir)
+
+
+def closed_form_accuracy_run():
+    """Weights and val_accuracy per epoch of the uninterrupted run, and the epoch at which maximising stops."""
+    weights = sgd_weights([LR] * FIT_EPOCHS)
+    accuracy = val_accuracies(weights)
+    np.testing.assert_array_equal(accuracy[:4], [2 / 3, 1, 2 / 3, 1 / 3])
+    return weights, accuracy, expected_stop_epoch(accuracy, PATIENCE, better=operator.gt)
+
+
+def test_early_stopping_on_val_accuracy_in_auto_mode_stops_patience_epochs_after_its_maximum(accuracy_fit):
+    _, accuracy, stop = closed_form_accuracy_run()
+    # Guard: minimising the same sequence stops one epoch earlier.
+    assert expected_stop_epoch(accuracy, PATIENCE, better=operator.lt) == stop - 1 == 2
+
+    assert accuracy_fit["stopped_epoch"] == stop == 3
+    np.testing.assert_allclose(accuracy_fit["history"]["val_accuracy"], accuracy[:stop + 1], rtol=1e-6)
+
+
+def test_model_checkpoint_on_val_accuracy_in_auto_mode_saves_only_when_it_rises(accuracy_fit):
+    weights, accuracy, stop = closed_form_accuracy_run()
+    rising = improving_epochs(accuracy[:stop + 1], better=operator.gt)
+    # Guard: minimising the same epochs would save epochs 1 and 4 instead.
+    assert improving_epochs(accuracy[:stop + 1], better=operator.lt) == [0, 3]
+
+    assert sorted(os.listdir(accuracy_fit["checkpoint_dir"])) == [
+        ACCURACY_PATTERN.format(epoch=e + 1) for e in rising] == ["01.weights.h5", "02.weights.h5"]
+    for e in rising:
+        assert kernel_in_weights_file(accuracy_fit["checkpoint_dir"] / ACCURACY_PATTERN.format(epoch=e + 1)) == (
+            np.float32(weights[e]))
 
 
 # --- LearningRateScheduler --------------------------------------------------------------------------

@@ -51,6 +51,14 @@ def test_l2_bias_regularizer_loss_is_001_times_sum_squared_bias_without_half():
     np.testing.assert_allclose(float(layer.losses[0]), 0.01 * np.square(B.astype(np.float64)).sum(), rtol=1e-6)
 
 
+def test_default_layer_applies_no_regularization():
+    # The guide: "by default, no regularization is applied"; the regularized layers above each add one loss.
+    layer = built(keras.layers.Dense(64), weights=[W, B])
+    layer(X)
+    assert layer.losses == []
+    assert layer.kernel_regularizer is None and layer.bias_regularizer is None
+
+
 def test_orthogonal_kernel_has_orthonormal_columns():
     # fan_in 100 > 64 units: the 100x64 kernel has 64 orthonormal columns, W^T W = I.
     kernel = built(reference.guide_layers()["orthogonal_kernel"], fan_in=100).kernel.numpy()

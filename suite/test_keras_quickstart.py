@@ -130,6 +130,45 @@ def test_evaluate_returns_loss_and_accuracy_of_the_predictions(scaled):
     np.testing.assert_allclose(test_acc, want_accuracy, rtol=0, atol=1e-6)
 
 
+# One plain SGD step on the whole sample shows the loss's gradient (w <- w - rate * g), where Adam's first
+# step (about rate * sign(g)) would hide its size. A rate of 1 keeps the step far above float32 rounding.
+GRADIENT_STEP_LR = 1.0
+
+
+def sparse_ce_of_the_guides_model(weights, x: np.ndarray, labels: np.ndarray):
+    """The mean sparse categorical cross-entropy of softmax(relu(x W1 + b1) W2 + b2), and its gradients for
+    W1, b1, W2, b2 by backpropagation: d/dlogits = (p - onehot(label)) / n."""
+    w1, b1, w2, b2 = weights
+    x = x.reshape(len(x), -1).astype(np.float64)
+    pre = x @ w1 + b1
+    hidden = np.maximum(pre, 0)
+    logits = hidden @ w2 + b2
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+    d_logits = (p - np.eye(10)[labels]) / len(labels)
+    d_pre = (d_logits @ w2.T) * (pre > 0)
+    return loss, [x.T @ d_pre, d_pre.sum(axis=0), hidden.T @ d_logits, d_logits.sum(axis=0)]
+
+
+def test_the_guides_sparse_categorical_crossentropy_reports_and_steps_by_the_closed_form_of_its_outputs(scaled):
+    (x_train, y_train), _ = scaled
+    model = reference.build_model()
+    assert model.loss == "sparse_categorical_crossentropy"
+    before = [w.astype(np.float64) for w in model.get_weights()]
+    want_loss, gradients = sparse_ce_of_the_guides_model(before, x_train, y_train)
+    # The guide's own loss by its name; plain SGD in place of adam so that the step is the gradient.
+    model.compile(optimizer=keras.optimizers.SGD(GRADIENT_STEP_LR), loss=model.loss)
+
+    history = model.fit(x_train, y_train, batch_size=len(x_train), epochs=1, shuffle=False, verbose=0)
+
+    # The epoch's loss is taken before its one step, at the known weights.
+    np.testing.assert_allclose(history.history["loss"], [want_loss], rtol=1e-5)
+    for index, (after, start, g) in enumerate(zip(model.get_weights(), before, gradients)):
+        np.testing.assert_allclose(after - start, -GRADIENT_STEP_LR * g, rtol=1e-3, atol=1e-6,
+                                   err_msg=f"weight {index} after the step")
+
+
 def test_predict_rows_are_probability_distributions(scaled):
     _, (x_test, _) = scaled
     model = reference.build_model()

@@ -128,6 +128,25 @@ def shuffle_ignores_seed():
     _wrap(_tf().data.Dataset, "shuffle", make)
 
 
+def _shuffle_with_buffer(resize: Callable) -> None:
+    """Dataset.shuffle(buffer_size) runs with a buffer of resize(dataset, buffer_size) elements instead."""
+    def make(orig):
+        def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=None, name=None):
+            return orig(self, resize(self, buffer_size), seed, reshuffle_each_iteration, name=name)
+        return shuffle
+    _wrap(_tf().data.Dataset, "shuffle", make)
+
+
+@mutant("data.batch", "shuffle(b) holds b - 1 elements in its buffer (an element moves at most b - 2 ahead)")
+def shuffle_buffer_one_short():
+    _shuffle_with_buffer(lambda dataset, size: max(size - 1, 1))
+
+
+@mutant("data.batch", "shuffle(b) caps its buffer at 512 elements")
+def shuffle_buffer_capped_at_512():
+    _shuffle_with_buffer(lambda dataset, size: min(size, 512))
+
+
 @mutant("estimator.input_fn", "shuffle() does not reshuffle on each pass of repeat()")
 def shuffle_never_reshuffles():
     def make(orig):
@@ -135,6 +154,19 @@ def shuffle_never_reshuffles():
             return orig(self, buffer_size, seed, False, name=name)
         return shuffle
     _wrap(_tf().data.Dataset, "shuffle", make)
+
+
+@mutant("estimator.input_fn", "shuffle(1000) holds only half its buffer_size (500 elements)")
+def shuffle_buffer_halved():
+    _shuffle_with_buffer(lambda dataset, size: max(size // 2, 1))
+
+
+@mutant("estimator.input_fn", "shuffle(b) shuffles the whole finite dataset at once, whatever b")
+def shuffle_buffer_is_the_whole_dataset():
+    def whole(dataset, size):
+        count = int(dataset.cardinality().numpy())
+        return max(size, count)  # unknown (-2) or infinite (-1) cardinality: b as given
+    _shuffle_with_buffer(whole)
 
 
 @mutant("estimator.input_fn", "repeat() without a count stops after three passes")
@@ -182,6 +214,13 @@ def from_tensor_slices_narrows_dtypes():
 
     _wrap(tf.data.Dataset, "from_tensor_slices",
           lambda orig: lambda tensors, name=None: orig(tf.nest.map_structure(cast, tensors), name=name), static=True)
+
+
+@mutant("data.numpy", "Dataset keeps TF 1's make_initializable_iterator() method")
+def dataset_keeps_make_initializable_iterator():
+    tf = _tf()
+    tf.data.Dataset.make_initializable_iterator = (
+        lambda self, shared_name=None: tf.compat.v1.data.make_initializable_iterator(self, shared_name))
 
 
 @mutant("data.text", "TextLineDataset keeps the '\\r' of '\\r\\n' line endings")
@@ -318,6 +357,18 @@ def dense_default_activation_relu():
     dense.__init__ = init
 
 
+@mutant("keras.layers", "Dense regularizes its kernel with l2(1e-4) when no kernel_regularizer is given")
+def dense_default_kernel_regularizer_l2():
+    keras = _keras()
+    dense = keras.layers.Dense
+    original = dense.__init__
+
+    # Not functools.wraps, for the reason dense_default_activation_relu gives.
+    def init(self, units, kernel_regularizer=None, **kwargs):
+        original(self, units, kernel_regularizer=kernel_regularizer or keras.regularizers.l2(1e-4), **kwargs)
+    dense.__init__ = init
+
+
 @mutant("estimator.dnn_classifier", "the 'relu' activation leaks (slope 0.01 below zero)")
 def relu_is_leaky():
     tf = _tf()
@@ -415,6 +466,39 @@ def adam_default_learning_rate_changed():
     _wrap(_keras().optimizers.Adam, "__init__", make)
 
 
+def _right_value_gradient_of(relabel: Callable):
+    """Make a cross-entropy whose value is right but whose gradient is that of the labels relabel(target):
+    what a broken gradient registration gives, invisible to any check of the value alone."""
+    tf = _tf()
+
+    def make(orig):
+        def crossentropy(target, output, *args, **kwargs):
+            right = orig(target, output, *args, **kwargs)
+            other = orig(relabel(target), output, *args, **kwargs)
+            return tf.stop_gradient(right) + other - tf.stop_gradient(other)
+        return crossentropy
+    return make
+
+
+@mutant("keras.quickstart", "sparse_categorical_crossentropy scores the probability of the class after the label")
+def sparse_crossentropy_scores_the_next_class():
+    src = _keras3_src()
+    tf = _tf()
+
+    def make(orig):
+        def sparse_categorical_crossentropy(target, output, *args, **kwargs):
+            classes = output.shape[-1]
+            return orig(tf.math.floormod(tf.cast(target, "int64") + 1, classes), output, *args, **kwargs)
+        return sparse_categorical_crossentropy
+    _wrap(src.ops, "sparse_categorical_crossentropy", make)
+
+
+@mutant("keras.quickstart", "sparse_categorical_crossentropy's value is right, its gradient that of label 0")
+def sparse_crossentropy_gradient_of_label_zero():
+    src = _keras3_src()
+    _wrap(src.ops, "sparse_categorical_crossentropy", _right_value_gradient_of(lambda target: target * 0))
+
+
 @mutant("keras.compile", "Adam(0.01) trains with the default rate 0.001")
 def adam_ignores_learning_rate():
     def make(orig):
@@ -436,6 +520,45 @@ def mae_metric_is_mse():
             self._fn = src.losses.mean_squared_error
         return init
     _wrap(regression_metrics.MeanAbsoluteError, "__init__", make)
+
+
+@mutant("keras.compile", "binary_crossentropy leaves out the (1 - y) log(1 - p) term of the negative labels")
+def binary_crossentropy_drops_the_negative_term():
+    src = _keras3_src()
+    tf = _tf()
+
+    def make(orig):
+        def binary_crossentropy(target, output, from_logits=False):
+            p = tf.clip_by_value(tf.sigmoid(output) if from_logits else output, 1e-7, 1 - 1e-7)
+            return -tf.cast(target, p.dtype) * tf.math.log(p)
+        return binary_crossentropy
+    _wrap(src.ops, "binary_crossentropy", make)
+
+
+@mutant("keras.compile", "binary_crossentropy's value is right, its gradient that of the flipped labels")
+def binary_crossentropy_gradient_of_flipped_labels():
+    src = _keras3_src()
+    _wrap(src.ops, "binary_crossentropy", _right_value_gradient_of(lambda target: 1 - target))
+
+
+@mutant("keras.compile", "loss='categorical_crossentropy' by name smooths the labels by 0.1 (the callable does not)")
+def categorical_crossentropy_by_name_smooths_labels():
+    src = _keras3_src()
+    by_name = src.losses.ALL_OBJECTS_DICT
+    original = by_name["categorical_crossentropy"]
+
+    def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.1, axis=-1):
+        return original(y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+    by_name["categorical_crossentropy"] = categorical_crossentropy
+
+
+@mutant("keras.compile", "SGD's default momentum is 0.9 instead of 0 (GradientDescentOptimizer had none)")
+def sgd_default_momentum_changed():
+    def make(orig):
+        def init(self, learning_rate=0.01, momentum=0.9, *args, **kwargs):
+            orig(self, learning_rate, momentum, *args, **kwargs)
+        return init
+    _wrap(_keras().optimizers.SGD, "__init__", make)
 
 
 # --- Keras training loop ------------------------------------------------------------------------------
@@ -568,6 +691,32 @@ def checkpoint_save_best_only_ignored():
 def lr_scheduler_one_epoch_late():
     _wrap(_keras().callbacks.LearningRateScheduler, "on_epoch_begin",
           lambda orig: lambda self, epoch, logs=None: orig(self, max(epoch - 1, 0), logs))
+
+
+def _auto_mode_minimises(callback_class) -> None:
+    """callback_class(mode='auto'), given or by default, minimises its monitored quantity whatever it is."""
+    import inspect
+
+    def make(orig):
+        signature = inspect.signature(orig)
+
+        def init(self, *args, **kwargs):
+            bound = signature.bind(self, *args, **kwargs)
+            if bound.arguments.get("mode", "auto") == "auto":
+                bound.arguments["mode"] = "min"
+            orig(*bound.args, **bound.kwargs)
+        return init
+    _wrap(callback_class, "__init__", make)
+
+
+@mutant("keras.callbacks", "EarlyStopping(mode='auto') minimises val_accuracy too")
+def early_stopping_auto_mode_minimises():
+    _auto_mode_minimises(_keras().callbacks.EarlyStopping)
+
+
+@mutant("keras.callbacks", "ModelCheckpoint(mode='auto') minimises val_accuracy too")
+def checkpoint_auto_mode_minimises():
+    _auto_mode_minimises(_keras().callbacks.ModelCheckpoint)
 
 
 # --- saving ---------------------------------------------------------------------------------------------
