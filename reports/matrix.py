@@ -254,7 +254,8 @@ def _merge_defects(recipes: list[dict], names: list[str]) -> list[dict]:
                 row = rows.setdefault(d.get("id") or d["sentence"], {
                     "id": d.get("id"), "sentence": known.sentence if known else d["sentence"],
                     "upstream": known.upstream if known else d.get("upstream", ""),
-                    "security": known.security if known else bool(d.get("security")), "recipes": [], "cells": {}})
+                    "security": bool(known and known.security), "recipes": [], "cells": {}})
+                row["security"] |= bool(d.get("security"))  # as any report or the catalogue says
                 row["recipes"] += [] if recipe["id"] in row["recipes"] else [recipe["id"]]
                 row["cells"][name] = "present"
     by_id = {recipe["id"]: recipe for recipe in recipes}
@@ -356,8 +357,9 @@ def cost(matrix: dict, env: dict) -> str:
         touched = list(dict.fromkeys(rid for d in defects for rid in d["recipes"]))
         where = ", ".join(touched) if len(touched) <= 2 else f"{len(touched)} recipes"
         parts.append(f"⚠ {len(defects)} known defect{'s' if len(defects) > 1 else ''} ({where})")
-    if unverified or (env.get("run") or {}).get("partial"):
-        parts.append(f"? {unverified} recipes not verified (partial run)" if unverified else "? a partial run")
+    partial = " (a partial run)" if (env.get("run") or {}).get("partial") else ""
+    if unverified or partial:
+        parts.append(f"? {unverified} recipes not verified{partial}")
     return " ".join(parts)
 
 
@@ -389,21 +391,14 @@ def runs_line(matrix: dict) -> str:
     parts = []
     if recorded:
         days = sorted({(e["provenance"].get("date") or "?")[:10] for e in recorded})
-        commits = list(dict.fromkeys(_commit(e["provenance"]) for e in recorded))
+        commits = list(dict.fromkeys(render.commit_text(e["provenance"]) for e in recorded))
         parts.append(f"Runs of {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''} (UTC) "
-                     + (f"at suite commit {commits[0]}" if len(commits) == 1 else
-                        f"at {len(commits)} suite commits (see [provenance](#provenance))"))
+                     + (commits[0] if len(commits) == 1 else
+                        f"from {len(commits)} checkouts of the suite (see [provenance](#provenance))"))
     if unrecorded:
         parts.append(f"no date or suite commit recorded for {', '.join(unrecorded)} (reports from before they were)")
     line = "; ".join(parts) or "no report records its date or suite commit"
     return line[:1].upper() + line[1:] + "."
-
-
-def _commit(prov: dict) -> str:
-    commit = prov.get("git_commit") or "?"
-    if " " in commit:  # "not a git checkout"
-        return commit
-    return f"`{commit[:12]}`" + {True: " with uncommitted changes", False: " (clean)"}.get(prov.get("git_dirty"), "")
 
 
 # -- tables -------------------------------------------------------------------------------------------
@@ -572,11 +567,11 @@ def provenance_table(matrix: dict) -> list[str]:
     recorded = [e for e in matrix["environments"] if e.get("provenance")]
     if not recorded:
         return []
-    commits = {_commit(e["provenance"]) for e in recorded}
+    commits = {render.commit_text(e["provenance"]) for e in recorded}
     rows = [[e["name"], render.date_text(e["provenance"].get("date")),
-             *([_commit(e["provenance"])] if len(commits) > 1 else []),
+             *([render.commit_text(e["provenance"])] if len(commits) > 1 else []),
              f"`{render.command_text(e['provenance'].get('command_line'))}`"] for e in recorded]
-    headers = ["environment", "run at", *(["suite commit"] if len(commits) > 1 else []), "command"]
+    headers = ["environment", "run at", *(["suite"] if len(commits) > 1 else []), "command"]
     return [f"## {render.target('provenance')}Provenance", "",
             *_table(headers, rows, "run", lambda header, value: f"{header} {value}")]
 

@@ -17,13 +17,14 @@ from tabulate import tabulate
 from reports import text
 from reports.text import CELL_LIMIT  # noqa: F401  (the limit every report's cells keep)
 from tfguide.environment import header_lines
+from tfguide.provenance import NOT_A_CHECKOUT
 
-SYMBOL = {"pass": "✓", "fail": "✗", "known defect": "⚠", "vulnerable": "🔒"}  # any other status: NO_VERDICT
-NO_VERDICT = "–"
+SYMBOL = {"pass": "✓", "fail": "✗", "known defect": "⚠", "vulnerable": "🔒", "not run": "?"}
+NO_VERDICT = "–"  # any other status: nothing verifiable there (skip) or no spec (missing)
 STATUS_MARK = {"pass": "✓ pass", "known defect": "⚠ known defect", "vulnerable": "🔒 **vulnerable**",
-               "fail": "✗ **FAIL**", "skip": "– skip", "not run": "– not run", "missing": "– missing"}
+               "fail": "✗ **FAIL**", "skip": "– skip", "not run": "? not run", "missing": "– missing"}
 VERDICT_MARK = {"vulnerable": "🔒 **vulnerable**", "refused": "✓ refused", "not applicable": "– n/a",
-                "undetermined": "✗ **undetermined**", "not run": "– not run"}
+                "undetermined": "✗ **undetermined**", "not run": "? not run"}
 STATES_LEGEND = ("API: `current` works as the guide writes it; `renamed` the guide's spelling moved or fails and "
                  "a documented replacement exists; `removed` the API is gone and different code replaces it.")
 
@@ -68,10 +69,17 @@ def provenance_line(prov: dict | None) -> str:
     """When, from which checkout of the suite, by which command; from the report, never from the clock."""
     if not prov:
         return "Run date, suite commit and command: not recorded (a report written before they were)."
+    return f"Run {date_text(prov.get('date'))} {commit_text(prov)}, by `{command_text(prov.get('command_line'))}`."
+
+
+def commit_text(prov: dict) -> str:
+    """`at suite commit <12 digits> (clean)` / `... with uncommitted changes`, or `from a suite that is not a git
+    checkout`."""
     commit = prov.get("git_commit") or "?"
-    where = (f"from a suite that is {commit}" if " " in commit else f"at suite commit `{commit[:12]}`"
-             + {True: " with uncommitted changes", False: " (clean)"}.get(prov.get("git_dirty"), ""))
-    return f"Run {date_text(prov.get('date'))} {where}, by `{command_text(prov.get('command_line'))}`."
+    if commit == NOT_A_CHECKOUT:
+        return f"from a suite that is {commit}"
+    dirty = {True: " with uncommitted changes", False: " (clean)"}.get(prov.get("git_dirty"), "")
+    return f"at suite commit `{commit[:12]}`{dirty}"
 
 
 def date_text(date: str | None) -> str:
@@ -102,11 +110,13 @@ def advisory_headline(advisories: list[dict]) -> str:
     return f"Security: none of {len(advisories)} model-loading advisories reproduces here ({rest})."
 
 
-def _ids(rows: list[dict]) -> str:
-    return ", ".join(link(r["id"]) for r in rows)
+def _ids(rows: list[dict], links: dict[str, str]) -> str:
+    """Recipe ids, each linked to the section that holds its details (where it has any)."""
+    return ", ".join(f"[{r['id']}](#{anchor(links[r['id']])})" if r["id"] in links else f"`{r['id']}`"
+                     for r in rows)
 
 
-def verdict_line(report: dict) -> str:
+def verdict_line(report: dict, links: dict[str, str]) -> str:
     """usable / usable with known defects / broken, and the counts behind it."""
     rows = report["recipes"]
     by = {s: [r for r in rows if r["status"] == s] for s in STATUS_MARK}
@@ -114,10 +124,10 @@ def verdict_line(report: dict) -> str:
                "usable with known defects" if by["known defect"] or by["vulnerable"] else "usable")
     parts = [f"{len(by['pass'])} of {len(rows)} recipes pass"]
     if by["fail"]:
-        parts.append(f"{len(by['fail'])} fail{'s' if len(by['fail']) == 1 else ''} ({_ids(by['fail'])})")
+        parts.append(f"{len(by['fail'])} fail{'s' if len(by['fail']) == 1 else ''} ({_ids(by['fail'], links)})")
     if by["vulnerable"]:
         parts.append(f"{len(by['vulnerable'])} reproduce{'s' if len(by['vulnerable']) == 1 else ''} a security "
-                     f"advisory ({_ids(by['vulnerable'])})")
+                     f"advisory ({_ids(by['vulnerable'], links)})")
     if by["known defect"]:
         parts.append(f"{len(by['known defect'])} ha{'s' if len(by['known defect']) == 1 else 've'} known defects")
     parts += [f"{len(by[s])} {s}" for s in ("skip", "not run", "missing") if by[s]]
@@ -126,15 +136,15 @@ def verdict_line(report: dict) -> str:
     return f"**Verdict{scope}: {verdict}.** " + "; ".join(parts) + "."
 
 
-def next_line(report: dict) -> str:
+def next_line(report: dict, links: dict[str, str]) -> str:
     """The one thing to do next, most urgent first."""
     rows = report["recipes"]
     failing = [r for r in rows if r["status"] == "fail"]
     vulnerable = [a for a in report.get("advisories") or [] if a["verdict"] == "vulnerable"]
     defective = [r for r in rows if r["status"] == "known defect"]
-    unverified = [r for r in rows if r.get("skips") or r["status"] in ("skip", "missing")]
+    unverified = [r for r in rows if r.get("skips") or r["status"] == "skip"]
     if failing:
-        return (f"Next: read why {_ids(failing)} fail{'s' if len(failing) == 1 else ''} (no catalogued defect "
+        return (f"Next: read why {_ids(failing, links)} fail{'s' if len(failing) == 1 else ''} (no catalogued defect "
                 "explains it) and report it with this file attached.")
     if vulnerable:
         first = vulnerable[0]["sentence"]
@@ -142,10 +152,10 @@ def next_line(report: dict) -> str:
     if (report.get("run") or {}).get("partial"):
         return "Next: run the whole suite (`pytest suite`) for a verdict on every recipe."
     if defective:
-        return (f"Next: before you rely on {_ids(defective)}, read {'its' if len(defective) == 1 else 'their'} "
+        return (f"Next: before you rely on {_ids(defective, links)}, read {'its' if len(defective) == 1 else 'their'} "
                 "known defects: each says how to avoid it.")
     if unverified:
-        return f"Next: nothing is required; what could not be verified here is under {_ids(unverified)}."
+        return f"Next: nothing is required; what could not be verified here is under {_ids(unverified, links)}."
     return "Next: nothing; renamed and removed APIs name their replacement in the table."
 
 
@@ -158,10 +168,11 @@ def security_defects_line(report: dict) -> str:
     return "**Security defects: " + ", ".join(f"{did} ({rid})" for rid, did in found) + ".**"
 
 
-def headline(report: dict) -> list[str]:
-    """At most five lines: the verdict, the security findings, the next step, where the report came from."""
-    lines = [verdict_line(report), advisory_headline(report.get("advisories") or []),
-             security_defects_line(report), next_line(report), provenance_line(report.get("provenance"))]
+def headline(report: dict, links: dict[str, str]) -> list[str]:
+    """At most five lines: the verdict, the security findings, the next step, where the report came from.
+    `links`: the section holding each recipe's details (detail_sections)."""
+    lines = [verdict_line(report, links), advisory_headline(report.get("advisories") or []),
+             security_defects_line(report), next_line(report, links), provenance_line(report.get("provenance"))]
     return [line for line in lines if line]
 
 
@@ -186,8 +197,8 @@ def recipe_details(row: dict, advisories: dict[str, dict]) -> list[str]:
     api = _api_details(row)  # first: it continues the cell
     lines = [api] if api else []
     lines += [f"✗ {text.squash(f)}" for f in row.get("failures") or []]
-    lines += [f"🔒 {link(aid)} reproduces here: {text.squash(advisories[aid]['detail'])}"
-              if aid in advisories else f"🔒 {aid} reproduces here." for aid in row.get("advisories") or []]
+    lines += [f"🔒 {link(aid) if aid in advisories else aid} reproduces here: its crafted file took effect."
+              for aid in row.get("advisories") or []]
     lines += [f"⚠ {defect_line(d)}" for d in row.get("known_defects") or []]
     lines += [f"– Skipped: {_stop(s)}" for s in row.get("skips") or []]
     lines += [f"Observed: {_stop(n)}" for n in row.get("notes") or []]
@@ -281,7 +292,8 @@ def advisory_line(a: dict) -> str:
 def legend() -> str:
     return ("Symbols: ✓ pass, ⚠ known defect (the specs fail only the way a defect catalogued in "
             "`reports/catalogue.toml` does), 🔒 vulnerable (a security advisory's crafted file took effect), "
-            "✗ fail, – no verdict (skipped, not run, no spec: `missing`). " + STATES_LEGEND)
+            "✗ fail, – nothing verifiable here (every spec skipped) or no spec (`missing`), ? not run. "
+            + STATES_LEGEND)
 
 
 def conformance_markdown(report: dict) -> str:
@@ -291,7 +303,7 @@ def conformance_markdown(report: dict) -> str:
     details = {r["id"]: recipe_details(r, advisories) for r in report["recipes"]}
     sections, links = detail_sections(report["recipes"], details)
     parts = [title, ""]
-    for line in headline(report):
+    for line in headline(report, links):
         parts += [line, ""]
     if report["environment"]:
         parts += ["```", *header_lines(report["environment"]), "```", ""]
@@ -310,4 +322,6 @@ def plain(markdown: str) -> str:
 def terminal_summary(report: dict) -> list[str]:
     """What the terminal shows after the run: the answer (its provenance is in the files), then the table
     without its prose."""
-    return [*(plain(line) for line in headline(report)[:-1]), "", conformance_table(report, tablefmt="simple")]
+    links = {r["id"]: r["id"] for r in report["recipes"]}  # plain text: no link survives anyway
+    return [*(plain(line) for line in headline(report, links)[:-1]), "",
+            conformance_table(report, tablefmt="simple")]

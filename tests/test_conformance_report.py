@@ -413,7 +413,7 @@ def report_of(statuses: dict[str, str], advisories: list[dict] = (), partial: bo
                         "failures": ["test_x: boom"] if status == "fail" else [],
                         "known_defects": [{"id": "d", "sentence": "It breaks.", "upstream": "cause: f.py, g",
                                            "security": False}] if status == "known defect" else [],
-                        "advisories": [], "skips": [], "notes": []})
+                        "advisories": ["CVE-1"] if status == "vulnerable" else [], "skips": [], "notes": []})
     return {"schema_version": 2, "provenance": {"date": "2026-01-02T03:04:05Z", "git_commit": "a" * 40,
                                                 "git_dirty": False, "command_line": ["/venv/bin/python3",
                                                                                      "/venv/bin/pytest", "suite"]},
