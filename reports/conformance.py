@@ -279,7 +279,8 @@ class ConformancePlugin:
         """Each recipe's specs, counted by how they ended, with what the report says about them."""
         defects = catalogue.defects()
         results: dict[str, RecipeResult] = {}
-        for entry in self.outcomes.values():
+        # In node-id order, not the order xdist finished the specs in: the same run writes the same report.
+        for _, entry in sorted(self.outcomes.items()):
             res = results.setdefault(entry["recipe"], RecipeResult())
             if entry["outcome"] == "skipped":
                 res.skipped += 1
@@ -309,9 +310,10 @@ class ConformancePlugin:
                                           "security": False})
             elif entry["outcome"] == "passed":
                 res.passed += 1
-        order = {did: index for index, did in enumerate(defects)}
-        for res in results.values():  # catalogue order, not the order xdist finished the specs in
+        order = {did: index for index, did in enumerate([*defects, *catalogue.advisories()])}
+        for res in results.values():  # catalogue order
             res.known_defects.sort(key=lambda d: (order.get(d["id"], len(order)), d["sentence"]))
+            res.vulnerable.sort(key=lambda aid: (order.get(aid, len(order)), aid))
         return results
 
     def _advisories(self) -> list[dict]:

@@ -309,7 +309,7 @@ def _versions(env: dict | None) -> list[str]:
 # not applicable), "?" it was not verified (not run, no report, a report from before the check existed).
 NOT_VERIFIED = "?"
 _UNVERIFIED_STATUSES = ("not run", ABSENT, NO_REPORT)
-DEFECT_SYMBOL = {"present": "⚠", "absent": "✓", "undetermined": "✗", NO_DATA: NOT_VERIFIED}
+DEFECT_SYMBOL = dict(zip(DEFECT_STATES, ("⚠", "✓", "✗", NOT_VERIFIED)))
 ADVISORY_SYMBOL = {"vulnerable": "🔒", "refused": "✓", "not applicable": render.NO_VERDICT, "undetermined": "✗",
                    "not run": NOT_VERIFIED, NO_DATA: NOT_VERIFIED, NO_REPORT: NOT_VERIFIED}
 
@@ -336,11 +336,12 @@ def _names(matrix: dict) -> list[str]:
     return [e["name"] for e in matrix["environments"]]
 
 
-def cost(matrix: dict, env: dict) -> str:
-    """What choosing this environment costs you, in a few words; "" when nothing."""
+def cost(matrix: dict, env: dict) -> tuple[tuple, str]:
+    """What choosing this environment costs you: (how bad, for ranking: failures first, then security findings,
+    known defects, unverified recipes; in a few words, "" when nothing)."""
     name = env["name"]
     if env["environment"] is None:
-        return "no report"
+        return (1, 0, 0, len(matrix["recipes"])), "no report"
     cells = {r["id"]: r["cells"][name] for r in matrix["recipes"]}
     failing = [rid for rid, c in cells.items() if c["status"] == "fail"]
     defects = [d for d in matrix.get("defects", []) if d["cells"][name] == "present"]
@@ -348,6 +349,7 @@ def cost(matrix: dict, env: dict) -> str:
     findings += [render.link(d["id"]) if d["id"] else "a security defect" for d in defects if d["security"]]
     defects = [d for d in defects if not d["security"]]
     unverified = sum(c["status"] in _UNVERIFIED_STATUSES for c in cells.values())
+    partial = " (a partial run)" if (env.get("run") or {}).get("partial") else ""
     parts = []
     if failing:
         parts.append(f"✗ {', '.join(failing)} fail{'s' if len(failing) == 1 else ''}")
@@ -357,30 +359,34 @@ def cost(matrix: dict, env: dict) -> str:
         touched = list(dict.fromkeys(rid for d in defects for rid in d["recipes"]))
         where = ", ".join(touched) if len(touched) <= 2 else f"{len(touched)} recipes"
         parts.append(f"⚠ {len(defects)} known defect{'s' if len(defects) > 1 else ''} ({where})")
-    partial = " (a partial run)" if (env.get("run") or {}).get("partial") else ""
     if unverified or partial:
         parts.append(f"? {unverified} recipes not verified{partial}")
-    return " ".join(parts)
+    return (len(failing) + bool(partial), len(findings), len(defects), unverified), " + ".join(parts)
 
 
 def headline(matrix: dict) -> list[str]:
-    """Which environments cost nothing, what each other one costs, and where the runs came from."""
+    """Which environments cost nothing (or, when none, the least), what each other one costs, best first, and
+    where the runs came from."""
     envs = matrix["environments"]
-    costs = {e["name"]: cost(matrix, e) for e in envs}
-    free = [name for name, c in costs.items() if not c]
+    groups: dict[str, tuple[tuple, list[str]]] = {}  # environments that cost the same, said together
+    for e in envs:
+        rank, what = cost(matrix, e)
+        groups.setdefault(what, (rank, []))[1].append(e["name"])
+    ranked = sorted(groups.items(), key=lambda item: item[1][0])
+    free = groups.pop("", (None, []))[1]
     if free:
         first = (f"**Free of failures, known defects and security findings: {', '.join(free)}** "
                  f"({len(free)} of {len(envs)} environments).")
+        others = [(what, names) for what, (_, names) in ranked if what]
     else:
-        first = f"**None of the {len(envs)} environments is free of failures, known defects and security findings.**"
-    groups: dict[str, list[str]] = {}
-    for name, c in costs.items():
-        if c:
-            groups.setdefault(c, []).append(name)
+        (best, (_, names)), *rest = ranked
+        first = (f"**None of the {len(envs)} environments is free of failures, known defects and security "
+                 f"findings.** The least costly: {', '.join(names)}: {best}.")
+        others = [(what, names) for what, (_, names) in rest]
     lines = [first]
-    if groups:
-        lines.append(("What each other environment costs you: " if free else "What each costs you: ")
-                     + "; ".join(f"{', '.join(names)}: {c}" for c, names in groups.items()) + ".")
+    if others:
+        lines.append("What each other environment costs you: "
+                     + "; ".join(f"{', '.join(names)}: {what}" for what, names in others) + ".")
     return [*lines, runs_line(matrix)]
 
 
@@ -480,7 +486,10 @@ def findings_grid(matrix: dict) -> list[str]:
         for name in names:
             if a["cells"][name]["verdict"] == "vulnerable":
                 effects.setdefault(a["cells"][name]["detail"], []).append(name)
-        parts += [f"  - vulnerable on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
+        if len(effects) == 1:  # where is in the grid's row
+            parts.append(f"  - where it reproduced: {next(iter(effects))}")
+        else:
+            parts += [f"  - on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
     parts.append("")
     return parts
 
