@@ -20,7 +20,7 @@ import pytest
 
 from reports import text
 from tfguide import catalogue, environment
-from tfguide.provenance import provenance as record_provenance
+from tfguide.provenance import report_provenance
 
 RECIPE_KEY = "recipe"
 NOTE_KEY = "recipe_note"
@@ -350,7 +350,7 @@ class ConformancePlugin:
             return
         from reports import render  # tabulate is needed once, here
 
-        report = self.build(environment.for_config(self.config), provenance=record_provenance())
+        report = self.build(environment.for_config(self.config), provenance=report_provenance())
         name = PARTIAL_NAME if report["run"]["partial"] else FULL_NAME
         self.report_dir.mkdir(parents=True, exist_ok=True)
         (self.report_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")

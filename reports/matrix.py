@@ -28,7 +28,7 @@ from tabulate import tabulate
 
 from reports import DEFAULT_REPORT_DIR, render, text
 from tfguide import catalogue
-from tfguide.provenance import provenance as record_provenance
+from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 # Cells that no conformance report produces: the environment left no report at all (--allow-missing),
@@ -336,17 +336,21 @@ def _names(matrix: dict) -> list[str]:
     return [e["name"] for e in matrix["environments"]]
 
 
+SHOWN_FINDINGS = 3  # advisories named in the headline per environment; the grid has them all
+
+
 def cost(matrix: dict, env: dict) -> tuple[tuple, str]:
     """What choosing this environment costs you: (how bad, for ranking: failures first, then security findings,
-    known defects, unverified recipes; in a few words, "" when nothing)."""
+    known defects, unverified recipes; in a few words, "" when nothing). Environments whose few words are the
+    same are named together: the grids below tell them apart."""
     name = env["name"]
     if env["environment"] is None:
         return (1, 0, 0, len(matrix["recipes"])), "no report"
     cells = {r["id"]: r["cells"][name] for r in matrix["recipes"]}
     failing = [rid for rid, c in cells.items() if c["status"] == "fail"]
     defects = [d for d in matrix.get("defects", []) if d["cells"][name] == "present"]
-    findings = [render.link(a["id"]) for a in matrix.get("advisories", []) if a["cells"][name]["verdict"] == "vulnerable"]
-    findings += [render.link(d["id"]) if d["id"] else "a security defect" for d in defects if d["security"]]
+    findings = [a["id"] for a in matrix.get("advisories", []) if a["cells"][name]["verdict"] == "vulnerable"]
+    findings += [d["id"] or d["sentence"] for d in defects if d["security"]]
     defects = [d for d in defects if not d["security"]]
     unverified = sum(c["status"] in _UNVERIFIED_STATUSES for c in cells.values())
     partial = " (a partial run)" if (env.get("run") or {}).get("partial") else ""
@@ -354,7 +358,9 @@ def cost(matrix: dict, env: dict) -> tuple[tuple, str]:
     if failing:
         parts.append(f"✗ {', '.join(failing)} fail{'s' if len(failing) == 1 else ''}")
     if findings:
-        parts.append("🔒 " + ", ".join(findings))
+        shown = [render.link(f) if " " not in f else "a security defect" for f in findings[:SHOWN_FINDINGS]]
+        more = len(findings) - SHOWN_FINDINGS
+        parts.append("🔒 " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
     if defects:
         touched = list(dict.fromkeys(rid for d in defects for rid in d["recipes"]))
         where = ", ".join(touched) if len(touched) <= 2 else f"{len(touched)} recipes"
@@ -368,21 +374,20 @@ def headline(matrix: dict) -> list[str]:
     """Which environments cost nothing (or, when none, the least), what each other one costs, best first, and
     where the runs came from."""
     envs = matrix["environments"]
-    groups: dict[str, tuple[tuple, list[str]]] = {}  # environments that cost the same, said together
+    groups: dict[str, tuple[tuple, str, list[str]]] = {}  # environments that cost the same, said together
     for e in envs:
         rank, what = cost(matrix, e)
-        groups.setdefault(what, (rank, []))[1].append(e["name"])
-    ranked = sorted(groups.items(), key=lambda item: item[1][0])
-    free = groups.pop("", (None, []))[1]
+        groups.setdefault(what, (rank, what, []))[2].append(e["name"])
+    ranked = sorted(groups.values(), key=lambda group: group[0])
+    free = [names for _, what, names in ranked if not what]
+    others = [(what, names) for _, what, names in ranked if what]
     if free:
-        first = (f"**Free of failures, known defects and security findings: {', '.join(free)}** "
-                 f"({len(free)} of {len(envs)} environments).")
-        others = [(what, names) for what, (_, names) in ranked if what]
+        first = (f"**Free of failures, known defects and security findings: {', '.join(free[0])}** "
+                 f"({len(free[0])} of {len(envs)} environments).")
     else:
-        (best, (_, names)), *rest = ranked
+        (best, names), *others = others
         first = (f"**None of the {len(envs)} environments is free of failures, known defects and security "
                  f"findings.** The least costly: {', '.join(names)}: {best}.")
-        others = [(what, names) for what, (_, names) in rest]
     lines = [first]
     if others:
         lines.append("What each other environment costs you: "
@@ -655,7 +660,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         sources = [parse_source(a) for a in args.reports] or discover(DEFAULT_REPORT_DIR / "matrix")
-        matrix = merge(sources, allow_missing=args.allow_missing, provenance=record_provenance())
+        matrix = merge(sources, allow_missing=args.allow_missing, provenance=report_provenance())
         if args.publish is not None:
             partial = [e["name"] for e in matrix["environments"] if (e.get("run") or {}).get("partial")]
             if partial:

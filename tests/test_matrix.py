@@ -489,3 +489,16 @@ def test_the_golden_compatibility_and_matrix_reports_have_short_cells_and_say_no
         assert answer[0].startswith("**None of the 4 environments is free of failures, known defects and security "
                                     "findings.** The least costly: tf2.21-keras3.15: ⚠ 3 known defects")
         assert answer[2].startswith("Runs of ")
+
+
+def test_the_headline_names_a_few_advisories_per_environment_and_counts_the_rest(tmp_path, capsys):
+    report = make_report(ENV_221)
+    report["advisories"] = [{"id": f"ADV-{i}", "verdict": "vulnerable", "detail": "it ran", "format": ".h5"}
+                            for i in range(1, 6)]
+    src = write(tmp_path / "tf2.21" / "conformance.json", report)
+    code, _, _ = run(["--out-dir", str(tmp_path / "out"), str(src)], capsys)
+    assert code == 0
+    md = (tmp_path / "out" / "matrix.md").read_text()
+    assert (" The least costly: tf2.21: 🔒 [ADV-1](#adv-1), [ADV-2](#adv-2), [ADV-3](#adv-3) and 2 more."
+            in md.splitlines()[2])
+    assert md_row(md, "[ADV-5](#adv-5)")[2:] == ["🔒"]
