@@ -8,9 +8,11 @@ NAME is the environment's column (default: the report's folder name, e.g. report
 tf2.15). Without REPORT arguments every reports/matrix/*/conformance.json is merged. An install.json
 beside a report (written by the nox matrix: what `pip install -e .` changed in that environment, and
 `pip check`'s verdict) is shown with its environment. Writes DIR/matrix.md and DIR/matrix.json (DIR
-defaults to reports/): one row per recipe of the catalogue, in catalogue order, one column per
-environment, each cell the recipe's status and its API state on that version. `--publish DIR` also
-writes DIR/compatibility.md, the published table (full runs only: a partial report is refused there).
+defaults to reports/): the environments free of failures, known defects and security findings (or the
+least costly) and what the others cost, then one row per recipe of the catalogue, in catalogue order, one
+column per environment, one symbol per cell, and a grid of known defects and advisories × environments.
+`--publish DIR` also writes DIR/compatibility.md, the published table (full runs only: a partial report is
+refused there).
 
 Exit status: 0 when the matrix is written (whatever the statuses in it), 2 for bad input, said in one
 line naming the file and what is wrong.
@@ -492,16 +494,16 @@ def findings_grid(matrix: dict) -> list[str]:
             if a["cells"][name]["verdict"] == "vulnerable":
                 effects.setdefault(a["cells"][name]["detail"], []).append(name)
         if len(effects) == 1:  # where is in the grid's row
-            parts.append(f"  - where it reproduced: {next(iter(effects))}")
+            parts.append(f"  - what it did where it reproduced: {next(iter(effects))}")
         else:
             parts += [f"  - on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
     parts.append("")
     return parts
 
 
-def _grouped(pairs: list[tuple[str, str, str]], recipes: list[str]) -> list[tuple[str, str, str]]:
+def _grouped(pairs: list[tuple], recipes: list[str]) -> list[tuple]:
     """(what, recipe, environment) triples -> (what, recipes, environments), each `what` said once."""
-    by_what: dict[str, dict[str, list[str]]] = {}
+    by_what: dict = {}
     for what, rid, name in pairs:
         by_what.setdefault(what, {}).setdefault(rid, []).append(name)
     out = []
@@ -527,7 +529,7 @@ def other_cells(matrix: dict) -> list[str]:
                 failures += [(line, r["id"], name) for line in c["failures"] or [c["sentence"]]]
             elif cell_symbol(c) in (render.NO_VERDICT, NOT_VERIFIED) and c["status"] != "pass":
                 reasons = c.get("skips") if c["status"] == "skip" and c.get("skips") else [c["sentence"]]
-                unverified += [(f"{cell_symbol(c)} {c['status']}: {reason}", r["id"], name) for reason in reasons]
+                unverified += [((cell_symbol(c), c["status"], reason), r["id"], name) for reason in reasons]
     broken = [e for e in matrix["environments"] if e["environment"] is None]
     parts = []
     if failures or broken:
@@ -537,8 +539,8 @@ def other_cells(matrix: dict) -> list[str]:
         parts.append("")
     if unverified:
         parts += ["## Cells without a verdict", ""]
-        parts += [f"- {what.split(': ', 1)[0]} — {which} on {envs}: {what.split(': ', 1)[1]}"
-                  for what, which, envs in _grouped(unverified, recipes)]
+        parts += [f"- {mark} {status} — {which} on {envs}: {reason}"
+                  for (mark, status, reason), which, envs in _grouped(unverified, recipes)]
         parts.append("")
     return parts
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reports import text
-from reports.text import CELL_LIMIT  # noqa: F401  (the limit every report's cells keep)
 from tfguide.environment import header_lines
 from tfguide.provenance import NOT_A_CHECKOUT
 
