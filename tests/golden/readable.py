@@ -12,8 +12,10 @@ from reports.text import CELL_LIMIT, sentences
 LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 ANCHOR = re.compile(r'<a id="[^"]*"></a>')
 # Shorter sentences are stock phrases ("Works as the guide writes it.") that rows may share; a "sentence" of
-# fewer than four words is a name or a list of names (a defect's id in its grid row and its description).
+# fewer than four words is a name or a list of names (a defect's id in its grid row and its description), and
+# text that does not end like a sentence is a table's value (an API state per environment, pip check's verdict).
 SHORTEST_CHECKED = 40
+SENTENCE_END = (".", "!", "?", "…")
 
 
 def visible(markdown: str) -> str:
@@ -50,6 +52,6 @@ def repeated_sentences(markdown: str) -> dict[str, int]:
         else:
             units.append(visible(line).strip())
     said = "\n".join(units)
-    found = {s.strip(" …") for unit in units for s in sentences(unit.strip(" …"))}
+    found = {s.strip(" …") for unit in units for s in sentences(unit.strip(" ")) if s.endswith(SENTENCE_END)}
     counts = {s: said.count(s) for s in found if len(s) >= SHORTEST_CHECKED and s.count(" ") >= 3}
     return {s: n for s, n in counts.items() if n > 1}
