@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from reports import text
 from tfguide import catalogue, environment
+from tfguide.provenance import report_provenance
 
 RECIPE_KEY = "recipe"
 NOTE_KEY = "recipe_note"
@@ -27,6 +29,11 @@ ADVISORY_KEY = "advisory"          # a verdict a spec recorded: {"id", "verdict"
 VULNERABLE_KEY = "vulnerable"      # the advisory id whose crafted file took effect
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
+# conformance.json's contract (README, "conformance.json"). 2: `schema_version`, `provenance`; per recipe
+# `known_defect_specs`, `vulnerable_specs`, `api_sentence`, `skips`; `skipped` counts skipped specs only (in 1 it
+# also counted known defects); `sentence` is the table cell (at most reports.text.CELL_LIMIT characters), no
+# longer the API sentence with every defect, skip and note appended. A report without `schema_version` is 1.
+SCHEMA_VERSION = 2
 _MARK = re.compile(r"""mark\.recipe\(\s*["']([^"']+)["']""")
 
 
@@ -59,6 +66,8 @@ def recipe_of(item: pytest.Item) -> str:
 class RecipeResult:
     passed: int = 0
     failed: int = 0
+    known: int = 0             # specs that failed the way a catalogued defect (or their xfail mark) says
+    vulnerable_specs: int = 0  # specs whose advisory's crafted file took effect
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
     skips: list[str] = field(default_factory=list)
@@ -67,9 +76,44 @@ class RecipeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _short(text: str, limit: int = 220) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _status(res: RecipeResult, ran: bool) -> str:
+    """A recipe's status, in the precedence of tfguide.catalogue.STATUSES."""
+    if res.failed:
+        return "fail"
+    if res.vulnerable:
+        return "vulnerable"
+    if res.known_defects:
+        return "known defect"
+    if res.passed:
+        return "pass"
+    if res.skipped:
+        return "skip"
+    return "not run" if ran else "missing"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _cell_sentence(status: str, res: RecipeResult, api_sentence: str) -> str:
+    """The table cell: one sentence of at most text.CELL_LIMIT characters. Where the recipe works (with or
+    without known defects) it is the start of the API sentence, whose rest the report's details carry;
+    otherwise what happened, in words no detail repeats."""
+    if status in ("pass", "known defect"):
+        return text.lead(api_sentence)[0]
+    if status == "fail":
+        return f"Broken: {_plural(res.failed, 'spec')} failed in a way no catalogued defect explains."
+    if status == "vulnerable":
+        return text.lead(f"Unsafe with files from others: {', '.join(res.vulnerable)} "
+                         f"reproduce{'s' if len(res.vulnerable) == 1 else ''} here.")[0]
+    return {"skip": "Not verified here: every spec was skipped.",
+            "not run": "Not run in this (narrower) run.",
+            "missing": "No spec covers this recipe yet."}[status]
+
+
+def _short(line: str, limit: int = 220) -> str:
+    line = text.squash(line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _failure_line(report: pytest.TestReport) -> str:
@@ -210,80 +254,67 @@ class ConformancePlugin:
             reasons.append(f"{unfinished} spec(s) did not finish (-x, --maxfail or an interrupted run)")
         return {"partial": bool(reasons), "why": reasons, "specs_run": len(ran), "static": static}
 
-    def build(self, env: dict, coverage: dict | None = None) -> dict:
+    def build(self, env: dict, coverage: dict | None = None, provenance: dict | None = None) -> dict:
         coverage = coverage or self._coverage()
-        defects = catalogue.defects()
-        results: dict[str, RecipeResult] = {}
-        for entry in self.outcomes.values():
-            res = results.setdefault(entry["recipe"], RecipeResult())
-            res.notes.extend(n for n in entry["notes"] if n not in res.notes)
-            if entry["outcome"] == "failed":
-                res.failed += 1
-                res.failures.append(entry["detail"])
-            elif entry["outcome"] == "skipped":
-                res.skipped += 1
-                if entry["detail"] not in res.skips:
-                    res.skips.append(entry["detail"])
-            elif entry["outcome"] == "known defect":
-                res.skipped += 1
-                if entry["detail"] not in [d["id"] for d in res.known_defects]:
-                    d = defects[entry["detail"]]
-                    res.known_defects.append({"id": d.id, "sentence": d.sentence, "upstream": d.upstream,
-                                              "security": d.security})
-            elif entry["outcome"] == "vulnerable":
-                res.skipped += 1
-                if entry["detail"] not in res.vulnerable:
-                    res.vulnerable.append(entry["detail"])
-            elif entry["outcome"] == "xfailed":
-                res.skipped += 1
-                res.known_defects.append({"id": None, "sentence": entry["detail"], "upstream": "",
-                                          "security": False})
-            elif entry["outcome"] == "passed":
-                res.passed += 1
-        order = {did: index for index, did in enumerate(defects)}
-        for res in results.values():  # catalogue order, not the order xdist finished the specs in
-            res.known_defects.sort(key=lambda d: (order.get(d["id"], len(order)), d["sentence"]))
+        results = self._results()
         versions = {"tf": env.get("tensorflow"), "keras": env.get("keras", {}).get("version")}
         rows = []
         for rid, recipe in catalogue.load().items():
             api = recipe.api_state(versions)
             res = results.get(rid, RecipeResult())
-            if res.failed:
-                status = "fail"
-                more = res.failed - 1
-                sentence = "Broken: " + res.failures[0] + (
-                    f" (and {more} more failing spec{'s' if more > 1 else ''})" if more else "")
-            elif res.vulnerable:
-                status = "vulnerable"
-                sentence = api.sentence + f" Unsafe with files from others: {len(res.vulnerable)} advisor" + (
-                    "y reproduces" if len(res.vulnerable) == 1 else "ies reproduce") + f" here ({', '.join(res.vulnerable)})."
-                sentence += "".join(" Known defect: " + d["sentence"] for d in res.known_defects)
-            elif res.known_defects:
-                status = "known defect"
-                sentence = api.sentence + " " + " ".join(
-                    ("SECURITY: " if d["security"] else "Known defect: ") + d["sentence"]
-                    + (f" ({d['upstream']})" if d["upstream"] else "") for d in res.known_defects)
-            elif res.passed:
-                status, sentence = "pass", api.sentence
-                if res.skips:
-                    sentence += " Not verified here: " + "; ".join(s.rstrip(".") for s in res.skips) + "."
-            elif res.skipped:
-                status, sentence = "skip", "Not verified here: " + "; ".join(res.skips)
-            elif rid in self.collected or rid in coverage["static"]:
-                status, sentence = "not run", "Its specs were not run in this run (-k, -m or a narrower path)."
-            else:
-                status, sentence = "missing", "No spec covers this recipe yet."
-            if res.notes and status in ("pass", "skip", "known defect"):
-                sentence += " " + " ".join(res.notes)
+            status = _status(res, ran=rid in self.collected or rid in coverage["static"])
             rows.append({"id": rid, "section": recipe.section, "title": recipe.title, "status": status,
-                         "passed": res.passed, "failed": res.failed, "skipped": res.skipped,
-                         "api_state": api.state, "sentence": sentence,
+                         "passed": res.passed, "failed": res.failed, "known_defect_specs": res.known,
+                         "vulnerable_specs": res.vulnerable_specs, "skipped": res.skipped,
+                         "api_state": api.state, "api_sentence": api.sentence,
+                         "sentence": _cell_sentence(status, res, api.sentence),
                          "failures": res.failures, "known_defects": res.known_defects,
-                         "advisories": res.vulnerable, "notes": res.notes})
+                         "advisories": res.vulnerable, "skips": res.skips, "notes": res.notes})
         counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
         run = {"partial": coverage["partial"], "why": coverage["why"], "specs_run": coverage["specs_run"]}
-        return {"environment": env, "run": run, "summary": counts, "recipes": rows,
-                "advisories": self._advisories()}
+        return {"schema_version": SCHEMA_VERSION, "provenance": provenance, "environment": env, "run": run,
+                "summary": counts, "recipes": rows, "advisories": self._advisories()}
+
+    def _results(self) -> dict[str, RecipeResult]:
+        """Each recipe's specs, counted by how they ended, with what the report says about them."""
+        defects = catalogue.defects()
+        results: dict[str, RecipeResult] = {}
+        # In node-id order, not the order xdist finished the specs in: the same run writes the same report.
+        for _, entry in sorted(self.outcomes.items()):
+            res = results.setdefault(entry["recipe"], RecipeResult())
+            if entry["outcome"] == "skipped":
+                res.skipped += 1
+                # A spec that left a note when it skipped wrote that note for the report: it replaces the
+                # skip reason (written for the terminal), which would otherwise say the same thing again.
+                for reason in entry["notes"] or [entry["detail"]]:
+                    if reason not in res.skips:
+                        res.skips.append(reason)
+                continue
+            res.notes.extend(n for n in entry["notes"] if n not in res.notes)
+            if entry["outcome"] == "failed":
+                res.failed += 1
+                res.failures.append(entry["detail"])
+            elif entry["outcome"] == "known defect":
+                res.known += 1
+                if entry["detail"] not in [d["id"] for d in res.known_defects]:
+                    d = defects[entry["detail"]]
+                    res.known_defects.append({"id": d.id, "sentence": d.sentence, "upstream": d.upstream,
+                                              "security": d.security})
+            elif entry["outcome"] == "vulnerable":
+                res.vulnerable_specs += 1
+                if entry["detail"] not in res.vulnerable:
+                    res.vulnerable.append(entry["detail"])
+            elif entry["outcome"] == "xfailed":
+                res.known += 1
+                res.known_defects.append({"id": None, "sentence": entry["detail"], "upstream": "",
+                                          "security": False})
+            elif entry["outcome"] == "passed":
+                res.passed += 1
+        order = {did: index for index, did in enumerate([*defects, *catalogue.advisories()])}
+        for res in results.values():  # catalogue order
+            res.known_defects.sort(key=lambda d: (order.get(d["id"], len(order)), d["sentence"]))
+            res.vulnerable.sort(key=lambda aid: (order.get(aid, len(order)), aid))
+        return results
 
     def _advisories(self) -> list[dict]:
         """One verdict per catalogued advisory, from what its specs observed: `vulnerable` when any of them
@@ -319,7 +350,7 @@ class ConformancePlugin:
             return
         from reports import render  # tabulate is needed once, here
 
-        report = self.build(environment.for_config(self.config))
+        report = self.build(environment.for_config(self.config), provenance=report_provenance())
         name = PARTIAL_NAME if report["run"]["partial"] else FULL_NAME
         self.report_dir.mkdir(parents=True, exist_ok=True)
         (self.report_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -332,7 +363,8 @@ class ConformancePlugin:
         from reports import render
 
         terminalreporter.section("conformance report")
-        terminalreporter.write_line(render.conformance_table(self.written, tablefmt="simple", wide=False))
+        for line in render.terminal_summary(self.written):
+            terminalreporter.write_line(line)
         counts = ", ".join(f"{n} {s}" for s, n in self.written["summary"].items() if n)
         out = self.written_to
         terminalreporter.write_line(f"\n{counts} -> {out}.md and {out}.json")

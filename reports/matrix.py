@@ -8,9 +8,11 @@ NAME is the environment's column (default: the report's folder name, e.g. report
 tf2.15). Without REPORT arguments every reports/matrix/*/conformance.json is merged. An install.json
 beside a report (written by the nox matrix: what `pip install -e .` changed in that environment, and
 `pip check`'s verdict) is shown with its environment. Writes DIR/matrix.md and DIR/matrix.json (DIR
-defaults to reports/): one row per recipe of the catalogue, in catalogue order, one column per
-environment, each cell the recipe's status and its API state on that version. `--publish DIR` also
-writes DIR/compatibility.md, the published table (full runs only: a partial report is refused there).
+defaults to reports/): the environments free of failures, known defects and security findings (or the
+least costly) and what the others cost, then one row per recipe of the catalogue, in catalogue order, one
+column per environment, one symbol per cell, and a grid of known defects and advisories × environments.
+`--publish DIR` also writes DIR/compatibility.md, the published table (full runs only: a partial report is
+refused there).
 
 Exit status: 0 when the matrix is written (whatever the statuses in it), 2 for bad input, said in one
 line naming the file and what is wrong.
@@ -26,8 +28,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import DEFAULT_REPORT_DIR
+from reports import DEFAULT_REPORT_DIR, render, text
 from tfguide import catalogue
+from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 # Cells that no conformance report produces: the environment left no report at all (--allow-missing),
@@ -37,6 +40,12 @@ ABSENT = "absent"
 REQUIRED_RECIPE_KEYS = ("id", "status", "api_state", "sentence")
 API_STATES = (*catalogue.STATES, None)
 PUBLISHED_NAME = "compatibility.md"
+# matrix.json's contract (README, "matrix.json"). 2: `schema_version`, `provenance` (the merge's), per
+# environment `provenance` (its run's), per recipe `title`, per cell `skips`, and `defects` (each defect once,
+# with its state in every environment). A matrix.json without `schema_version` is 1.
+SCHEMA_VERSION = 2
+# The conformance.json versions this merge reads (reports/conformance.py writes SCHEMA_VERSION).
+CONFORMANCE_SCHEMAS = (1, 2)
 
 
 class MatrixError(Exception):
@@ -103,6 +112,10 @@ def load_report(path: Path) -> dict:
         _expect(isinstance(env.get(key, ""), str), path, what, f"environment.{key} is not a string")
     _expect(isinstance(env.get("keras", {}), dict), path, what, "environment.keras is not an object")
     _expect(isinstance(report.get("run", {}), dict), path, what, "`run` is not an object")
+    version = report.get("schema_version", 1)
+    _expect(version in CONFORMANCE_SCHEMAS, path, what, f"schema_version {version!r}: this suite reads "
+            f"{', '.join(map(str, CONFORMANCE_SCHEMAS))} (a newer suite wrote it?)")
+    _expect(isinstance(report.get("provenance") or {}, dict), path, what, "`provenance` is not an object")
     seen = set()
     for index, row in enumerate(report["recipes"]):
         where = f"recipes[{index}]"
@@ -116,7 +129,7 @@ def load_report(path: Path) -> dict:
                 f"recipe {row['id']!r} has api_state {row['api_state']!r}, expected one of "
                 f"{', '.join(catalogue.STATES)}")
         _expect(isinstance(row["sentence"], str), path, what, f"recipe {row['id']!r}: sentence is not a string")
-        for key in ("failures", "known_defects"):
+        for key in ("failures", "known_defects", "skips"):
             _expect(isinstance(row.get(key, []), list), path, what, f"recipe {row['id']!r}: {key} is not a list")
         _expect(all(isinstance(f, str) for f in row.get("failures", [])), path, what,
                 f"recipe {row['id']!r}: failures are not strings")
@@ -166,8 +179,8 @@ def _defects(row: dict) -> list[dict]:
 
 
 def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
-          recipes: dict[str, catalogue.Recipe] | None = None) -> dict:
-    """The matrix as matrix.json holds it."""
+          recipes: dict[str, catalogue.Recipe] | None = None, provenance: dict | None = None) -> dict:
+    """The matrix as matrix.json holds it; `provenance` is the merge's own (the command records it)."""
     recipes = catalogue.load() if recipes is None else recipes
     names = [name for name, _ in sources]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -190,38 +203,72 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
             rows_by_env[name] = reports_by_env[name] = None
             continue
         environments.append({"name": name, "environment": report["environment"], "source": str(path),
-                             "install": install, "run": report.get("run")})
+                             "install": install, "run": report.get("run"), "provenance": report.get("provenance")})
         rows_by_env[name] = {row["id"]: row for row in report["recipes"]}
         reports_by_env[name] = report
 
     # Catalogue order first; a report from another catalogue may name recipes this one lacks.
-    order = {rid: recipe.section for rid, recipe in recipes.items()}
+    order = {rid: (recipe.section, recipe.title) for rid, recipe in recipes.items()}
     for rows in rows_by_env.values():
         for rid, row in (rows or {}).items():
-            order.setdefault(rid, row.get("section", ""))
+            order.setdefault(rid, (row.get("section", ""), row.get("title", "")))
 
     merged = []
-    for rid, section in order.items():
+    for rid, (section, title) in order.items():
         cells = {}
         for name, rows in rows_by_env.items():
             if rows is None:
-                cells[name] = {"status": NO_REPORT, "api_state": None, "known_defects": [],
+                cells[name] = {"status": NO_REPORT, "api_state": None, "known_defects": [], "skips": [],
                                "sentence": "This environment wrote no conformance report.", "failures": []}
             elif rid not in rows:
-                cells[name] = {"status": ABSENT, "api_state": None, "known_defects": [],
+                cells[name] = {"status": ABSENT, "api_state": None, "known_defects": [], "skips": [],
                                "sentence": "This environment's report has no row for this recipe "
                                            "(it was written with another catalogue).", "failures": []}
             else:
                 row = rows[rid]
                 cells[name] = {"status": row["status"], "api_state": row["api_state"],
                                "sentence": row["sentence"], "failures": list(row.get("failures") or []),
-                               "known_defects": _defects(row)}
-        merged.append({"id": rid, "section": section, "cells": cells})
-    return {"environments": environments, "recipes": merged, "advisories": _merge_advisories(reports_by_env)}
+                               "known_defects": _defects(row), "skips": list(row.get("skips") or [])}
+        merged.append({"id": rid, "section": section, "title": title, "cells": cells})
+    return {"schema_version": SCHEMA_VERSION, "provenance": provenance, "environments": environments,
+            "recipes": merged, "defects": _merge_defects(merged, [e["name"] for e in environments]),
+            "advisories": _merge_advisories(reports_by_env)}
 
 
-# A report written before the suite verified advisories has none: its cells say so instead of guessing.
+# A report written before the suite verified advisories (or a run that did not reach a defect's recipes):
+# its cells say so instead of guessing.
 NO_DATA = "not verified"
+# How a defect's row reads in an environment: seen there; not seen although its recipes ran to a verdict;
+# not decidable because one of its recipes failed otherwise; not verified (not run, no report).
+DEFECT_STATES = ("present", "absent", "undetermined", NO_DATA)
+_RAN = ("pass", "known defect", "vulnerable")
+
+
+def _merge_defects(recipes: list[dict], names: list[str]) -> list[dict]:
+    """One row per defect any environment showed (catalogue order, then the rest as found), the recipes it
+    touched and its state in every environment: each defect's sentence is then said once."""
+    catalogued = catalogue.defects()
+    rows: dict[str, dict] = {}
+    for recipe in recipes:
+        for name, cell in recipe["cells"].items():
+            for d in cell["known_defects"]:
+                known = catalogued.get(d.get("id"))
+                row = rows.setdefault(d.get("id") or d["sentence"], {
+                    "id": d.get("id"), "sentence": known.sentence if known else d["sentence"],
+                    "upstream": known.upstream if known else d.get("upstream", ""),
+                    "security": bool(known and known.security), "recipes": [], "cells": {}})
+                row["security"] |= bool(d.get("security"))  # as any report or the catalogue says
+                row["recipes"] += [] if recipe["id"] in row["recipes"] else [recipe["id"]]
+                row["cells"][name] = "present"
+    by_id = {recipe["id"]: recipe for recipe in recipes}
+    for row in rows.values():
+        for name in names:
+            statuses = [by_id[rid]["cells"][name]["status"] for rid in row["recipes"]]
+            row["cells"].setdefault(name, "absent" if all(s in _RAN for s in statuses) else
+                                    "undetermined" if "fail" in statuses else NO_DATA)
+        row["cells"] = {name: row["cells"][name] for name in names}
+    order = {did: index for index, did in enumerate(catalogued)}
+    return sorted(rows.values(), key=lambda r: order.get(r["id"], len(order)))
 
 
 def _merge_advisories(reports_by_env: dict[str, dict | None]) -> list[dict]:
@@ -259,21 +306,243 @@ def _versions(env: dict | None) -> list[str]:
             env.get("numpy", "?"), env.get("python", "?")]
 
 
-def _counts(matrix: dict, name: str) -> Counter:
-    return Counter(recipe["cells"][name]["status"] for recipe in matrix["recipes"])
+# -- one symbol per cell ------------------------------------------------------------------------------
+# ✓ ✗ ⚠ 🔒 as in conformance.md (reports/render.py); "–" there is nothing to verify there (skipped, no spec,
+# not applicable), "?" it was not verified (not run, no report, a report from before the check existed).
+NOT_VERIFIED = "?"
+_UNVERIFIED_STATUSES = ("not run", ABSENT, NO_REPORT)
+DEFECT_SYMBOL = dict(zip(DEFECT_STATES, ("⚠", "✓", "✗", NOT_VERIFIED)))
+ADVISORY_SYMBOL = {"vulnerable": "🔒", "refused": "✓", "not applicable": render.NO_VERDICT, "undetermined": "✗",
+                   "not run": NOT_VERIFIED, NO_DATA: NOT_VERIFIED, NO_REPORT: NOT_VERIFIED}
 
 
-def _summary(matrix: dict, name: str) -> str:
-    counts = _counts(matrix, name)
-    order = [*STATUSES, ABSENT, NO_REPORT]
-    return ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=order.index))
+def cell_symbol(cell: dict) -> str:
+    """A recipe's cell: the most severe of what happened there (a security defect is a security finding)."""
+    if cell["status"] == "known defect" and any(d.get("security") for d in cell["known_defects"]):
+        return "🔒"
+    return NOT_VERIFIED if cell["status"] in _UNVERIFIED_STATUSES else render.symbol(cell["status"])
 
 
-def _cell(cell: dict) -> str:
-    status = f"**{cell['status']}**" if cell["status"] in ("fail", "vulnerable") else cell["status"]
-    if any(d.get("security") for d in cell.get("known_defects", [])):
-        status += " ⚠ security"
-    return f"{status} ({cell['api_state']})" if cell["api_state"] else status
+def legend() -> str:
+    return ("Symbols: ✓ pass (for a defect: not seen; for an advisory: its crafted file was refused); ⚠ known "
+            "defect (the specs fail only the way a defect catalogued in `reports/catalogue.toml` does); 🔒 a "
+            "security finding (an advisory's crafted file took effect, or a security defect); ✗ fail (for a "
+            "defect or advisory: its specs failed otherwise, so it is undetermined); – nothing to verify there "
+            "(every spec skipped, no spec, or the format does not exist); ? not verified (not run, no report, or "
+            "a report from before the check existed).")
+
+
+# -- the answer first ---------------------------------------------------------------------------------
+
+def _names(matrix: dict) -> list[str]:
+    return [e["name"] for e in matrix["environments"]]
+
+
+SHOWN_FINDINGS = 3  # advisories named in the headline per environment; the grid has them all
+
+
+def cost(matrix: dict, env: dict) -> tuple[tuple, str]:
+    """What choosing this environment costs you: (how bad, for ranking: failures first, then security findings,
+    known defects, unverified recipes; in a few words, "" when nothing). Environments whose few words are the
+    same are named together: the grids below tell them apart."""
+    name = env["name"]
+    if env["environment"] is None:
+        return (1, 0, 0, len(matrix["recipes"])), "no report"
+    cells = {r["id"]: r["cells"][name] for r in matrix["recipes"]}
+    failing = [rid for rid, c in cells.items() if c["status"] == "fail"]
+    defects = [d for d in matrix.get("defects", []) if d["cells"][name] == "present"]
+    findings = [a["id"] for a in matrix.get("advisories", []) if a["cells"][name]["verdict"] == "vulnerable"]
+    findings += [d["id"] or d["sentence"] for d in defects if d["security"]]
+    defects = [d for d in defects if not d["security"]]
+    unverified = sum(c["status"] in _UNVERIFIED_STATUSES for c in cells.values())
+    partial = " (a partial run)" if (env.get("run") or {}).get("partial") else ""
+    parts = []
+    if failing:
+        parts.append(f"✗ {', '.join(failing)} fail{'s' if len(failing) == 1 else ''}")
+    if findings:
+        shown = [render.link(f) if " " not in f else "a security defect" for f in findings[:SHOWN_FINDINGS]]
+        more = len(findings) - SHOWN_FINDINGS
+        parts.append("🔒 " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    if defects:
+        touched = list(dict.fromkeys(rid for d in defects for rid in d["recipes"]))
+        where = ", ".join(touched) if len(touched) <= 2 else f"{len(touched)} recipes"
+        parts.append(f"⚠ {len(defects)} known defect{'s' if len(defects) > 1 else ''} ({where})")
+    if unverified or partial:
+        parts.append(f"? {unverified} recipes not verified{partial}")
+    return (len(failing) + bool(partial), len(findings), len(defects), unverified), " + ".join(parts)
+
+
+def headline(matrix: dict) -> list[str]:
+    """Which environments cost nothing (or, when none, the least), what each other one costs, best first, and
+    where the runs came from."""
+    envs = matrix["environments"]
+    groups: dict[str, tuple[tuple, str, list[str]]] = {}  # environments that cost the same, said together
+    for e in envs:
+        rank, what = cost(matrix, e)
+        groups.setdefault(what, (rank, what, []))[2].append(e["name"])
+    ranked = sorted(groups.values(), key=lambda group: group[0])
+    free = [names for _, what, names in ranked if not what]
+    others = [(what, names) for _, what, names in ranked if what]
+    if free:
+        first = (f"**Free of failures, known defects and security findings: {', '.join(free[0])}** "
+                 f"({len(free[0])} of {len(envs)} environments).")
+    else:
+        (best, names), *others = others
+        first = (f"**None of the {len(envs)} environments is free of failures, known defects and security "
+                 f"findings.** The least costly: {', '.join(names)}: {best}.")
+    lines = [first]
+    if others:
+        lines.append("What each other environment costs you: "
+                     + "; ".join(f"{', '.join(names)}: {what}" for what, names in others) + ".")
+    return [*lines, runs_line(matrix)]
+
+
+def runs_line(matrix: dict) -> str:
+    """When, and from which commit of the suite, the environments' reports were written (from the reports)."""
+    recorded = [e for e in matrix["environments"] if e.get("provenance")]
+    unrecorded = [e["name"] for e in matrix["environments"] if e["environment"] is not None and not e.get("provenance")]
+    parts = []
+    if recorded:
+        days = sorted({(e["provenance"].get("date") or "?")[:10] for e in recorded})
+        commits = list(dict.fromkeys(render.commit_text(e["provenance"]) for e in recorded))
+        parts.append(f"Runs of {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''} (UTC) "
+                     + (commits[0] if len(commits) == 1 else
+                        f"from {len(commits)} checkouts of the suite (see [provenance](#provenance))"))
+    if unrecorded:
+        parts.append(f"no date or suite commit recorded for {', '.join(unrecorded)} (reports from before they were)")
+    line = "; ".join(parts) or "no report records its date or suite commit"
+    return line[:1].upper() + line[1:] + "."
+
+
+# -- tables -------------------------------------------------------------------------------------------
+
+def fold_constant_columns(headers: list[str], rows: list[list], say=lambda header, value: f"{header} {value}"
+                          ) -> tuple[list[str], list[str], list[list]]:
+    """Columns (but the first) whose every row holds the same value leave the table for one phrase before it,
+    `say(header, value)`: a column that says the same thing fifteen times says nothing."""
+    constant = [i for i in range(1, len(headers)) if len(rows) > 1 and len({str(r[i]) for r in rows}) == 1]
+    kept = [i for i in range(len(headers)) if i not in constant]
+    return ([say(headers[i], rows[0][i]) for i in constant], [headers[i] for i in kept],
+            [[r[i] for i in kept] for r in rows])
+
+
+def _table(headers: list[str], rows: list[list], fold: str = "", say=None) -> list[str]:
+    """A Markdown table; with `fold` (what a row is), its constant columns said once before it."""
+    phrases = []
+    if fold:
+        phrases, headers, rows = fold_constant_columns(headers, rows, *([say] if say else []))
+    line = f"In every {fold}: {'; '.join(phrases)}." if phrases else ""
+    if len(headers) == 1:  # every column but the names folded: the line says it all
+        return [line, ""]
+    return [*([line, ""] if line else []),
+            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def environments_table(matrix: dict) -> list[str]:
+    symbols = ["✓", "⚠", "🔒", "✗", render.NO_VERDICT, NOT_VERIFIED]
+    rows = []
+    for e in matrix["environments"]:
+        counts = Counter(cell_symbol(r["cells"][e["name"]]) for r in matrix["recipes"])
+        rows.append([e["name"], *_versions(e["environment"]), *(counts[s] for s in symbols)])
+    return _table(["environment", "TensorFlow", "tf.keras", "numpy", "Python", *symbols], rows, "environment",
+                  lambda header, value: (f"no {header} cell" if value == 0 else f"{value} {header} cells")
+                  if header in symbols else f"{header} {value}")
+
+
+def api_summary(recipe: dict, names: list[str]) -> str:
+    """The guide's API state across environments, said once per recipe: the usual state, then where it differs."""
+    states = {name: recipe["cells"][name]["api_state"] for name in names if recipe["cells"][name]["api_state"]}
+    if not states:
+        return "-"
+    usual = Counter(states.values()).most_common(1)[0][0]
+    others: dict[str, list[str]] = {}
+    for name, state in states.items():
+        if state != usual:
+            others.setdefault(state, []).append(name)
+    return text.cell("; ".join([usual, *(f"{state} on {', '.join(where)}" for state, where in others.items())]))
+
+
+def recipes_grid(matrix: dict) -> list[str]:
+    names = _names(matrix)
+    rows = [[r["id"], text.cell(r.get("title", "")), r["section"], api_summary(r, names),
+             *(cell_symbol(r["cells"][n]) for n in names)] for r in matrix["recipes"]]
+    return _table(["recipe", "title", "§", "API", *names], rows)
+
+
+def findings_grid(matrix: dict) -> list[str]:
+    """Known defects and advisories × environments, then each of them once: what it does, its upstream."""
+    names = _names(matrix)
+    defects, advisories = matrix.get("defects", []), matrix.get("advisories", [])
+    if not defects and not advisories:
+        return []
+    rows = [[render.link(d["id"]) if d["id"] else f"defect {i + 1}", ", ".join(d["recipes"]),
+             *(("🔒" if d["security"] and d["cells"][n] == "present" else DEFECT_SYMBOL[d["cells"][n]])
+               for n in names)] for i, d in enumerate(defects)]
+    rows += [[render.link(a["id"]), f"{a['format']} file", *(ADVISORY_SYMBOL.get(a["cells"][n]["verdict"], "?")
+                                                            for n in names)] for a in advisories]
+    parts = ["## Known defects and security advisories × environments", "",
+             "A defect is recognised by what its specs observe, never by version; each advisory's crafted file "
+             "(harmless: a marker file or a canary read back) was loaded with the default safe mode, in a "
+             "sandboxed process.", "", *_table(["defect or advisory", "where", *names], rows)]
+    for i, d in enumerate(defects):
+        line = render.defect_line(d, anchored=True) if d["id"] else f"**defect {i + 1}**: {d['sentence']}"
+        parts.append(f"- {line}")  # its recipes are in its row of the grid
+    for a in advisories:
+        parts.append(f"- {render.advisory_line(a)}")
+        effects: dict[str, list[str]] = {}
+        for name in names:
+            if a["cells"][name]["verdict"] == "vulnerable":
+                effects.setdefault(a["cells"][name]["detail"], []).append(name)
+        if len(effects) == 1:  # where is in the grid's row
+            parts.append(f"  - what it did where it reproduced: {next(iter(effects))}")
+        else:
+            parts += [f"  - on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
+    parts.append("")
+    return parts
+
+
+def _grouped(pairs: list[tuple], recipes: list[str]) -> list[tuple]:
+    """(what, recipe, environment) triples -> (what, recipes, environments), each `what` said once."""
+    by_what: dict = {}
+    for what, rid, name in pairs:
+        by_what.setdefault(what, {}).setdefault(rid, []).append(name)
+    out = []
+    for what, envs_by_recipe in by_what.items():
+        by_envs: dict[tuple[str, ...], list[str]] = {}
+        for rid, envs in envs_by_recipe.items():
+            by_envs.setdefault(tuple(envs), []).append(rid)
+        for envs, rids in by_envs.items():
+            rest = [r for r in recipes if r not in rids]
+            which = ", ".join(rids) if len(rids) <= len(recipes) // 2 else (
+                f"every recipe but {', '.join(rest)}" if rest else "every recipe")
+            out.append((what, which, ", ".join(envs)))
+    return out
+
+
+def other_cells(matrix: dict) -> list[str]:
+    """Failures, then every cell without a verdict, each distinct reason once with where it applies."""
+    recipes = [r["id"] for r in matrix["recipes"]]
+    failures, unverified = [], []
+    for r in matrix["recipes"]:
+        for name, c in r["cells"].items():
+            if c["status"] == "fail":
+                failures += [(line, r["id"], name) for line in c["failures"] or [c["sentence"]]]
+            elif cell_symbol(c) in (render.NO_VERDICT, NOT_VERIFIED) and c["status"] != "pass":
+                reasons = c.get("skips") if c["status"] == "skip" and c.get("skips") else [c["sentence"]]
+                unverified += [((cell_symbol(c), c["status"], reason), r["id"], name) for reason in reasons]
+    broken = [e for e in matrix["environments"] if e["environment"] is None]
+    parts = []
+    if failures or broken:
+        parts += ["## Failures", ""]
+        parts += [f"- {e['name']}: no report ({e['error']})" for e in broken]
+        parts += [f"- ✗ {which} on {envs}: {what}" for what, which, envs in _grouped(failures, recipes)]
+        parts.append("")
+    if unverified:
+        parts += ["## Cells without a verdict", ""]
+        parts += [f"- {mark} {status} — {which} on {envs}: {reason}"
+                  for (mark, status, reason), which, envs in _grouped(unverified, recipes)]
+        parts.append("")
+    return parts
 
 
 def install_summary(install: dict | None) -> tuple[str, str]:
@@ -292,148 +561,63 @@ def install_summary(install: dict | None) -> tuple[str, str]:
     return what, verdict
 
 
-VERDICT_CELL = {"vulnerable": "**vulnerable**", "refused": "refused", "not applicable": "n/a",
-                "undetermined": "**undetermined**", "not run": "not run", NO_DATA: NO_DATA, "no report": "no report"}
-
-
-def advisory_grid(matrix: dict) -> list[str]:
-    """The advisory × environment grid, then each advisory once: what its crafted file does, the fix, and
-    where it reproduced with what effect (environments that saw the same effect grouped)."""
-    advisories = matrix.get("advisories") or []
-    if not advisories:
+def installs(matrix: dict) -> list[str]:
+    envs = [e for e in matrix["environments"] if e.get("install")]
+    if not envs:
         return []
-    names = [e["name"] for e in matrix["environments"]]
-    grid = tabulate([[f"[{a['id']}](#{a['id'].lower()})", a["format"],
-                      *(VERDICT_CELL.get(a["cells"][n]["verdict"], a["cells"][n]["verdict"]) for n in names)]
-                     for a in advisories], headers=["advisory", "file", *names], tablefmt="github",
-                    disable_numparse=True)
-    parts = ["## Security advisories × environments", "",
-             "Each advisory's crafted file (harmless: a marker file or a canary read back) was loaded in every "
-             "environment with the default safe mode, in a sandboxed process: `vulnerable` it took effect, "
-             "`refused` it did not, `n/a` the API or format does not exist there.", "", grid, ""]
-    for a in advisories:
-        aliases = f" ({', '.join(a['aliases'])})" if a.get("aliases") else ""
-        parts.append(f'- <a id="{a["id"].lower()}"></a>**{a["id"]}**{aliases}: a crafted `{a["format"]}` file '
-                     f'{a["payload"]}. Fixed: {a["fixed"]}. {a["upstream"]}')
-        effects: dict[str, list[str]] = {}
-        for name in names:
-            if a["cells"][name]["verdict"] == "vulnerable":
-                effects.setdefault(a["cells"][name]["detail"], []).append(name)
-        parts += [f"  - vulnerable on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
-    parts.append("")
-    return parts
+    rows = [[e["name"], e["install"]["tensorflow_command"],
+             f"`{e['install'].get('suite_command', 'pip install -e .')}`", *install_summary(e["install"])]
+            for e in envs]
+    return ["## Installing the suite into each environment", "",
+            "Each environment was made as README tells a person who already has TensorFlow: TensorFlow (and its "
+            "Keras or tf_keras) in one pip command, then the suite in a second step; \"what it changed\" names the "
+            "already-installed packages that second step changed (packages it added are the suite's own "
+            "dependencies).", "",
+            *_table(["environment", "first command", "second step", "what it changed", "`pip check`"], rows,
+                    "install", lambda header, value: f"{header}: {value}")]
 
 
-def _table(matrix: dict) -> str:
-    names = [e["name"] for e in matrix["environments"]]
-    return tabulate([[r["id"], r["section"], *(_cell(r["cells"][n]) for n in names)] for r in matrix["recipes"]],
-                    headers=["recipe", "§", *names], tablefmt="github", disable_numparse=True)
+def provenance_table(matrix: dict) -> list[str]:
+    """Each environment's run: when, and by which command (the headline says the date and, when they share
+    one, the suite commit)."""
+    recorded = [e for e in matrix["environments"] if e.get("provenance")]
+    if not recorded:
+        return []
+    commits = {render.commit_text(e["provenance"]) for e in recorded}
+    rows = [[e["name"], render.date_text(e["provenance"].get("date")),
+             *([render.commit_text(e["provenance"])] if len(commits) > 1 else []),
+             f"`{render.command_text(e['provenance'].get('command_line'))}`"] for e in recorded]
+    headers = ["environment", "run at", *(["suite"] if len(commits) > 1 else []), "command"]
+    return [f"## {render.target('provenance')}Provenance", "",
+            *_table(headers, rows, "run", lambda header, value: f"{header} {value}")]
 
 
-def non_pass_cells(matrix: dict) -> list[tuple[str, str, str, list[str]]]:
-    """(recipe, status, sentence, environments) for every cell that is not `pass`, the environments that
-    share one sentence grouped: the same defect reads the same on every version that has it."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
-    for recipe in matrix["recipes"]:
-        for name, cell in recipe["cells"].items():
-            status = cell["status"]
-            if status == "pass":
-                continue
-            if status == "fail":
-                sentences = cell["failures"] or [cell["sentence"]]
-            elif status == "known defect":
-                from reports.render import defect_line
-
-                sentences = [defect_line(d) for d in cell["known_defects"]]
-            else:
-                sentences = [cell["sentence"]]
-            for sentence in sentences:
-                groups.setdefault((recipe["id"], status, sentence), []).append(name)
-    return [(rid, status, sentence, envs) for (rid, status, sentence), envs in groups.items()]
+def _render(matrix: dict, title: str, intro: list[str], appendix: list[str]) -> str:
+    parts = [title, ""]
+    for line in headline(matrix):
+        parts += [line, ""]
+    parts += [*intro, "## Environments", "", *environments_table(matrix), legend(), "",
+              "## Recipes × environments", "", *recipes_grid(matrix), render.STATES_LEGEND, "",
+              *findings_grid(matrix), *other_cells(matrix), *appendix, *provenance_table(matrix)]
+    return "\n".join(parts)
 
 
 def to_markdown(matrix: dict) -> str:
-    header = tabulate([[e["name"], *_versions(e["environment"]), _summary(matrix, e["name"])]
-                       for e in matrix["environments"]],
-                      headers=["environment", "TensorFlow", "tf.keras", "numpy", "Python", "recipes"],
-                      tablefmt="github", disable_numparse=True)
-    parts = ["# Conformance to the TensorFlow 2 guide, across versions", "", header, "",
-             "One row per recipe of the guide (ids are defined in `reports/catalogue.toml`), one column per "
-             "environment; each cell is the recipe's status there and, in brackets, the state of the guide's API "
-             "on that version. Each environment's own report, with the sentence for every cell, is "
-             "`reports/matrix/<environment>/conformance.md`.", "", _table(matrix), ""]
-    failures = [(r["id"], name, cell) for r in matrix["recipes"] for name, cell in r["cells"].items()
-                if cell["status"] == "fail"]
-    broken = [e for e in matrix["environments"] if e["environment"] is None]
-    if failures or broken:
-        parts += ["## Failures", ""]
-        parts += [f"- {e['name']}: no report ({e['error']})" for e in broken]
-        for rid, name, cell in failures:
-            detail = "; ".join(cell["failures"]) or cell["sentence"]
-            parts.append(f"- `{rid}` on {name}: {detail}")
-        parts.append("")
-    known = [(rid, status, sentence, envs) for rid, status, sentence, envs in non_pass_cells(matrix)
-             if status == "known defect"]
-    if known:
-        parts += ["## Known defects", ""]
-        parts += [f"- `{rid}` on {', '.join(envs)}: {sentence}" for rid, _, sentence, envs in known]
-        parts.append("")
-    parts += advisory_grid(matrix)
-    parts += [_legend(), ""]
-    return "\n".join(parts)
-
-
-def _legend() -> str:
-    return ("States: `current` works as the guide writes it; `renamed` the guide's spelling moved or fails and a "
-            "documented replacement exists; `removed` the API is gone and different code replaces it. "
-            "Statuses: `known defect` the specs fail only the way a defect catalogued in "
-            "`reports/catalogue.toml` does (⚠ security: a security problem); `vulnerable` a security "
-            "advisory's crafted file took effect there (see the advisories); `missing` no spec covers the "
-            f"recipe; `not run` its specs were not run; `{NO_REPORT}` the environment wrote no report.")
+    """reports/matrix.md: any set of runs, partial ones included."""
+    return _render(matrix, "# Conformance to the TensorFlow 2 guide, across versions",
+                   ["Each environment's own report, with a sentence for every recipe, is "
+                    "`reports/matrix/<environment>/conformance.md`.", ""], [])
 
 
 def to_published(matrix: dict) -> str:
-    """reports/published/compatibility.md: the side-by-side table people read before choosing versions."""
+    """reports/published/compatibility.md: the table people read before choosing versions."""
     from tfguide.environment import SUPPORT_STATEMENT
 
-    envs = matrix["environments"]
-    rows = []
-    for e in envs:
-        counts = _counts(matrix, e["name"])
-        shown = ("pass", "known defect", "vulnerable", "fail", "skip")
-        other = sum(n for s, n in counts.items() if s not in shown)
-        rows.append([e["name"], *_versions(e["environment"]), *(counts[s] for s in shown), other])
-    summary = tabulate(rows, headers=["environment", "TensorFlow", "tf.keras", "numpy", "Python", "pass",
-                                      "known defect", "vulnerable", "fail", "skip", "other"],
-                       tablefmt="github", disable_numparse=True)
-    parts = ["# TensorFlow guide compatibility: every recipe on every verified TensorFlow / Keras", "",
-             "Generated by `nox` (the version matrix in `noxfile.py`, then `python -m reports matrix --publish "
-             "reports/published`) from `pytest suite` run in each environment: do not edit by hand.", "",
-             f"Declared support range: {SUPPORT_STATEMENT}. An environment outside it still runs the suite; its "
-             "report says it is outside the verified range.", "", "## Summary", "", summary, "",
-             "## Recipes × environments", "",
-             "Each cell: the recipe's status there and, in brackets, the state of the guide's API on that version.",
-             "", _table(matrix), "", _legend(), "", *advisory_grid(matrix)]
-    cells = non_pass_cells(matrix)
-    if cells:
-        parts += ["## Every cell that is not `pass`", "",
-                  "One line per recipe and sentence, with the environments it applies to.", ""]
-        parts += [f"- `{rid}` — {status} on {', '.join(envs)}: {sentence}" for rid, status, sentence, envs in cells]
-        parts.append("")
-    installs = [e for e in envs if e.get("install")]
-    if installs:
-        parts += ["## Installing the suite into each environment", "",
-                  "Each environment was made as README tells a person who already has TensorFlow: TensorFlow "
-                  "(and its Keras or tf_keras) in one pip command, then the suite in a second step. The table "
-                  "says which already-installed packages that second step changed (packages it added are the "
-                  "suite's own dependencies) and `pip check`'s verdict afterwards.", ""]
-        parts.append(tabulate([[e["name"], e["install"]["tensorflow_command"],
-                                f"`{e['install'].get('suite_command', 'pip install -e .')}`",
-                                *install_summary(e["install"])] for e in installs],
-                              headers=["environment", "first command", "second step", "what it changed",
-                                       "`pip check`"], tablefmt="github", disable_numparse=True))
-        parts.append("")
-    return "\n".join(parts)
+    return _render(matrix, "# TensorFlow guide compatibility: every recipe on every verified TensorFlow / Keras",
+                   [f"Declared support range: {SUPPORT_STATEMENT}; an environment outside it still runs the suite "
+                    "and its report says so. Generated by `nox` (the version matrix in `noxfile.py`, then `python "
+                    "-m reports matrix --publish reports/published`) from `pytest suite` in each environment: do "
+                    "not edit by hand.", ""], installs(matrix))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -478,7 +662,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         sources = [parse_source(a) for a in args.reports] or discover(DEFAULT_REPORT_DIR / "matrix")
-        matrix = merge(sources, allow_missing=args.allow_missing)
+        matrix = merge(sources, allow_missing=args.allow_missing, provenance=report_provenance())
         if args.publish is not None:
             partial = [e["name"] for e in matrix["environments"] if (e.get("run") or {}).get("partial")]
             if partial:

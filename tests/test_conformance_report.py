@@ -4,8 +4,10 @@ statuses and sentences derived from the specs' outcomes, the same under xdist.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -32,8 +34,14 @@ environment.for_config = lambda config: FAKE
 """
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 @pytest.fixture
-def mini_suite(pytester):
+def mini_suite(pytester, monkeypatch):
+    # The mini suite runs in a subprocess elsewhere: it must import this checkout's reports/ and tfguide/,
+    # not a copy installed into the environment (`pip install -e` of another checkout).
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(CONFTEST)
     pytester.mkdir("suite")
     (pytester.path / "suite" / "__init__.py").write_text("")
@@ -112,22 +120,28 @@ def test_report_has_one_row_per_catalogue_id_with_statuses(pytester, mini_suite,
     assert list(by_id) == list(catalogue.load())
     assert by_id["keras.fit"]["status"] == "fail"
     assert (by_id["keras.fit"]["passed"], by_id["keras.fit"]["failed"]) == (1, 1)
-    assert by_id["keras.fit"]["sentence"] == "Broken: test_fit_broken: ValueError: iterations were 7, expected 8"
+    assert by_id["keras.fit"]["failures"] == ["test_fit_broken: ValueError: iterations were 7, expected 8"]
+    assert by_id["keras.fit"]["sentence"] == "Broken: 1 spec failed in a way no catalogued defect explains."
     assert by_id["keras.save_weights"]["api_state"] == "renamed"
-    assert ".weights.h5" in by_id["keras.save_weights"]["sentence"]
+    assert ".weights.h5" in by_id["keras.save_weights"]["api_sentence"]
     assert by_id["keras.save_weights"]["status"] == "known defect"
+    # Known defects have their own count: `skipped` is what was skipped, nothing else.
+    assert [by_id["keras.save_weights"][k] for k in ("passed", "known_defect_specs", "skipped")] == [1, 1, 0]
     assert by_id["keras.save_weights"]["known_defects"] == [
         {"id": None, "sentence": "Keras 9: h5 reload drops the optimizer", "upstream": "", "security": False}]
     assert by_id["keras.distribute"]["status"] == "skip"
-    assert by_id["keras.distribute"]["sentence"] == "Not verified here: no GPU on this machine"
+    assert by_id["keras.distribute"]["skips"] == ["no GPU on this machine"]
+    assert by_id["keras.distribute"]["sentence"] == "Not verified here: every spec was skipped."
     assert by_id["keras.layers"]["status"] == "not run"
     assert by_id["data.csv"]["status"] == "missing"
     assert report["summary"] == {"pass": 0, "known defect": 1, "vulnerable": 0, "fail": 1, "skip": 1, "not run": 1,
                                  "missing": 21}
     assert report["run"]["partial"] and report["run"]["why"] == ["1 spec(s) deselected (-k/-m)"]
     markdown = (pytester.path / "out" / "conformance-partial.md").read_text()
-    assert "| keras.fit " in markdown and "**FAIL**" in markdown
-    assert "  - Keras 9: h5 reload drops the optimizer" in markdown
+    assert markdown.splitlines()[2].startswith("**Verdict (partial run: 1 spec(s) deselected (-k/-m)): broken.**")
+    assert "| keras.fit " in markdown and "✗ **FAIL**" in markdown
+    assert "- ⚠ Keras 9: h5 reload drops the optimizer" in markdown
+    assert "- – Skipped: no GPU on this machine." in markdown
 
 
 def test_api_state_follows_the_versions():
@@ -171,7 +185,8 @@ def test_a_catalogued_defect_is_recognised_by_its_exception_and_message(mini_sui
         defect = catalogue.defects()["keras-h5-reload-loses-optimizer-state"]
         assert row["known_defects"] == [{"id": defect.id, "sentence": defect.sentence, "upstream": defect.upstream,
                                          "security": False}]
-        assert defect.sentence in row["sentence"]
+        assert (row["known_defect_specs"], row["skipped"]) == (1, 0)
+        assert defect.sentence not in row["sentence"]  # the cell is short; the defect is in the details
     else:
         result.assert_outcomes(passed=2, failed=1)
         assert row["failures"] == [f"test_training_continued_after_reload_equals_uninterrupted_training[.h5]: "
@@ -326,10 +341,165 @@ def test_a_reproduced_advisory_makes_its_recipe_vulnerable_and_the_headline_says
     result, report = run()
     result.assert_outcomes(passed=1, xfailed=1)
     row = rows(report)["keras.save_model"]
-    assert row["status"] == "vulnerable"
-    assert "Unsafe with files from others: 1 advisory reproduces here (CVE-2025-9905)." in row["sentence"]
-    assert "refuses" not in row["sentence"]
+    assert row["status"] == "vulnerable" and row["vulnerable_specs"] == 1
+    assert row["sentence"] == "Unsafe with files from others: CVE-2025-9905 reproduces here."
     markdown = (pytester.path / "out" / "conformance.md").read_text()
+    answer = markdown.split("```")[0]
     assert (f"**Security: 1 of {len(catalogue.advisories())} model-loading advisories reproduce here: CVE-2025-9905**"
-            in markdown.split("| recipe")[0])
-    assert re.search(r"\| \[CVE-2025-9905\]\(#cve-2025-9905\) +\| \.h5 +\| \*\*VULNERABLE\*\*", markdown)
+            in answer)
+    # The one thing to do is the advisory's own advice.
+    sentence = catalogue.advisories()["CVE-2025-9905"].sentence
+    assert f"Next: {sentence[:1].lower()}{sentence[1:]}" in answer
+    # (column widths depend on the catalogue's advisories: match the cells, not the padding)
+    assert re.search(r"\| \[CVE-2025-9905\]\(#cve-2025-9905\) +\| \.h5 +\| 🔒 \*\*vulnerable\*\* ", markdown)
+    assert re.search(r"\| \[CVE-2024-3660\]\(#cve-2024-3660\) +\| \.keras +\| ✓ refused ", markdown)
+
+
+def test_a_note_left_by_a_skipped_spec_replaces_its_skip_reason(mini_suite):
+    write, run = mini_suite
+    write("test_keras_quickstart.py", """
+        import pytest
+
+        @pytest.mark.recipe("keras.quickstart")
+        def test_runs():
+            pass
+
+        @pytest.mark.recipe("keras.quickstart")
+        def test_real_data(request):
+            request.node.user_properties.append(("recipe_note", "Real data not checked: put it in ~/data."))
+            pytest.skip("the real data is not cached here: put a.gz and b.gz in ~/data (run load_data() once)")
+    """)
+    _, report = run()
+    row = rows(report)["keras.quickstart"]
+    assert (row["status"], row["skipped"]) == ("pass", 1)
+    assert row["skips"] == ["Real data not checked: put it in ~/data."] and row["notes"] == []
+
+
+def test_the_report_says_when_from_which_commit_and_by_which_command_it_was_made(pytester, mini_suite):
+    import re
+
+    write, run = mini_suite
+    write("test_keras_fit.py", "import pytest\n@pytest.mark.recipe('keras.fit')\ndef test_f():\n    pass\n")
+    _, report = run()
+    assert report["schema_version"] == 2
+    prov = report["provenance"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", prov["date"])
+    assert re.fullmatch(r"[0-9a-f]{40}", prov["git_commit"]) or prov["git_commit"] == "not a git checkout"
+    assert prov["git_dirty"] in (True, False, None)
+    assert "--report-dir" in prov["command_line"]
+    markdown = (pytester.path / "out" / "conformance.md").read_text()
+    assert f"Run {prov['date'][:10]} " in markdown.split("```")[0]
+
+
+# -- the Markdown, from reports made up here (no pytest run) ---------------------------------------------
+
+def answer_lines(markdown: str) -> list[str]:
+    """The lines between the title and the first block (the fingerprint or a table)."""
+    lines = []
+    for line in markdown.splitlines()[1:]:
+        if line.startswith(("```", "|")):
+            return lines
+        lines += [line] if line else []
+    return lines
+
+
+def report_of(statuses: dict[str, str], advisories: list[dict] = (), partial: bool = False) -> dict:
+    """A conformance.json in which every catalogue recipe passes, except `statuses`."""
+    recipes = []
+    for rid, recipe in catalogue.load().items():
+        status = statuses.get(rid, "pass")
+        recipes.append({"id": rid, "section": recipe.section, "title": recipe.title, "status": status,
+                        "passed": 1, "failed": int(status == "fail"), "known_defect_specs": 0,
+                        "vulnerable_specs": 0, "skipped": 0, "api_state": "current",
+                        "api_sentence": "Works as the guide writes it.", "sentence": "Works as the guide writes it.",
+                        "failures": ["test_x: boom"] if status == "fail" else [],
+                        "known_defects": [{"id": "d", "sentence": "It breaks.", "upstream": "cause: f.py, g",
+                                           "security": False}] if status == "known defect" else [],
+                        "advisories": ["CVE-1"] if status == "vulnerable" else [], "skips": [], "notes": []})
+    return {"schema_version": 2, "provenance": {"date": "2026-01-02T03:04:05Z", "git_commit": "a" * 40,
+                                                "git_dirty": False, "command_line": ["/venv/bin/python3",
+                                                                                     "/venv/bin/pytest", "suite"]},
+            "environment": {}, "run": {"partial": partial, "why": ["2 spec(s) deselected (-k/-m)"] if partial else []},
+            "summary": {}, "recipes": recipes, "advisories": list(advisories)}
+
+
+ADVISORY = {"id": "CVE-1", "aliases": [], "recipe": "keras.save_model", "format": ".h5", "verdict": "vulnerable",
+            "detail": "the marker file was created", "payload": "runs code", "fixed": "3.12",
+            "upstream": "https://example.invalid", "sentence": "Opening an untrusted '.h5' file runs its code."}
+
+
+N = len(catalogue.load())  # a new recipe changes no literal here
+
+
+@pytest.mark.parametrize("statuses, advisories, partial, verdict, next_step", [
+    ({}, [], False, f"**Verdict: usable.** {N} of {N} recipes pass.", "Next: nothing; renamed and removed"),
+    ({"keras.fit": "known defect"}, [], False, f"**Verdict: usable with known defects.** {N - 1} of {N} recipes "
+     "pass; 1 has known defects.", "Next: before you rely on [keras.fit](#keras.fit), read its known defects"),
+    ({"keras.save_model": "vulnerable"}, [ADVISORY], False, f"**Verdict: usable with known defects.** {N - 1} of "
+     f"{N} recipes pass; 1 reproduces a security advisory ([keras.save_model](#keras.save_model)).",
+     "Next: opening an untrusted '.h5' file runs its code."),
+    ({"data.batch": "fail", "keras.fit": "known defect"}, [ADVISORY], True,
+     f"**Verdict (partial run: 2 spec(s) deselected (-k/-m)): broken.** {N - 2} of {N} recipes pass; 1 fails "
+     "([data.batch](#data.batch)); 1 has known defects.", "Next: read why [data.batch](#data.batch) fails"),
+], ids=["usable", "known-defects", "vulnerable", "broken"])
+def test_the_report_opens_with_the_verdict_the_security_findings_and_the_next_step(
+        statuses, advisories, partial, verdict, next_step):
+    from reports import render
+
+    markdown = render.conformance_markdown(report_of(statuses, advisories, partial))
+    answer = answer_lines(markdown)
+    assert len(answer) <= 5
+    assert answer[0] == verdict
+    assert answer[-2].startswith(next_step)
+    assert answer[-1] == "Run 2026-01-02 03:04:05 UTC at suite commit `aaaaaaaaaaaa` (clean), by `pytest suite`."
+    if advisories:
+        assert answer[1].startswith("**Security: 1 of 1 model-loading advisories reproduce here: CVE-1**")
+
+
+def test_a_report_written_before_provenance_says_so():
+    from reports import render
+
+    assert render.provenance_line(None) == ("Run date, suite commit and command: not recorded (a report written "
+                                            "before they were).")
+    assert render.provenance_line({"date": "2026-01-02T03:04:05Z", "git_commit": "not a git checkout",
+                                   "git_dirty": None, "command_line": ["python", "-m", "pytest", "suite"]}) == (
+        "Run 2026-01-02 03:04:05 UTC from a suite that is not a git checkout, by `python -m pytest suite`.")
+
+
+@pytest.mark.parametrize("sentence, cell, rest", [
+    ("Works as the guide writes it.", "Works as the guide writes it.", ""),
+    ("A" * 60 + " is gone. " + "B" * 100 + ".", "A" * 60 + " is gone.", "B" * 100 + "."),
+    ("tf.x is gone: use tf.y (AttributeError); " + "z" * 120 + ".", "tf.x is gone: use tf.y (AttributeError)…",
+     "z" * 120 + "."),
+    ("Use f (e.g. f('a; b')); " + "w " * 70, "Use f (e.g. f('a; b'))…", ("w " * 70).strip()),
+    ("word " * 40, ("word " * 27).strip() + "…", ("word " * 13).strip()),
+], ids=["fits", "at-a-full-stop", "at-a-clause", "never-inside-brackets", "between-words"])
+def test_a_cell_takes_the_lead_of_a_sentence_and_leaves_the_rest_for_the_details(sentence, cell, rest):
+    from reports import text
+
+    assert text.lead(sentence) == (cell, rest)
+    assert len(text.lead(sentence)[0]) <= text.CELL_LIMIT
+
+
+def test_the_golden_conformance_report_has_short_cells_and_says_nothing_twice():
+    """Rendered from tests/golden/fixtures/conformance.json, a real run."""
+    from tests import golden
+    from tests.golden import readable
+
+    fixture = json.loads((golden.FIXTURES / "conformance.json").read_text())
+    markdown = golden.conformance_md()
+    assert readable.long_cells(markdown) == []
+    assert readable.repeated_sentences(markdown) == {}
+    assert all(len(r["sentence"]) <= readable.CELL_LIMIT for r in fixture["recipes"])
+    assert all(f"| {r['title']}" in markdown.replace("\\|", "|") for r in fixture["recipes"])
+    assert len(answer_lines(markdown)) <= 5
+
+
+def test_the_readability_checks_catch_a_long_cell_and_a_sentence_said_twice():
+    from tests.golden import readable
+
+    sentence = "A model reloaded from '.h5' cannot continue training."
+    markdown = (f"| recipe | what it means for you |\n|---|---|\n| keras.save_model | {'x' * 141} |\n\n"
+                f"{sentence}\n\n- ⚠ **[d](#d)**: {sentence} Upstream: u.\n")
+    assert readable.long_cells(markdown) == [f"line 3: 141 characters: {'x' * 141}"]
+    assert readable.repeated_sentences(markdown) == {sentence: 2}

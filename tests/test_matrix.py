@@ -20,7 +20,9 @@ ENV_215 = {"python": "3.11.7", "tensorflow": "2.15.1", "tensorflow_distribution"
            "keras": {"name": "Keras 2", "version": "2.15.0", "module": "keras.api._v2.keras"}, "numpy": "1.26.4"}
 ENV_221 = {"python": "3.11.9", "tensorflow": "2.21.0", "tensorflow_distribution": "tensorflow",
            "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras._tf_keras.keras"}, "numpy": "2.4.6"}
-DEFECT = {"id": "keras-h5-reload-loses-optimizer-state", "sentence": "A model reloaded from '.h5' cannot continue "
+# Ids the catalogue does not have: the matrix then says the reports' sentences (for a catalogued id, the
+# catalogue's current one).
+DEFECT = {"id": "h5-reload-loses-optimizer-state", "sentence": "A model reloaded from '.h5' cannot continue "
           "training.", "upstream": "https://example.invalid/1", "security": False}
 SECURITY = {"id": "keras-lambda-loads-in-safe-mode", "sentence": "load_model runs a Lambda's code.",
             "upstream": "CVE-2024-3660", "security": True}
@@ -98,25 +100,32 @@ def test_matrix_json_cells_carry_each_environments_status_state_and_sentence(two
     assert (rows["data.csv"]["tf2.21"]["status"], rows["data.csv"]["tf2.21"]["api_state"]) == ("missing", "renamed")
 
 
-def test_matrix_md_has_versions_header_status_cells_and_failure_list(two_envs, tmp_path, capsys):
+def test_matrix_md_has_versions_header_one_symbol_per_cell_and_failure_list(two_envs, tmp_path, capsys):
     run(["--out-dir", str(tmp_path / "out"), *map(str, two_envs)], capsys)
     md = (tmp_path / "out" / "matrix.md").read_text()
     lines = md.splitlines()
 
+    # Columns that hold the same value in every environment are said once, above the table.
+    assert f"In every environment: {len(CATALOGUE_IDS) - 1} ✓ cells; no ⚠ cell; no 🔒 cell; no ? cell." in lines
+    assert md_row(md, "environment") == ["environment", "TensorFlow", "tf.keras", "numpy", "Python", "✗", "–"]
     assert md_row(md, "tf2.15") == ["tf2.15", "2.15.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.26.4", "3.11.7",
-                                    f"{len(CATALOGUE_IDS) - 1} pass, 1 fail"]
+                                    "1", "0"]
     assert md_row(md, "tf2.21") == ["tf2.21", "2.21.0 (tensorflow)", "Keras 3 3.15.1", "2.4.6", "3.11.9",
-                                    f"{len(CATALOGUE_IDS) - 1} pass, 1 missing"]
-    assert md_row(md, "recipe") == ["recipe", "§", "tf2.15", "tf2.21"]
-    assert md_row(md, "estimator.dnn_classifier") == ["estimator.dnn_classifier", "3.3-3.6", "pass (current)",
-                                               "pass (removed)"]
-    assert md_row(md, "keras.fit") == ["keras.fit", "1.3", "**fail** (current)", "pass (current)"]
-    assert md_row(md, "data.csv") == ["data.csv", "2.1.4", "pass (current)", "missing (renamed)"]
+                                    "0", "1"]
+    assert md_row(md, "recipe") == ["recipe", "title", "§", "API", "tf2.15", "tf2.21"]
+    # The API state is said once per recipe: the usual one, then where it differs.
+    dnn = catalogue.load()["estimator.dnn_classifier"]
+    assert md_row(md, "estimator.dnn_classifier") == ["estimator.dnn_classifier", dnn.title, "3.3-3.6",
+                                                      "current; removed on tf2.21", "✓", "✓"]
+    assert md_row(md, "keras.fit")[3:] == ["current", "✗", "✓"]
+    assert md_row(md, "data.csv")[3:] == ["current; renamed on tf2.21", "✓", "–"]
     table = [ln for ln in lines if ln.startswith("| ") and ln.split("|")[1].strip() in CATALOGUE_IDS]
     assert [ln.split("|")[1].strip() for ln in table] == CATALOGUE_IDS
     failures = lines[lines.index("## Failures") + 2:]
-    assert failures[0] == "- `keras.fit` on tf2.15: test_steps: assert 29 == 30"
+    assert failures[0] == "- ✗ keras.fit on tf2.15: test_steps: assert 29 == 30"
     assert failures[1] == ""
+    unverified = lines[lines.index("## Cells without a verdict") + 2:]
+    assert unverified[0] == "- – missing — data.csv on tf2.21: No spec covers this recipe yet."
 
 
 def test_matrix_md_has_no_failures_section_when_nothing_fails(tmp_path, capsys):
@@ -171,7 +180,7 @@ def test_allow_missing_turns_a_missing_report_into_a_no_report_column(two_envs, 
     assert merged["environments"][1]["environment"] is None
     assert {r["cells"]["tf2.16"]["status"] for r in merged["recipes"]} == {"no report"}
     md = (tmp_path / "out" / "matrix.md").read_text()
-    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "-", f"{len(CATALOGUE_IDS)} no report"]
+    assert md_row(md, "tf2.16") == ["tf2.16", "-", "-", "-", "-", "0", "0", str(len(CATALOGUE_IDS))]
     assert f"- tf2.16: no report ({gone}: no such file" in md
 
 
@@ -362,33 +371,44 @@ def published(tmp_path, capsys):
     return (tmp_path / "pub" / "compatibility.md").read_text()
 
 
-def test_published_summary_counts_each_environment_with_exact_versions(published):
+def test_published_summary_counts_each_environments_symbols_with_exact_versions(published):
+    assert md_row(published, "environment") == ["environment", "TensorFlow", "tf.keras", "numpy", "Python", "✓",
+                                                "⚠", "🔒", "✗"]
     assert md_row(published, "tf2.21-keras3.15") == ["tf2.21-keras3.15", "2.21.0 (tensorflow)", "Keras 3 3.15.1",
-                                                     "2.4.6", "3.11.9", str(len(CATALOGUE_IDS) - 1), "1", "0", "0", "0",
-                                                     "0"]
+                                                     "2.4.6", "3.11.9", str(len(CATALOGUE_IDS) - 1), "1", "0", "0"]
     assert md_row(published, "tf2.12") == ["tf2.12", "2.12.1 (tensorflow-cpu)", "Keras 2 2.15.0", "1.24.3", "3.11.7",
-                                           str(len(CATALOGUE_IDS) - 2), "1", "0", "1", "0", "0"]
+                                           str(len(CATALOGUE_IDS) - 2), "0", "1", "1"]
     assert "Declared support range: TensorFlow 2.12-2.21" in published
 
 
-def test_published_table_has_a_row_per_recipe_and_marks_security_defects(published):
-    assert md_row(published, "recipe") == ["recipe", "§", "tf2.21-keras3.15", "tf2.16-keras3.15", "tf2.12"]
-    assert md_row(published, "keras.save_model") == ["keras.save_model", "1.8", "known defect (current)",
-                                                     "known defect (current)", "known defect ⚠ security (current)"]
-    assert md_row(published, "data.batch")[-1] == "**fail** (current)"
+def test_published_opens_with_what_each_environment_costs(published):
+    lines = [ln for ln in published.splitlines()[1:8] if ln]
+    # None is free: the least costly first; environments that cost the same are named together; a security
+    # defect is a security finding.
+    assert lines[0] == ("**None of the 3 environments is free of failures, known defects and security findings.** The "
+                        "least costly: tf2.21-keras3.15, tf2.16-keras3.15: ⚠ 1 known defect (keras.save_model).")
+    assert lines[1] == ("What each other environment costs you: tf2.12: ✗ data.batch fails + 🔒 "
+                        "[keras-lambda-loads-in-safe-mode](#keras-lambda-loads-in-safe-mode).")
+    assert lines[2] == ("No date or suite commit recorded for tf2.21-keras3.15, tf2.16-keras3.15, tf2.12 (reports from "
+                        "before they were).")
 
 
-def test_published_lists_every_non_pass_cell_once_per_sentence_with_its_environments(published):
-    lines = published.splitlines()
-    cells = lines[lines.index("## Every cell that is not `pass`") + 4:]
-    cells = cells[:cells.index("")]
-    assert cells == [
-        "- `keras.save_model` — known defect on tf2.21-keras3.15, tf2.16-keras3.15: A model reloaded from '.h5' "
-        "cannot continue training. (https://example.invalid/1) [keras-h5-reload-loses-optimizer-state]",
-        "- `keras.save_model` — known defect on tf2.12: SECURITY: load_model runs a Lambda's code. (CVE-2024-3660) "
-        "[keras-lambda-loads-in-safe-mode]",
-        "- `data.batch` — fail on tf2.12: test_zip: AttributeError: no attribute 'isidentifier'",
-    ]
+def test_published_grid_has_one_symbol_per_cell_and_marks_security_defects(published):
+    assert md_row(published, "recipe") == ["recipe", "title", "§", "API", "tf2.21-keras3.15", "tf2.16-keras3.15",
+                                           "tf2.12"]
+    assert md_row(published, "keras.save_model")[3:] == ["current", "⚠", "⚠", "🔒"]
+    assert md_row(published, "data.batch")[-1] == "✗"
+
+
+def test_published_says_each_defect_once_with_a_row_of_environments(published):
+    link = f"[{DEFECT['id']}](#{DEFECT['id']})"
+    assert md_row(published, link) == [link, "keras.save_model", "⚠", "⚠", "✓"]
+    security = f"[{SECURITY['id']}](#{SECURITY['id']})"
+    assert md_row(published, security) == [security, "keras.save_model", "✓", "✓", "🔒"]
+    assert published.count(DEFECT["sentence"]) == 1 and published.count(SECURITY["sentence"]) == 1
+    assert (f'- <a id="{DEFECT["id"]}"></a>**{DEFECT["id"]}**: {DEFECT["sentence"]} Upstream: '
+            f'{DEFECT["upstream"]}.') in published.splitlines()
+    assert "- ✗ data.batch on tf2.12: test_zip: AttributeError: no attribute 'isidentifier'" in published.splitlines()
 
 
 def test_published_says_what_the_suites_install_changed_and_pip_checks_verdict(published):
@@ -396,7 +416,8 @@ def test_published_says_what_the_suites_install_changed_and_pip_checks_verdict(p
     assert len(lines) == 1
     assert "numpy 1.24.3 -> 2.4.6" in lines[0] and "NOT clean" in lines[0] and "BROKEN" in lines[0]
     [clean] = [ln for ln in published.splitlines() if ln.startswith("| tf2.21-keras3.15 ") and "pip install" in ln]
-    assert [c.strip() for c in clean.strip("|").split("|")][3:] == ["nothing it had", "clean"]
+    assert [c.strip() for c in clean.strip("|").split("|")][2:] == ["nothing it had", "clean"]
+    assert "In every install: second step: `pip install -e .`." in published.splitlines()
 
 
 def test_publish_refuses_a_partial_run(tmp_path, capsys):
@@ -409,7 +430,74 @@ def test_publish_refuses_a_partial_run(tmp_path, capsys):
     assert not (tmp_path / "pub").exists()
 
 
-def test_matrix_lists_known_defects_with_the_environments_that_share_them(published, tmp_path):
+def test_matrix_md_shows_each_defect_once_in_the_grid_of_findings(published, tmp_path):
     md = (tmp_path / "out" / "matrix.md").read_text()
-    assert ("- `keras.save_model` on tf2.21-keras3.15, tf2.16-keras3.15: A model reloaded from '.h5' cannot "
-            "continue training.") in md
+    assert md.count(DEFECT["sentence"]) == 1
+    assert md_row(md, f"[{DEFECT['id']}](#{DEFECT['id']})")[2:] == ["⚠", "⚠", "✓"]
+
+
+def test_free_environments_come_first_and_the_runs_provenance_is_said(tmp_path, capsys):
+    clean = make_report(ENV_221)
+    clean["provenance"] = {"date": "2026-01-02T03:04:05Z", "git_commit": "b" * 40, "git_dirty": False,
+                           "command_line": ["/v/bin/python", "/v/bin/pytest", "suite", "-n", "2"]}
+    defective = dict(clean, recipes=make_report(ENV_215, {
+        "keras.fit": {"status": "known defect", "known_defects": [DEFECT]}})["recipes"], environment=ENV_215)
+    a = write(tmp_path / "tf2.21" / "conformance.json", clean)
+    b = write(tmp_path / "tf2.15" / "conformance.json", defective)
+    code, _, _ = run(["--out-dir", str(tmp_path / "out"), str(a), str(b)], capsys)
+    assert code == 0
+    md = (tmp_path / "out" / "matrix.md").read_text()
+    lines = [ln for ln in md.splitlines()[1:7] if ln]
+    assert lines[:3] == ["**Free of failures, known defects and security findings: tf2.21** (1 of 2 environments).",
+                         "What each other environment costs you: tf2.15: ⚠ 1 known defect (keras.fit).",
+                         "Runs of 2026-01-02 (UTC) at suite commit `bbbbbbbbbbbb` (clean)."]
+    # The provenance section adds what the headline does not say: the time and the command of each run.
+    assert "In every run: run at 2026-01-02 03:04:05 UTC; command `pytest suite -n 2`." in md.splitlines()
+    assert md.count("bbbbbbbbbbbb") == 1
+
+
+def test_matrix_json_has_a_schema_version_provenance_and_each_defect_once(published, tmp_path):
+    merged = json.loads((tmp_path / "out" / "matrix.json").read_text())
+    assert merged["schema_version"] == matrix.SCHEMA_VERSION == 2
+    assert set(merged["provenance"]) == {"date", "git_commit", "git_dirty", "command_line"}
+    assert isinstance(merged["provenance"]["command_line"], list)
+    assert [e["provenance"] for e in merged["environments"]] == [None, None, None]
+    [row] = [d for d in merged["defects"] if d["id"] == DEFECT["id"]]
+    assert (row["recipes"], row["cells"]) == (["keras.save_model"], {
+        "tf2.21-keras3.15": "present", "tf2.16-keras3.15": "present", "tf2.12": "absent"})
+
+
+def test_a_report_of_a_newer_schema_is_refused_in_one_line(tmp_path, capsys):
+    from reports import conformance
+
+    assert conformance.SCHEMA_VERSION in matrix.CONFORMANCE_SCHEMAS
+    src = write(tmp_path / "env" / "conformance.json", dict(make_report(ENV_221), schema_version=99))
+    code, _, err = run(["--out-dir", str(tmp_path / "out"), str(src)], capsys)
+    assert code == 2 and "schema_version 99: this suite reads 1, 2" in err and err.count("\n") == 1
+
+
+def test_the_golden_compatibility_and_matrix_reports_have_short_cells_and_say_nothing_twice():
+    """Rendered from tests/golden/fixtures/matrix/ (real runs in four environments, one a partial mutant run)."""
+    from tests import golden
+    from tests.golden import readable
+
+    for markdown in (golden.compatibility_md(), golden.matrix_md()):
+        assert readable.long_cells(markdown) == []
+        assert readable.repeated_sentences(markdown) == {}
+        answer = [ln for ln in markdown.splitlines()[1:] if ln][:3]
+        assert answer[0].startswith("**None of the 4 environments is free of failures, known defects and security "
+                                    "findings.** The least costly: tf2.21-keras3.15: ⚠ 3 known defects")
+        assert answer[2].startswith("Runs of ")
+
+
+def test_the_headline_names_a_few_advisories_per_environment_and_counts_the_rest(tmp_path, capsys):
+    report = make_report(ENV_221)
+    report["advisories"] = [{"id": f"ADV-{i}", "verdict": "vulnerable", "detail": "it ran", "format": ".h5"}
+                            for i in range(1, 6)]
+    src = write(tmp_path / "tf2.21" / "conformance.json", report)
+    code, _, _ = run(["--out-dir", str(tmp_path / "out"), str(src)], capsys)
+    assert code == 0
+    md = (tmp_path / "out" / "matrix.md").read_text()
+    assert (" The least costly: tf2.21: 🔒 [ADV-1](#adv-1), [ADV-2](#adv-2), [ADV-3](#adv-3) and 2 more."
+            in md.splitlines()[2])
+    assert md_row(md, "[ADV-5](#adv-5)")[2:] == ["🔒"]
