@@ -339,8 +339,9 @@ class ConformancePlugin:
                 verdict, details = "not applicable", by_verdict["not applicable"] or skipped
             else:
                 verdict, details = "not run", []
-            rows.append({"id": advisory.id, "aliases": list(advisory.aliases), "recipe": advisory.recipe,
-                         "format": advisory.format, "verdict": verdict,
+            # `recipe` (the first) stays as it was for readers of older reports; `recipes` names them all.
+            rows.append({"id": advisory.id, "aliases": list(advisory.aliases), "recipe": advisory.recipes[0],
+                         "recipes": list(advisory.recipes), "format": advisory.format, "verdict": verdict,
                          "detail": "; ".join(dict.fromkeys(details)), "payload": advisory.payload,
                          "sentence": advisory.sentence, "fixed": advisory.fixed, "upstream": advisory.upstream})
         return rows

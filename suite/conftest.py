@@ -71,8 +71,10 @@ class Verdicts:
         self.runs = 0
 
     def load(self, probe: str, timeout: float = 120.0, memory_headroom: int | None = None, **kwargs):
+        """`probe`: a function of suite/untrusted.py, or `module:function` for another probe module."""
         self.runs += 1
-        return self.sandbox.run(f"suite.untrusted:{probe}", kwargs, self.tmp_path / f"sandbox-{self.runs}",
+        target = probe if ":" in probe else f"suite.untrusted:{probe}"
+        return self.sandbox.run(target, kwargs, self.tmp_path / f"sandbox-{self.runs}",
                                 timeout=timeout, memory_headroom=memory_headroom)
 
     def _record(self, advisory: str, verdict: str, detail: str) -> None:

@@ -38,7 +38,7 @@ START_TIMEOUT = 300.0     # importing TensorFlow on a slow, busy machine (observ
 OUTPUT_TAIL = 2000        # characters of a child's output kept for the report
 # What the server imports before the first fork: TensorFlow with the Keras tf.keras resolves to, and the
 # probes of the advisory specs.
-PRELOAD = ("tensorflow", "suite.untrusted")
+PRELOAD = ("tensorflow", "suite.untrusted", "suite.untrusted_hdf5")
 
 
 @dataclass

@@ -1534,6 +1534,109 @@ def tar_extraction_creates_outside_links():
 
 
 # --- HDF5 and weight-file advisories (suite/test_keras_advisories_hdf5.py) ----------------------------------
+# Each disarms one check of Keras 3.15.1's weight loaders, the way the releases before its fix behaved.
+
+ADVISORY_HDF5_SPECS = "suite/test_keras_advisories_hdf5.py"
+
+
+def _hdf5_advisory(breaks: str, spec: str, recipe: str):
+    """A mutant run against the one spec that reproduces its advisory (as the advisory mutants above)."""
+    return mutant(recipe, breaks, subprocess=True, module=f"{ADVISORY_HDF5_SPECS}::{spec}")
+
+
+def _h5_checks():
+    """saving_lib, where the HDF5 checks live, and legacy_h5_format, which imported them by name."""
+    src = _keras3_src()
+    from keras.src.legacy.saving import legacy_h5_format
+
+    return src.saving.saving_lib, legacy_h5_format
+
+
+def _let_through(refusal: str) -> None:
+    """safe_get_h5_dataset returns the dataset where it would refuse it with `refusal` in its message."""
+    lib, legacy = _h5_checks()
+
+    def make(orig):
+        def get(group, name):
+            try:
+                return orig(group, name)
+            except ValueError as exc:
+                if refusal not in str(exc):
+                    raise
+                return group[name]
+        return get
+    _wrap(lib, "safe_get_h5_dataset", make)
+    legacy.safe_get_h5_dataset = lib.safe_get_h5_dataset
+
+
+@_hdf5_advisory("load_model unpickles the object arrays of a '.keras' file's model.weights.npz, as before 3.9",
+                "test_pickled_npz_weights_in_a_keras_file_are_not_unpickled", "keras.save_model")
+def npz_weights_are_unpickled():
+    src = _keras3_src()
+
+    def make(orig):
+        def init(self, root_path, archive=None, mode="r"):
+            orig(self, root_path, archive, mode)
+            if mode == "r":
+                self.contents.allow_pickle = True  # NumPy's NpzFile reads every member with this flag
+        return init
+    _wrap(src.saving.saving_lib.NpzIOStore, "__init__", make)
+
+
+@_hdf5_advisory("the weight loaders read HDF5 external storage, as before #22057",
+                "test_hdf5_external_references_in_the_weights_of_a_keras_file_are_not_read", "keras.save_model")
+def h5_external_storage_is_read():
+    _let_through("external Dataset")
+
+
+@_hdf5_advisory("the HDF5 link check sees only the last group of a path, as before #23168",
+                "test_hdf5_external_references_in_a_weights_file_are_not_read", "keras.save_weights")
+def h5_links_checked_on_the_last_group_only():
+    lib, legacy = _h5_checks()
+
+    def make(orig):
+        def get(parent, name):
+            *above, last = name.split("/")
+            if above and not isinstance(parent, dict):
+                parent = parent["/".join(above)]  # followed unchecked, links included
+            return orig(parent, last)
+        return get
+    _wrap(lib, "safe_get_h5_group", make)
+    legacy.safe_get_h5_group = lib.safe_get_h5_group
+
+
+@_hdf5_advisory("load_weights follows a link on a legacy '.h5' file's 'model_weights' group, as before #22900",
+                "test_hdf5_external_references_in_h5_weights_or_the_file_editor_are_not_read", "keras.save_weights")
+def h5_model_weights_link_is_followed():
+    lib, _ = _h5_checks()
+    _wrap(lib, "safe_get_h5_group",
+          lambda orig: lambda parent, name: parent[name] if name == "model_weights" else orig(parent, name))
+
+
+@_hdf5_advisory("the weight loaders read HDF5 virtual datasets, as before #22801",
+                "test_an_hdf5_virtual_dataset_in_a_weights_file_is_not_read", "keras.save_weights")
+def h5_virtual_datasets_are_read():
+    _let_through("virtual Dataset")
+
+
+@_hdf5_advisory("the weight loaders read a dataset of any declared size, as before #22975",
+                "test_an_hdf5_shape_bomb_in_a_model_file_is_refused_before_allocating", "keras.save_model")
+def h5_shape_bombs_are_allocated():
+    _let_through("shape bomb")
+
+
+@_hdf5_advisory("KerasFileEditor reads a dataset of any declared size, as before #21880",
+                "test_an_hdf5_shape_bomb_is_refused_by_the_file_editor_before_allocating", "keras.save_weights")
+def file_editor_size_bound_is_skipped():
+    _keras3_src()
+    import types
+
+    try:
+        from keras.src.saving import file_editor
+    except ImportError as exc:
+        raise NotApplicable("no KerasFileEditor (Keras < 3.6)") from exc
+    # The bound is local to _extract_weights_from_store; math.prod is what sizes the dataset there (alone).
+    file_editor.math = types.SimpleNamespace(prod=lambda shape: 0)
 
 
 _APPLIED: set[str] = set()

@@ -88,11 +88,13 @@ class Advisory:
     """A published security advisory (or a reported, not yet fixed, flaw) about loading a file someone else
     wrote, and the spec that reproduces it harmlessly. The verdict comes from what the spec observes the
     crafted file do here (suite/untrusted.py): `refused`, `vulnerable` or `not applicable`, never from a
-    version number. `fixed` is the evidence of the fix (PR, commit, first release as read in the source);
-    `sentence` is what a user must know and do when it reproduces."""
+    version number. `recipes`: the guide's recipe(s) whose API reads the crafted file (a `.keras` or `.h5`
+    model through load_model is keras.save_model, a weights file through load_weights keras.save_weights).
+    `fixed` is the evidence of the fix (PR, commit, first release as read in the source); `sentence` is what
+    a user must know and do when it reproduces."""
     id: str
     aliases: tuple[str, ...]
-    recipe: str
+    recipes: tuple[str, ...]
     specs: tuple[str, ...]
     format: str
     api: str
@@ -105,7 +107,7 @@ class Advisory:
     def reproduced_by(self, recipe: str, spec: str) -> bool:
         import fnmatch
 
-        return recipe == self.recipe and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
+        return recipe in self.recipes and any(fnmatch.fnmatchcase(spec, p) for p in self.specs)
 
 
 class AdvisoryReproduced(AssertionError):
@@ -158,11 +160,12 @@ def advisories(path: Path = CATALOGUE_PATH) -> dict[str, Advisory]:
         lacking = [key for key in ADVISORY_FIELDS if not item.get(key)]
         if lacking:
             raise ValueError(f"{path}: advisory {item.get('id', '?')}: lacks {', '.join(lacking)}")
-        advisory = Advisory(item["id"], tuple(item.get("aliases", ())), item["recipe"], tuple(item["specs"]),
+        recipes = (item["recipe"],) if isinstance(item["recipe"], str) else tuple(item["recipe"])
+        advisory = Advisory(item["id"], tuple(item.get("aliases", ())), recipes, tuple(item["specs"]),
                             item["format"], item["api"], item["payload"], item["recognised"], item["fixed"],
                             item["upstream"], item["sentence"])
-        if advisory.recipe not in known or advisory.id in found or advisory.id in defect_ids:
-            raise ValueError(f"{path}: advisory {advisory.id}: unknown recipe {advisory.recipe!r} or id given twice")
+        if not set(advisory.recipes) <= set(known) or advisory.id in found or advisory.id in defect_ids:
+            raise ValueError(f"{path}: advisory {advisory.id}: unknown recipe {advisory.recipes!r} or id given twice")
         found[advisory.id] = advisory
     return found
 
