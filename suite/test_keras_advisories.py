@@ -24,7 +24,7 @@ import shutil
 import pytest
 
 from suite.helpers import keras
-from suite.untrusted import (FormatNotHere, canary_module, edit_keras_config, find_layer, gadget_model,
+from suite.untrusted import (FormatNotHere, Touch, canary_module, edit_keras_config, find_layer, gadget_model,
                              keras_function, layer_configs, marker_lambda_model, marker_savedmodel, save,
                              save_without_side_effects, tar_archive)
 
@@ -209,7 +209,7 @@ def test_a_torch_module_in_a_keras_file_is_not_unpickled(tmp_path, advisory):
 
     marker = tmp_path / "unpickled"
     blob = io.BytesIO()
-    torch.save(_Touch(marker), blob)
+    torch.save(Touch(marker), blob)
     path = save(keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, name="torch")]),
                 tmp_path / "torch.keras")
     edit_keras_config(path, lambda config: find_layer(config, "Dense").update(
@@ -220,18 +220,6 @@ def test_a_torch_module_in_a_keras_file_is_not_unpickled(tmp_path, advisory):
     advisory.judge("CVE-2025-49655", result, lambda seen: (
         "load_model unpickled the torch module in config.json (torch.load ran the pickle's code)"
         if seen["marker"] else None))
-
-
-class _Touch:
-    """Unpickling it creates a marker file: the harmless stand-in for a pickle's code."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        import pathlib
-
-        return pathlib.Path.touch, (pathlib.Path(self.marker),)
 
 
 @save_model

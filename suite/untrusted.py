@@ -51,21 +51,28 @@ def save_without_side_effects(model, path: Path, marker: Path) -> Path:
     return path
 
 
-def edit_keras_config(path: Path, edit: Callable[[dict], None], extra: dict[str, bytes] | None = None) -> Path:
-    """Rewrite the config.json inside a '.keras' archive with `edit` (which changes the dict in place),
-    keeping every other member; `extra` adds members."""
+def rewrite_archive(path: Path, change: Callable[[dict[str, bytes]], None]) -> Path:
+    """Rewrite the members of a '.keras' archive with `change` (which edits {name: bytes} in place)."""
     with zipfile.ZipFile(path) as archive:
         members = {info.filename: archive.read(info) for info in archive.infolist()}
-    config = json.loads(members["config.json"])
-    edit(config)
-    members["config.json"] = json.dumps(config).encode()
-    members.update(extra or {})
+    change(members)
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     tmp.replace(path)
     return path
+
+
+def edit_keras_config(path: Path, edit: Callable[[dict], None]) -> Path:
+    """Rewrite the config.json inside a '.keras' archive with `edit` (which changes the dict in place)."""
+
+    def change(members):
+        config = json.loads(members["config.json"])
+        edit(config)
+        members["config.json"] = json.dumps(config).encode()
+
+    return rewrite_archive(path, change)
 
 
 def layer_configs(config: dict) -> list[dict]:
@@ -88,6 +95,16 @@ def canary_module(directory: Path, marker: Path) -> str:
         "def payload_fn(x, **kwargs):\n"
         "    return x\n")
     return name
+
+
+class Touch:
+    """A pickle's stand-in for code: unpickling it calls pathlib.Path.touch(marker), and nothing else."""
+
+    def __init__(self, marker: Path):
+        self.marker = Path(marker)
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
 
 
 class FormatNotHere(Exception):
@@ -201,7 +218,9 @@ def tar_archive(path: Path, members: list[tuple[str, str, str]]) -> Path:
 # parent decides the verdict (suite/conftest.py, Verdicts.judge).
 
 
-def _attempt(load: Callable[[], object], marker: str | None, extract: str | None) -> dict:
+def observe(load: Callable[[], object], marker: str | None, extract: str | None) -> dict:
+    """Run `load` and say what happened: {"status": returned or raised, "error": the refusal, "marker":
+    whether the marker file exists afterwards, "extracted": what EXTRACT[extract] read off the result}."""
     outcome = {"status": "returned", "error": None, "marker": False, "extracted": None}
     try:
         loaded = load()
@@ -227,13 +246,7 @@ def _vocabulary(model) -> list[str]:
             for token in layer.get_vocabulary()]
 
 
-def _weights(model) -> list[float]:
-    import numpy as np
-
-    return [float(v) for w in model.get_weights() for v in np.ravel(w)[:64]]
-
-
-EXTRACT = {"vocabulary": _vocabulary, "weights": _weights, "layers": lambda m: [type(x).__name__ for x in m.layers]}
+EXTRACT = {"vocabulary": _vocabulary}
 
 
 def _load_model(path: str, call: bool = False, **kwargs):
@@ -258,10 +271,10 @@ def probe_load(variants: list[dict], sys_path: list[str] | None = None, cwd: str
         if marker:  # what an earlier variant's payload created is not this variant's doing
             Path(marker).unlink(missing_ok=True)
         load = lambda **kw: _load_model(variant["path"], variant.get("call", False), **kw)  # noqa: E731
-        main = _attempt(load, marker, extract)
+        main = observe(load, marker, extract)
         second = None
         if variant.get("control") and not main["marker"]:
-            second = _attempt(lambda: load(safe_mode=False), marker, extract)
+            second = observe(lambda: load(safe_mode=False), marker, extract)
         observed[variant["name"]] = {"main": main, "control": second}
         for name in set(sys.modules) - before:
             del sys.modules[name]
@@ -273,7 +286,7 @@ def probe_import(module: str, sys_path: list[str], marker: str) -> dict:
     import importlib
 
     sys.path[:0] = sys_path
-    return {"import": {"main": _attempt(lambda: importlib.import_module(module), marker, None), "control": None}}
+    return {"import": {"main": observe(lambda: importlib.import_module(module), marker, None), "control": None}}
 
 
 def probe_from_config(variants: list[dict]) -> dict:
@@ -291,17 +304,17 @@ def probe_from_config(variants: list[dict]) -> dict:
             return keras.Sequential.from_config(config, **kwargs)
 
         Path(variant["marker"]).unlink(missing_ok=True)
-        main = _attempt(rebuild, variant["marker"], None)
+        main = observe(rebuild, variant["marker"], None)
         second = None
         if variant.get("control") and not main["marker"]:
-            second = _attempt(lambda: rebuild(safe_mode=False), variant["marker"], None)
+            second = observe(lambda: rebuild(safe_mode=False), variant["marker"], None)
         observed[variant["name"]] = {"main": main, "control": second}
     return observed
 
 
 def probe_yaml(text: str, marker: str) -> dict:
     """keras.models.model_from_yaml(text), which TF 2.6 removed (it raises RuntimeError since)."""
-    return {"yaml": {"main": _attempt(lambda: keras.models.model_from_yaml(text), marker, None), "control": None}}
+    return {"yaml": {"main": observe(lambda: keras.models.model_from_yaml(text), marker, None), "control": None}}
 
 
 def probe_get_file(variants: list[dict], root: str) -> dict:
@@ -319,7 +332,7 @@ def probe_get_file(variants: list[dict], root: str) -> dict:
             return keras.utils.get_file(fname=variant["name"] + ".tar", origin=variant["origin"], extract=True,
                                         cache_dir=variant["cache_dir"], cache_subdir="datasets")
 
-        seen = _attempt(fetch, None, None)
+        seen = observe(fetch, None, None)
         escaped = [os.path.relpath(os.path.join(folder, name), root)
                    for folder, dirs, files in os.walk(root) for name in dirs + files
                    if name == variant["escape"] and not os.path.realpath(folder).startswith(datasets)]
@@ -349,5 +362,5 @@ def probe_asset_store(tmp: str, name: str, marker: str) -> dict:
     if lib is None:
         return {"store": {"main": {"status": "absent", "error": "no saving_lib.DiskIOStore in this Keras",
                                    "marker": False, "extracted": None}, "control": None}}
-    return {"store": {"main": _attempt(lambda: lib.DiskIOStore("assets", mode="w").make(name), marker, None),
+    return {"store": {"main": observe(lambda: lib.DiskIOStore("assets", mode="w").make(name), marker, None),
                       "control": None}}

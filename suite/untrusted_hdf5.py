@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from suite.untrusted import _attempt, error_line, save
+from suite.untrusted import Touch, error_line, observe, rewrite_archive, save
 
 keras = tf.keras
 
@@ -77,19 +77,6 @@ def craft(directory: Path, suffix: str, edit: Callable[[Path, Path], str]) -> tu
 
     rewrite_archive(crafted, edit_member)
     return legit, crafted, member, kernel
-
-
-def rewrite_archive(path: Path, change: Callable[[dict[str, bytes]], None]) -> Path:
-    """Rewrite the members of a '.keras' archive with `change` (which edits {name: bytes} in place)."""
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
-    change(members)
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    tmp.replace(path)
-    return path
 
 
 def kernel_dataset(h5: h5py.File) -> str:
@@ -166,23 +153,13 @@ def canary_through(path: Path, kernel: str) -> bool:
         return bool(np.array_equal(h5[kernel][()], CANARY))
 
 
-class _Touch:
-    """Pickled into the crafted npz: unpickling it calls pathlib.Path.touch(marker), nothing else."""
-
-    def __init__(self, marker: Path):
-        self.marker = Path(marker)
-
-    def __reduce__(self):
-        return Path.touch, (self.marker,)
-
-
 def npz_pickle_archive(path: Path, marker: Path) -> Path:
     """Save the legitimate '.keras' archive at `path`, then replace its HDF5 weights by a
     model.weights.npz (which the loader reads when the archive has no model.weights.h5) whose arrays are
     object arrays holding a pickled _Touch: np.load(allow_pickle=True) creates `marker`."""
     save_dense(path)
     payload = np.empty((), dtype=object)
-    payload[()] = _Touch(marker)
+    payload[()] = Touch(marker)
     buffer = io.BytesIO()
     # "__root__" is read first for every model; the layer keys cover the layouts of the versions.
     np.savez(buffer, **{"__root__": payload, "layers/d": payload, "_layer_checkpoint_dependencies/d": payload})
@@ -286,12 +263,12 @@ def probe_variants(variants: dict[str, list[str]], watch_memory: bool = False) -
 def probe_npz(path: str, marker: str) -> dict:
     """load_model(path); when the marker did not appear, the control: np.load(allow_pickle=True) of the
     archive's npz member, in this child, must create it (the payload works with this NumPy)."""
-    main = _attempt(lambda: keras.models.load_model(path), marker, None)
+    main = observe(lambda: keras.models.load_model(path), marker, None)
     control = None
     if not main["marker"]:
         def unpickle():
             with zipfile.ZipFile(path) as archive:
                 return np.load(io.BytesIO(archive.read(NPZ_MEMBER)), allow_pickle=True)["__root__"]
 
-        control = _attempt(unpickle, marker, None)
+        control = observe(unpickle, marker, None)
     return {"main": main, "control": control}
