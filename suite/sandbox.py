@@ -78,11 +78,15 @@ class Sandbox:
 
     @classmethod
     def spawn(cls, preload: tuple[str, ...] = PRELOAD, env: dict | None = None) -> "Sandbox":
-        """Start the server without waiting: its imports overlap with whatever the caller does next."""
-        environment = dict(os.environ if env is None else env)
-        environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), environment.get("PYTHONPATH")) if p)
-        environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        process = subprocess.Popen([sys.executable, "-m", "suite.sandbox", *preload], cwd=ROOT, env=environment,
+        """Start the server without waiting: its imports overlap with whatever the caller does next.
+
+        The one process tfguide/launcher.py does not start, because the sandbox is spoken to over pipes
+        while the launcher's workers run to completion with their output in files; it is started the
+        launcher's way all the same (its environment, its own session so that a kill reaches its children)."""
+        from tfguide import launcher
+
+        process = subprocess.Popen(launcher.python("-m", "suite.sandbox", *preload), cwd=ROOT,
+                                   env=launcher.child_env(env),
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    text=True, bufsize=1, start_new_session=True)
         return cls(process)
