@@ -61,8 +61,8 @@ def in_memory_target(report: dict, threshold: float) -> dict | None:
     ev.append(f"limit: {cb / 1e9:.2f} GB/s ({limits['details']['copy_bandwidth'].get('best_config')})")
     if best_any is not best_copy:
         ev.append(f"{best_any['name']} reaches {best_any['pct_of_limit']:.1f} % without copying the bytes")
-    return {"target": f"best in-memory tf.data pipeline: >= {threshold:g} % of the measured copy bandwidth",
-            "met": value >= threshold, "value": value, "value_ci95": (best_copy or best_any).get("pct_of_limit_ci95"),
+    return {"target": f"in-memory tf.data: >= {threshold:g} % of the copy bandwidth",
+            "value": value, "value_ci95": (best_copy or best_any).get("pct_of_limit_ci95"),
             "row": (best_copy or best_any)["name"], "evidence": "; ".join(ev)}
 
 

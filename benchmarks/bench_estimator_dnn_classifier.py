@@ -7,6 +7,10 @@ predict (`reference.estimator_dnn_classifier.run_estimator` / `run_keras` with t
 and all. Where the installed TensorFlow still has `tf.estimator` (<= 2.15) both paths run and the Estimator
 row is compared with its Keras equivalent in the same rounds; from TF 2.16 the Estimator rows are skipped
 with the reason.
+
+Time to quality (benchmarks/quality.py) of the DNNClassifier's Keras equivalent: seconds from a fresh model to
+the 0.9 test accuracy the recipes' specs hold every premade Estimator to (suite/iris_classifiers.py), checked
+every CHECK_STEPS steps, training on the recipe's endless `train_input_fn`.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ import importlib
 import tempfile
 from pathlib import Path
 
+from benchmarks import quality
 from benchmarks.declaration import Benchmark
 from benchmarks.rounds import Group, Unit, measure_group
 
 SLOT = "once"  # when it runs (benchmarks/conftest.py)
 GROUP = "estimator"
-BENCHMARK = Benchmark(recipe="estimator.dnn_classifier", budgets={GROUP: 20})  # full-run seconds per pass
+QUALITY_GROUP = "estimator/quality"
+BENCHMARK = Benchmark(recipe="estimator.dnn_classifier", budgets={GROUP: 20, QUALITY_GROUP: 10},
+                      measured_once=(GROUP, QUALITY_GROUP))
+QUALITY_TARGET = 0.9     # suite/iris_classifiers.py MIN_TEST_ACCURACY
+CHECK_STEPS = 10         # 320 examples of iris's 120
+QUALITY = {"full": {"trials": (3, 12), "steps": 2000}, "quick": {"trials": (2, 4), "steps": 2000}}
 RECIPES = {"estimator.dnn_classifier": "reference.estimator_dnn_classifier",
            "estimator.linear_classifier": "reference.estimator_linear_classifier",
            "estimator.dnn_linear_combined": "reference.estimator_dnn_linear_combined"}
@@ -75,3 +85,45 @@ def units(plan, recorder, tmp_path: Path) -> list[Unit]:
 def test_premade_estimators_and_keras_equivalents(tf, plan, recorder, tmp_path):
     group = Group(GROUP, "training", units(plan, recorder, tmp_path), plan.budget(GROUP))
     measure_group(group, recorder, plan, once=True)
+
+
+def keras_quality_trial(tf, data, steps: int):
+    """One time-to-quality trial of the DNNClassifier's Keras equivalent: compiled as `run_keras` compiles it,
+    trained on the recipe's endless train_input_fn, checked every CHECK_STEPS steps."""
+    from reference.estimator_dnn_classifier import BATCH_SIZE, LEARNING_RATE, SEED, make_keras_model
+    from reference.estimator_input_fn import train_input_fn
+
+    keras = tf.keras
+    (train_x, train_y), (test_x, test_y) = data
+
+    def trial(turn: int) -> quality.Trial:
+        keras.utils.set_random_seed(SEED + turn)
+        model = make_keras_model(train_x.keys())
+        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        features = {k: v.to_numpy() if hasattr(v, "to_numpy") else v for k, v in dict(test_x).items()}
+        watch = quality.Stopwatch(quality.accuracy_probe(tf, model, features, test_y), QUALITY_TARGET,
+                                  steps * BATCH_SIZE)
+        callback = quality.keras_callback(keras, watch, BATCH_SIZE, CHECK_STEPS)
+        dataset = train_input_fn(train_x, train_y, BATCH_SIZE)
+        watch.start()
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[callback])
+        return watch.result or watch.finish(callback.steps * BATCH_SIZE)
+
+    return trial
+
+
+def test_time_to_quality_of_the_keras_equivalent(tf, plan, recorder):
+    from reference import iris
+    from reference.estimator_dnn_classifier import BATCH_SIZE
+
+    size = QUALITY["quick" if plan.quick else "full"]
+    name = "estimator.dnn_classifier/keras-equivalent"
+    done = quality.run_trials({name: keras_quality_trial(tf, iris.load_data(), size["steps"])}, recorder,
+                              QUALITY_GROUP, plan.budget(QUALITY_GROUP), min_trials=size["trials"][0],
+                              max_trials=size["trials"][1])
+    recorder.add_quality(quality.row(
+        name, done[name], done[name], recipe="estimator.dnn_classifier", model="dnn_classifier",
+        config="keras-equivalent", global_batch=BATCH_SIZE, is_guide=True, data="iris (reference/data)",
+        target_accuracy=QUALITY_TARGET, check_every_examples=CHECK_STEPS * BATCH_SIZE,
+        limit_examples=size["steps"] * BATCH_SIZE, api="fit"))

@@ -1,31 +1,42 @@
-"""Fixtures of `pytest benchmarks`: the plan, the machine's limits, the recorder, passes and the report.
+"""Fixtures of `pytest benchmarks`: the plan, the budget, the machine's limits, the recorder, passes and the report.
 
 Benchmarks run in one process: under pytest-xdist several workers would share the cores and every
 timing would measure the neighbours too, so `-n`/`--dist` is refused, not silently ignored.
 
-A full run makes several passes (Plan.passes) over every group of rows (benchmarks/rounds.py): the tests
-of pass 1 of every module run first, then the rows measured once (distribution, Estimators, self-check),
-then passes 2..P, each in a FRESH PROCESS (benchmarks/bench_later_passes.py): a new process draws new luck
-(code and data addresses, thread pools, allocator state) that no pass inside one process can, the passes
-sample the machine minutes apart, and their rounds are pooled. Within a pass the modules run by their SLOT: data,
-training, io; the limits are measured at the start of each process and again before every slot.
+Order of a run (each module's SLOT): the rows measured once (worker processes, the self-check, the Estimators,
+time to quality), then pass 1 of every group - its tf.data, then training, then save/load groups - then, in a
+full run, passes 2..P, one pytest item each (benchmarks/bench_later_passes.py), each measured in a FRESH
+PROCESS: a new process draws new luck (code and data addresses, thread pools, allocator state) that no pass
+inside one process can, the passes sample the machine minutes apart, and their rounds are pooled. What cannot
+be scaled comes first, so that the budget (benchmarks/budget.py) shares what is left among what can. The
+limits are measured at the start of each process and again before every slot. Every process has a deadline
+and every round its own limit (benchmarks/watchdog.py).
+
+A later pass's process is `pytest benchmarks --bench-child-pass K ...`: the same modules, only the tests that
+measure per pass (those using the `bench_pass` fixture), which write their rounds to a file for the parent.
+`python -m benchmarks.ab` starts the same processes with two interpreters.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks import budget as budget_mod
+from benchmarks import watchdog as watchdog_mod
 from benchmarks.harness import Plan, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
-# A module's SLOT says when it runs: within a pass its tf.data, then training, then save/load groups; the rows
-# measured once after pass 1; the later passes last.
-SLOT_ORDER = {"data": 0, "training": 1, "io": 2, "once": 3, "last": 4}
+# A module's SLOT says when it runs: the rows measured once first, then within pass 1 its tf.data, training and
+# save/load groups; the later passes last.
+SLOT_ORDER = {"once": 0, "data": 1, "training": 2, "io": 3, "last": 4}
+PER_PASS = "bench_pass"   # the fixture of every test that measures in every pass
 XDIST_REFUSAL = ("pytest benchmarks must run in a single process: drop -n/--dist (pytest-xdist workers would share "
                  "the cores and every timing would include the other workers' work). Run `pytest benchmarks` "
                  "or `pytest benchmarks --quick` on its own.")
@@ -41,28 +52,72 @@ def _under_xdist(config: pytest.Config) -> bool:
 
 
 def pytest_addoption(parser):
-    # Internal: passes 2..P of a full run run these tests in a child process each and hand their rounds back.
     group = parser.getgroup("tfguide-benchmarks")
+    group.addoption("--budget", type=float, default=None, metavar="MINUTES",
+                    help="benchmarks: the run's whole wall time, warm-ups, compiles and limits included "
+                         f"(default {budget_mod.DEFAULT_MINUTES[False]:g}, with --quick "
+                         f"{budget_mod.DEFAULT_MINUTES[True]:g})")
+    # Internal: a pass in a process of its own (a full run's passes 2..P, python -m benchmarks.ab) measures the
+    # per-pass tests only, by an absolute deadline (time.time()), and hands its rounds back in a file.
     group.addoption("--bench-child-pass", type=int, default=None, help=argparse.SUPPRESS)
     group.addoption("--bench-child-out", default=None, help=argparse.SUPPRESS)
+    group.addoption("--bench-child-deadline", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def child_pass(config) -> int | None:
     return config.getoption("bench_child_pass", None)
 
 
+def budget_minutes(config) -> float:
+    minutes = config.getoption("budget", None)
+    return budget_mod.DEFAULT_MINUTES[bool(config.getoption("quick"))] if minutes is None else minutes
+
+
+def _terminal(config):
+    """A context giving a file on the user's terminal, also while pytest captures output."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    @contextlib.contextmanager
+    def terminal():
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            yield sys.stderr
+
+    return terminal
+
+
 def pytest_configure(config):
     if _under_xdist(config):
         raise pytest.UsageError(XDIST_REFUSAL)
+    if config.getoption("budget", None) is not None and config.getoption("budget") <= 0:
+        raise pytest.UsageError("--budget takes a positive number of minutes")
     # The thread configuration must be set before TensorFlow starts its runtime, which the pytest header's
     # environment fingerprint does (it runs a matmul).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from benchmarks.machine import fix_threads
+    from benchmarks.machine import fix_threads, process_age_s
 
     _STATE["threads"] = fix_threads(tf)
-    _STATE["started"] = time.perf_counter()
+    # The budget counts from the process's start: the interpreter and TensorFlow's import are part of the run.
+    _STATE["started"] = time.monotonic() - process_age_s()
+
+
+def _budget_seconds(config) -> float:
+    deadline = config.getoption("bench_child_deadline", None)
+    if child_pass(config) is not None and deadline is not None:
+        return deadline - time.time() + (time.monotonic() - _STATE["started"])
+    return 60.0 * budget_minutes(config)
+
+
+def slot_of(item) -> str:
+    """When an item runs: its test's own slot (declaration.slot), else its module's SLOT."""
+    return getattr(getattr(item, "function", None), "slot", None) or getattr(item.module, "SLOT", "once")
+
+
+def _scalable(item) -> bool:
+    """Within a slot, what the budget cannot scale (worker processes, the self-check) runs first."""
+    declared = getattr(item.module, "BENCHMARK", None)
+    return bool(declared and declared.budgets)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -72,42 +127,77 @@ def pytest_collection_modifyitems(session, config, items):
         raise pytest.UsageError(XDIST_REFUSAL)
     if not bench:
         return
-    # Pass 1 of every group, then the rows measured once, then passes 2..P (a child process each); sections in
-    # order.
     index = {id(item): n for n, item in enumerate(items)}
+    child = child_pass(config) is not None
+    if child:  # the process of one pass measures that pass and nothing else
+        drop = [i for i in items if PER_PASS not in getattr(i, "fixturenames", ())]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [i for i in items if PER_PASS in getattr(i, "fixturenames", ())]
+    items.sort(key=lambda item: (SLOT_ORDER.get(slot_of(item), 0), _scalable(item), index[id(item)]))
+    _STATE["budget"] = _make_budget(config, items, child)
 
-    def pass_of(item):
-        callspec = getattr(item, "callspec", None)
-        return callspec.params.get("bench_pass") if callspec else None
 
-    def order(item):
-        bench_pass = pass_of(item)
-        slot = getattr(item.module, "SLOT", "once")
-        phase = bench_pass * 2 if bench_pass is not None else (3 if slot == "last" else 1)
-        return (phase, SLOT_ORDER.get(slot, 3), index[id(item)])
-
-    child = child_pass(config)
-    keep, drop = [], []
+def _make_budget(config, items, child: bool) -> budget_mod.Budget:
+    """The budget of this process over the groups its items measure (their modules' declared budgets)."""
+    quick = bool(config.getoption("quick"))
+    plan = Plan.for_run(quick, child=child)
+    weights, repeated = {}, set()
+    _STATE["declared"] = list({id(d): d for i in items if (d := getattr(i.module, "BENCHMARK", None))}.values())
     for item in items:
-        p = pass_of(item)
-        if child is not None:  # the child measures its pass and nothing else
-            (keep if p == child else drop).append(item)
-        else:
-            (keep if p in (None, 0) else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-    items[:] = sorted(keep, key=order)
+        declared = getattr(item.module, "BENCHMARK", None)
+        if declared is None:
+            continue
+        per_pass = any(PER_PASS in getattr(i, "fixturenames", ()) for i in items if i.module is item.module)
+        for group in declared.budgets:
+            if group in declared.measured_once and child:
+                continue
+            weights[group] = plan.budget(group)
+            if per_pass and group not in declared.measured_once:
+                repeated.add(group)
+    total = _budget_seconds(config)
+    return budget_mod.Budget(total_s=total, weights=weights, repeated=frozenset(repeated), started=_STATE["started"],
+                             reserve_s=budget_mod.CHILD_RESERVE_S if child else budget_mod.REPORT_RESERVE_S[quick],
+                             later_passes=0 if child else plan.passes - 1, kind="later" if child else "first")
+
+
+def pytest_runtestloop(session):
+    """The process's deadline starts being watched once the items are known (benchmarks/watchdog.py)."""
+    budget = _STATE.get("budget")
+    if budget is not None and "watchdog" not in _STATE:
+        _STATE["watchdog"] = watchdog_mod.Watchdog(budget.started + watchdog_mod.process_deadline_s(budget.total_s),
+                                                   _terminal(session.config)).start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    budget, watchdog = _STATE.get("budget"), _STATE.get("watchdog")
+    _STATE["previous_slot"], _STATE["current_slot"] = _STATE.get("current_slot"), slot_of(item)
+    if budget is not None:
+        budget.item_started = budget.clock()
+    if watchdog is not None:
+        watchdog.item = item.nodeid
 
 
 def pytest_generate_tests(metafunc):
-    if "bench_pass" in metafunc.fixturenames:
+    if "later_pass" in metafunc.fixturenames:  # benchmarks/bench_later_passes.py: one item per later pass
         plan = Plan.for_run(bool(metafunc.config.getoption("quick")))
-        metafunc.parametrize("bench_pass", range(plan.passes), ids=lambda p: f"pass{p + 1}", indirect=True)
+        metafunc.parametrize("later_pass", range(1, max(2, plan.passes)), ids=lambda p: f"pass{p + 1}")
 
 
 @pytest.fixture(scope="session")
 def plan(pytestconfig) -> Plan:
-    return Plan.for_run(bool(pytestconfig.getoption("quick")))
+    return Plan.for_run(bool(pytestconfig.getoption("quick")), child=child_pass(pytestconfig) is not None)
+
+
+@pytest.fixture(scope="session")
+def budget() -> budget_mod.Budget:
+    return _STATE["budget"]
+
+
+@pytest.fixture(scope="session")
+def watchdog() -> watchdog_mod.Watchdog | None:
+    return _STATE.get("watchdog")
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +205,10 @@ def progress(pytestconfig):
     """A progress line on the terminal, printed at once even while pytest captures output."""
     terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-    started = _STATE.get("started", time.perf_counter())
+    started = _STATE.get("started", time.monotonic())
 
     def line(text: str) -> None:
-        text = f"{time.perf_counter() - started:6.0f}s {text}"
+        text = f"{time.monotonic() - started:6.0f}s {text}"
         if terminal is None or capture is None:
             print(text, flush=True)
             return
@@ -137,7 +227,7 @@ def tf():
 
 
 @pytest.fixture(scope="session")
-def recorder(pytestconfig, plan, progress, tf):
+def recorder(pytestconfig, plan, budget, watchdog, progress, tf):
     """Every benchmark adds its rounds here; at the end of the session the reports are written from it."""
     from benchmarks import declaration, models
     from benchmarks import limits as limits_mod
@@ -145,22 +235,27 @@ def recorder(pytestconfig, plan, progress, tf):
     from tfguide.environment import for_config
 
     env = for_config(pytestconfig)  # before any benchmark: the fingerprint's own matmul is not timed
-    rec = Recorder(plan=plan, progress=progress)
+    rec = Recorder(plan=plan, progress=progress, budget=budget, watchdog=watchdog)
     rec.threads = dict(_STATE.get("threads", {}))
+    rec.environment = env
     rec.notes.append(data_note())
     child = child_pass(pytestconfig)
     if child is not None:
         rec.pass_index = child
-    budget = sum(plan.budgets.values()) * plan.passes
-    progress(f"[bench] {'quick smoke run' if plan.quick else 'full run'}: {plan.passes} pass(es); per group and pass "
-             f"a warm-up round, then at least {plan.min_rounds_per_pass} rounds round-robin until each row's 95 % "
-             f"interval is within ±{plan.target_half_width:.0%} (measuring budget {budget / 60:.1f} min in all, "
-             f"plus warm-ups, compiles and the distribution processes); threads: intra-op "
-             f"{rec.threads.get('intra_op_parallelism_threads')}, "
+    kind = f"pass {child + 1}, a process of its own" if child is not None else "quick smoke run" if plan.quick else \
+        "full run"
+    progress(f"[bench] {kind}: "
+             f"budget {budget.total_s / 60:.1f} min, warm-ups, compiles and limits included; per group and pass a "
+             f"warm-up round, then at least {plan.min_rounds_per_pass} rounds round-robin until each row's 95 % "
+             f"interval is within ±{plan.target_half_width:.0%} or its share of the budget is spent; threads: "
+             f"intra-op {rec.threads.get('intra_op_parallelism_threads')}, "
              f"inter-op {rec.threads.get('inter_op_parallelism_threads')}")
-    declared = declaration.all_benchmarks()
-    rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan, declared),
-                                    model_sets=models.matmul_sets(plan, declared))
+    # the limits' sweeps cover what the rows of this process do (a pass of an A/B may run a few recipes only)
+    declared = _STATE.get("declared") or declaration.all_benchmarks()
+    with rec.activity("measuring the limits", watchdog_mod.WARMUP_LIMIT_S):
+        rec.limits = limits_mod.measure(tf, plan, progress, chunk_bytes=models.copy_chunk_bytes(plan, declared),
+                                        model_sets=models.matmul_sets(plan, declared))
+    budget.ready()
     _STATE["recorder"] = rec
     yield rec
     if child is not None:  # a child hands its rounds to the parent, which writes the report
@@ -171,9 +266,16 @@ def recorder(pytestconfig, plan, progress, tf):
     from benchmarks import report
 
     report_dir = Path(pytestconfig.getoption("report_dir"))
-    built = report.build(rec, env, wall_s=time.perf_counter() - _STATE.get("started", time.perf_counter()))
-    written = report.write(built, report_dir)
-    progress("[bench] wrote " + ", ".join(str(p) for p in written))
+    with rec.activity("writing the report", report.RENDER_TIMEOUT_S + 60):
+        built = report.build(rec, env, wall_s=budget.elapsed())
+        try:
+            written = report.write(built, report_dir)
+        except report.Unreadable as exc:  # an existing report that cannot be merged is kept; so is this run's
+            progress(f"[bench] REPORT NOT MERGED: {exc}")
+            _STATE["problems"] = [str(exc)]
+            return
+    progress("[bench] wrote " + ", ".join(str(p) for p in written)
+             + f" ({budget.elapsed() / 60:.1f} min of the {budget.total_s / 60:.1f}-min budget)")
     problems = report.problems(report.load(report_dir / "benchmarks.json"))
     for p in problems:
         progress(f"[bench] REPORT CHECK FAILED: {p}")
@@ -185,6 +287,9 @@ def pytest_sessionfinish(session, exitstatus):
     # a failed check fails the run, like a failed test.
     if _STATE.get("problems") and session.exitstatus == 0:
         session.exitstatus = 1
+    watchdog = _STATE.pop("watchdog", None)
+    if watchdog is not None:
+        watchdog.stop()
 
 
 @pytest.fixture(scope="session")
@@ -194,14 +299,11 @@ def limits(recorder) -> dict:
 
 @pytest.fixture
 def bench_pass(request, recorder, tf, plan):
-    """The pass this test measures in; the limits are measured again whenever a new slot or pass starts."""
-    index = request.param
-    slot = getattr(request.module, "SLOT", "once")
-    recorder.pass_index = index
-    last = _STATE.get("last_slot")
-    if last is not None and last != (index, slot):
+    """The pass this test measures in (0 in the run's own process, K in the process of pass K + 1); the limits
+    are measured again whenever a new slot starts."""
+    slot, previous = _STATE.get("current_slot"), _STATE.get("previous_slot")
+    if previous is not None and previous != slot:
         from benchmarks.limits import remeasure
 
-        remeasure(tf, recorder.limits, f"{slot} (pass {index + 1})", plan.quick, recorder.progress)
-    _STATE["last_slot"] = (index, slot)
-    return index
+        remeasure(tf, recorder.limits, f"{slot} (pass {recorder.pass_index + 1})", plan.quick, recorder.progress)
+    return recorder.pass_index

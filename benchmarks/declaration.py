@@ -3,8 +3,10 @@
 Every recipe of the catalogue has a module `benchmarks/bench_<id>.py` (keras.fit: bench_keras_fit.py) holding
 `BENCHMARK = Benchmark(recipe=...)`:
 
-- `budgets`: seconds per pass of each group it measures, in the full run (the quick run takes a third, at least
-  3 s). A group without a declared budget is an error, never a silent default;
+- `budgets`: the weight of each group it measures in the run's budget: its share of the measuring time, in
+  seconds per pass of a full run on the 2-core machine this was built on (benchmarks/budget.py shares out the time
+  a run has; the quick run's weights are a third, at least 3). A group without one is an error, never a silent
+  default; `measured_once` names the groups measured once, not in every pass;
 - `ladders`: what each tuning gave, as rows of the report read in order (`Ladder`);
 - `targets`: the goals its rows are held to, each with the function that finds the evidence (`Target`);
 - its sizes (examples, batch sizes) as `SIZES = {"full": {...}, "quick": {...}}` beside the rows (`sized`);
@@ -68,18 +70,32 @@ class Ladder:
 
 @dataclass(frozen=True)
 class Target:
-    """A goal: `evaluate(report, threshold)` returns the report's entry ({target, met, value, value_ci95, row,
-    evidence}) or None when no row of this run measures it."""
+    """A goal: `evaluate(report, threshold)` returns the report's entry ({target, value, value_ci95, row,
+    evidence}) or None when no row of this run measures it; the report adds its verdict (`verdict`)."""
 
     key: str
     threshold: float
     evaluate: Callable[[dict, float], dict | None]
 
 
+VERDICTS = ("met", "not met", "undetermined")
+
+
+def verdict(interval, threshold: float) -> str:
+    """`met` only when the whole 95 % interval clears the threshold, `not met` when it is all below, else
+    `undetermined` (as is a value without an interval): a figure whose noise reaches across a target has not
+    shown which side it is on."""
+    low, high = (list(interval or []) + [None, None])[:2]
+    if low is None or high is None:
+        return "undetermined"
+    return "met" if low >= threshold else "not met" if high < threshold else "undetermined"
+
+
 @dataclass(frozen=True)
 class Benchmark:
     recipe: str
     budgets: dict = field(default_factory=dict)
+    measured_once: tuple = ()               # groups of `budgets` measured once, not in every pass
     ladders: tuple = ()
     targets: tuple = ()
     matmul_sets: Callable | None = None     # (plan) -> {set name: [(m, k, n), ...]}
@@ -90,6 +106,15 @@ class Benchmark:
     @property
     def module(self) -> str:
         return module_name(self.recipe)
+
+
+def slot(name: str):
+    """A test that runs in another slot than its module's SLOT (benchmarks/conftest.py): `@slot("once")`."""
+    def mark(test):
+        test.slot = name
+        return test
+
+    return mark
 
 
 def module_name(recipe: str) -> str:

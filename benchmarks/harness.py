@@ -10,6 +10,7 @@ asserts anything about time.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, rate_interval, spread
@@ -50,21 +51,25 @@ class Plan:
     save_hidden: tuple[int, ...] = (64, 1024)       # keras.save_*: the guide's model, and a wider one (MBs)
 
     @classmethod
-    def for_run(cls, quick: bool, budgets: dict | None = None) -> "Plan":
-        """The plan of a full or quick run; `budgets` (full-run seconds per group) defaults to what every recipe's
-        benchmark declares (benchmarks/declaration.py)."""
+    def for_run(cls, quick: bool, budgets: dict | None = None, child: bool = False) -> "Plan":
+        """The plan of a full or quick run; `budgets` (the weights of the groups' shares of the run's budget:
+        benchmarks/budget.py) defaults to what every recipe's benchmark declares (benchmarks/declaration.py).
+        `child`: a pass in a process of its own, whose rounds are pooled with other passes' (a later pass of a
+        full run, a pass of python -m benchmarks.ab): the minimum rounds of a pass of a full run, also when quick."""
         if budgets is None:
             from benchmarks import declaration
 
             budgets = declaration.budgets(declaration.all_benchmarks())
         if not quick:
             return cls(quick=False, budgets=dict(budgets))
-        return cls(quick=True, passes=1, min_rounds_per_pass=6, max_rounds_per_pass=12, min_round_s=0.02,
+        return cls(quick=True, passes=1, min_rounds_per_pass=cls.min_rounds_per_pass if child else 6,
+                   max_rounds_per_pass=12, min_round_s=0.02,
                    budgets={group: quick_budget(s) for group, s in budgets.items()}, file_examples=2_000,
                    file_batches=(256,), small_batches=(4, 256), train_examples=6_000, test_examples=2_000,
                    steps_per_execution=50, train_round_examples=3_200, save_hidden=(64, 512))
 
     def budget(self, group: str) -> float:
+        """The group's declared budget: its weight in the run's budget (benchmarks/budget.py)."""
         if group not in self.budgets:
             raise KeyError(f"no budget for the group {group!r}: declare it in the `budgets` of its recipe's BENCHMARK "
                            "(benchmarks/declaration.py)")
@@ -73,7 +78,7 @@ class Plan:
     def describe(self) -> dict:
         return {"quick": self.quick, "passes": self.passes, "min_rounds_per_pass": self.min_rounds_per_pass,
                 "max_rounds_per_pass": self.max_rounds_per_pass, "target_half_width": self.target_half_width,
-                "min_round_s": self.min_round_s, "budgets_s_per_pass": dict(self.budgets),
+                "min_round_s": self.min_round_s, "budget_weights": dict(self.budgets),
                 "interval": ("distribution-free order-statistic interval of the median, 95 %, each side widened to "
                              "Student's t interval over the passes' medians (log scale) where that is wider "
                              "(benchmarks/stats.py)" if self.passes > 1 else
@@ -123,6 +128,33 @@ class Recorder:
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     threads: dict = field(default_factory=dict)
+    budget: object = None                            # benchmarks/budget.py Budget: each group's share of the time
+    watchdog: object = None                          # benchmarks/watchdog.py Watchdog: every round's deadline
+    quality: list = field(default_factory=list)      # time-to-quality rows (benchmarks/quality.py)
+    environment: dict = field(default_factory=dict)  # tfguide/environment.py fingerprint of this process
+
+    # -- time ------------------------------------------------------------------------------------------
+
+    def activity(self, what: str, limit_s: float):
+        """Around a piece of work: the watchdog ends the process, naming it, when it runs past `limit_s`."""
+        return self.watchdog.activity(what, limit_s) if self.watchdog is not None else contextlib.nullcontext()
+
+    def allot(self, group: str, declared_s: float) -> float:
+        """The seconds `group` measures for: its share of what is left of the budget, or, without a budget (a
+        test), its declared seconds."""
+        return self.budget.allot(group) if self.budget is not None else declared_s
+
+    def spent(self, group: str, measured_s: float) -> float | None:
+        """`group` measured for `measured_s`; the seconds its set-up took (None without a budget)."""
+        if self.budget is None:
+            return None
+        self.budget.group_done(group, measured_s)
+        return self.budget.done[group]["setup_s"]
+
+    def time_left(self) -> str:
+        if self.budget is None:
+            return ""
+        return f"; {max(0.0, self.budget.left()) / 60:.1f} of {self.budget.total_s / 60:.1f} min left"
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -149,19 +181,21 @@ class Recorder:
         self.rounds[key] = [{"pass": 0, "round": i, **r} for i, r in enumerate(rounds)]
         self._announce(key)
 
-    def group_done(self, group, pass_index, *, once=False, rounds, seconds, warmup_s, budget_spent, unfinished) -> None:
+    def group_done(self, group, pass_index, *, once=False, rounds, seconds, warmup_s, budget_s, budget_spent,
+                   unfinished) -> None:
+        setup = self.spent(group.name, seconds)
         self.groups.append({"group": group.name, "section": group.section, "pass": "once" if once else pass_index + 1,
-                            "rounds": rounds,
-                            "measured_s": seconds, "warmup_s": warmup_s, "budget_s": group.budget_s,
-                            "budget_spent": budget_spent, "units": len(group.units),
+                            "rounds": rounds, "measured_s": seconds, "warmup_s": warmup_s, "setup_s": setup,
+                            "budget_s": budget_s, "budget_spent": budget_spent, "units": len(group.units),
                             "unfinished": unfinished})
         for u in group.units:
             if u.row is not None:
                 self._announce(u.key)
-        note = f"budget spent with {len(unfinished)} unit(s) short of +-5 %" if budget_spent else "all within +-5 %"
-        when = "measured once" if once else f"pass {pass_index + 1}/{self.plan.passes}"
+        note = (f"its {budget_s:.1f} s spent with {len(unfinished)} unit(s) short of +-5 %" if budget_spent
+                else "all within +-5 %")
+        when = "measured once" if once else f"pass {pass_index + 1}"
         self.progress(f"[bench] {group.name} {when}: {rounds} rounds in "
-                      f"{seconds:.1f} s (+{warmup_s:.1f} s warm-up), {note}")
+                      f"{seconds:.1f} s (+{warmup_s:.1f} s warm-up), {note}{self.time_left()}")
 
     def precise_enough(self, key: str) -> bool:
         used, _ = _select(self.rounds.get(key, []))
@@ -173,6 +207,14 @@ class Recorder:
     def skip(self, section: str, name: str, reason: str, recipe: str | None = None) -> None:
         self.skipped.append({"section": section, "name": name, "reason": reason, "recipe": recipe})
         self.progress(f"[bench] {section} {name}: skipped ({reason})")
+
+    def add_quality(self, row: dict) -> None:
+        """A time-to-quality row (benchmarks/quality.py)."""
+        self.quality.append(row)
+        hw = row.get("ci_half_width")
+        self.progress(f"[bench] quality {row['name']}: {row['seconds']:.2f} s to {row['target_accuracy']:.2f} "
+                      f"accuracy" + (f" ±{hw:.0%}" if hw is not None else "") + f" ({row['reached']} of "
+                      f"{row['trials']} trials reached it)")
 
     def add_selfcheck(self, row: dict) -> None:
         self.selfcheck.append(row)

@@ -54,6 +54,16 @@ def load_average() -> float | None:
     return float(text.split()[0]) if text else None
 
 
+def process_age_s() -> float:
+    """Seconds since this process started (/proc/self/stat field 22, in clock ticks after boot); 0 where unreadable."""
+    stat, uptime = _read("/proc/self/stat"), _read("/proc/uptime")
+    if not (stat and uptime):
+        return 0.0
+    # the command name (field 2) may hold spaces: the fields after it start past its closing parenthesis
+    started_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    return max(0.0, float(uptime.split()[0]) - started_ticks / _CLK)
+
+
 def own_cpu_seconds() -> float:
     # CLOCK_PROCESS_CPUTIME_ID: nanoseconds, where os.times() counts 10 ms ticks (useless for short rounds)
     return time.process_time()

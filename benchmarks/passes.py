@@ -1,31 +1,43 @@
-"""Passes 2..P of a full run, each in a fresh process: start it, and merge what it measured.
+"""Passes in processes of their own: start one, and merge what it measured.
 
-`pytest benchmarks` (the parent) measures pass 1 and the rows measured once, then starts
-`python -m pytest benchmarks --bench-child-pass K --bench-child-out FILE` - the same tests, pass K+1 only, in a
-new process - which writes its rounds, groups and limit measurements to FILE when it ends. The parent pools
-them with its own: the report's rows hold the rounds of P processes, and its limits are the best of all.
+`pytest benchmarks` (the parent) measures the rows measured once and pass 1, then starts, for each later pass,
+`python -m pytest benchmarks --bench-child-pass K --bench-child-out FILE --bench-child-deadline T` - the same
+modules, their per-pass tests only, in a new process that must be done by T (time.time()) - which writes its
+rounds, groups and limit measurements to FILE when it ends. The parent pools them with its own: the report's
+rows hold the rounds of every pass's process, and its limits are the best of all. `python -m benchmarks.ab`
+starts the same processes with two interpreters and keeps each side's passes apart.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+from benchmarks.watchdog import process_deadline_s
 from tfguide import launcher
+
+HAND_OVER_S = 30.0   # past the child's own watchdog: it ends itself, with its message, before we kill it
 
 
 def dump(recorder, path: Path) -> None:
     from benchmarks.limits import public
 
     lim = public(recorder.limits)
+    budget = recorder.budget
     state = {"rounds": recorder.rounds, "links": recorder.links,
              "meta": {k: v for k, v in recorder.meta.items() if v is not None}, "groups": recorder.groups,
              "skipped": recorder.skipped,
+             "measured_s": sum(g["measured_s"] for g in recorder.groups),
+             "budget": budget.describe() if budget is not None else None,
+             "environment": recorder.environment, "threads": recorder.threads, "limits_full": lim,
              "limits": {"copy_bytes_per_s": lim["copy_bandwidth"]["best_bytes_per_s"],
                         "matmul_flop_per_s": {dev: {dt: v["best_flop_per_s"] for dt, v in by.items()}
                                               for dev, by in lim["matmul_peak"].items()},
                         "history": lim.get("history", [])}}
-    path.write_text(json.dumps(state, default=float))
+    from tfguide import atomic
+
+    atomic.write_text(path, json.dumps(state, default=float))
 
 
 def merge(recorder, state: dict) -> None:
@@ -39,7 +51,7 @@ def merge(recorder, state: dict) -> None:
     recorder.skipped.extend(s for s in state["skipped"] if (s["section"], s["name"]) not in known)
     lim = recorder.limits
     for entry in state["limits"]["history"]:
-        lim["history"].append({**entry, "when": f"{entry['when']} [second process]"})
+        lim["history"].append({**entry, "when": f"{entry['when']} [another process]"})
     copy = lim["copy_bandwidth"]
     copy["best_bytes_per_s"] = max(copy["best_bytes_per_s"], state["limits"]["copy_bytes_per_s"])
     for dev, by in state["limits"]["matmul_flop_per_s"].items():
@@ -49,23 +61,34 @@ def merge(recorder, state: dict) -> None:
                 peak["best_flop_per_s"] = max(peak["best_flop_per_s"], value)
 
 
-def run_child(plan, pass_index: int, out: Path, progress, timeout_s: float, command: list[str] | None = None) -> dict:
-    """Run pass `pass_index` of every group in a new pytest process (or `command`, for tests); relay its
-    progress; return its state. The process is killed when it takes longer than `timeout_s`."""
-    cmd = command or launcher.python("-m", "pytest", "benchmarks", "-q", "-p", "no:randomly", "--bench-child-pass",
-                                     str(pass_index), "--bench-child-out", str(out),
-                                     *(["--quick"] if plan.quick else []))
-    progress(f"[bench] pass {pass_index + 1}/{plan.passes}: a fresh process ({' '.join(cmd[1:])})")
+def command(python: str, pass_index: int, out: Path, deadline: float, *, quick: bool,
+            paths: tuple[str, ...] = ("benchmarks",)) -> list[str]:
+    """The command line of one pass's process: `python` (any interpreter with this checkout's requirements),
+    the per-pass tests of `paths`, done by `deadline` (time.time())."""
+    return [python, "-m", "pytest", *paths, "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+            "--bench-child-pass", str(pass_index), "--bench-child-out", str(out),
+            "--bench-child-deadline", f"{deadline:.3f}", *(["--quick"] if quick else [])]
 
+
+def run_child(cmd: list[str], name: str, out: Path, progress, seconds: float, env: dict | None = None,
+              limit_s: float | None = None) -> dict:
+    """Run one pass's process (command()) that was given `seconds`; relay its progress; return its state with
+    `wall_s`. Its own watchdog ends it when it hangs (a message naming the row); the launcher kills it
+    HAND_OVER_S later (or at `limit_s`) if even that fails."""
     def relay(line: str) -> None:
         if "[bench]" in line:
-            progress("  [bench]" + line.split("[bench]", 1)[1])
+            progress(f"  {name}: [bench]" + line.split("[bench]", 1)[1])
 
-    result = launcher.run([launcher.Task(cmd, name=f"pass-{pass_index + 1}")], timeout_s, relay=relay)
+    limit = process_deadline_s(seconds) + HAND_OVER_S if limit_s is None else limit_s
+    t0 = time.monotonic()
+    result = launcher.run([launcher.Task(cmd, env=env or {}, name=name)], limit, relay=relay)
+    wall = time.monotonic() - t0
     (child,) = result.processes
     if child.returncode != 0 or not out.exists():
         tail = (child.stdout + child.stderr).splitlines()[-40:]
         if result.timed_out:
-            tail.append(f"(killed: pass {pass_index + 1} took longer than {timeout_s:.0f} s)")
-        raise RuntimeError(f"pass {pass_index + 1} ended with status {child.returncode}:\n" + "\n".join(tail))
-    return json.loads(out.read_text())
+            tail.append(f"(killed: {name} took longer than {limit:.0f} s)")
+        raise RuntimeError(f"{name} ended with status {child.returncode}:\n" + "\n".join(tail))
+    state = json.loads(out.read_text())
+    state["wall_s"] = wall
+    return state

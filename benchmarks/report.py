@@ -1,15 +1,20 @@
 """benchmarks.json: the rows of a `pytest benchmarks` session with every figure derived from them, written once.
 
 The contract is benchmarks/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
-`provenance`, `threads`, `method`, `plan`, `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each
-the best over its sweep and its re-measurements before every section (`history`); the theoretical peak, shown
-beside, never a denominator; the file-system bandwidths of the best page-cache probes; `details`); the rows of
-`data`, `training`, `io` (and `cluster`, carried over from a cluster run), each with its interval (Recorder.row)
-and the figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved FLOP/s, ms per step,
-the unpaired speed-up against the guide's row of another group, E_N; `selfcheck`, `skipped`, `targets` and
-`ladders` (declared by each recipe's benchmark module: benchmarks/declaration.py), `summary`, `notes`, and
-`checks` (problems(): the schema, and no row beyond its limit by more than its noise).
+`provenance` (with the date), `threads`, `method`, `plan`, `budget` (the run's time against its budget:
+benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its
+sweep and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a
+denominator; the file-system bandwidths of the best page-cache probes; `details`); the rows of `data`,
+`training`, `io` (and `cluster`, carried over from a cluster run), each with its interval (Recorder.row) and the
+figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved FLOP/s, ms per step, the
+unpaired speed-up against the guide's row of another group, E_N, and for the quickstart model's training rows
+whether they reached the guide's quality; `time_to_quality` (benchmarks/quality.py); `selfcheck`, `skipped`,
+`targets` (with their three-valued verdict) and `ladders` (declared by each recipe's benchmark module:
+benchmarks/declaration.py); `recipes` and `headline` (benchmarks/summary.py); `summary`, `notes`, and `checks`
+(problems(): the schema, and no row beyond its limit by more than its noise).
 
+Written whole or not at all (tfguide/atomic.py), beside its exports for continuous-benchmarking services
+(benchmarks/export.py); an existing report that cannot be read is never overwritten (`Unreadable`).
 reports/ renders it (`python -m reports benchmarks DIR`: benchmarks.md and the plots) and never computes a
 figure; this module never imports reports/ and starts that command as a process of its own instead.
 `python -m reports compare` requires a row's configuration to be identical before it divides two rows.
@@ -20,11 +25,14 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import time
 from pathlib import Path
 
-from benchmarks import declaration
+from benchmarks import budget as budget_mod
+from benchmarks import declaration, export, summary
+from benchmarks.quality import quality_target
 from benchmarks.stats import scaling_efficiency
-from tfguide import launcher, schema
+from tfguide import atomic, launcher, schema
 from tfguide.intervals import ratio_ci_from_intervals
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "benchmarks.schema.json"
@@ -111,6 +119,7 @@ def _unpaired_speedup(r: dict, guide: dict) -> None:
     else:
         r["speedup_vs_guide"], r["speedup_vs_guide_ci95"] = res[0], [res[1], res[2]]
     r["speedup_method"] = "unpaired (measured in another group): ratio of medians, interval from both intervals"
+    r["baseline"] = guide["name"]
 
 
 def _finish_training(rows: list[dict], limits: dict) -> None:
@@ -127,6 +136,10 @@ def _finish_training(rows: list[dict], limits: dict) -> None:
             r["scaling_efficiency"] = scaling_efficiency(r["examples_per_s"],
                                                          [base["examples_per_s"]] * r["replicas"])
         r.setdefault("accuracy", None)
+        # a training figure counts only when its model learned what the guide's learns (benchmarks/quality.py)
+        r["quality_target"] = quality_target(r.get("data")) if r.get("model") == "quickstart" else None
+        r["reached_quality"] = (None if r["quality_target"] is None or r["accuracy"] is None
+                                else r["accuracy"] >= r["quality_target"])
         r.setdefault("input_wait_share", None)
         r.setdefault("input_bound", None)
         r["config_detail"] = {k: r.get(k) for k in TRAINING_CONFIG_KEYS}
@@ -188,6 +201,16 @@ def limits_of(recorder) -> dict:
 
 # -- the report -------------------------------------------------------------------------------------
 
+def _budget(recorder, wall_s: float | None) -> dict:
+    """The run's time against its budget: how many passes it made, and the later passes the budget left out."""
+    made = sorted({g["pass"] for g in recorder.groups if g["pass"] != "once"})
+    left_out = [s["name"] for s in recorder.skipped if s["section"] == "passes"]
+    budget = recorder.budget
+    return {"budget_s": budget.total_s if budget is not None else None, "wall_s": wall_s,
+            "passes_planned": recorder.plan.passes, "passes_made": len(made), "passes_left_out": left_out,
+            "method": budget_mod.__doc__.split("\n\n")[1].strip() if budget is not None else "no budget"}
+
+
 def _summary(rows: list[dict], groups: list[dict]) -> dict:
     hws = [r["ci_half_width"] for r in rows if r.get("ci_half_width") is not None]
     sds = [r["pass_medians_sd"] for r in rows if r.get("pass_medians_sd") is not None]
@@ -201,10 +224,16 @@ def _summary(rows: list[dict], groups: list[dict]) -> dict:
 
 
 def targets_and_ladders(report: dict, declared: list | None = None) -> tuple[list[dict], list[dict]]:
-    """What every recipe's declaration holds its rows to, and what each tuning gave (declaration order)."""
+    """What every recipe's declaration holds its rows to, with a three-valued verdict (declaration.verdict), and
+    what each tuning gave (declaration order)."""
     declared = declaration.all_benchmarks() if declared is None else declared
-    targets = [t for b in declared for target in b.targets
-               if (t := target.evaluate(report, target.threshold)) is not None]
+    targets = []
+    for b in declared:
+        for target in b.targets:
+            t = target.evaluate(report, target.threshold)
+            if t is not None:
+                targets.append({"key": target.key, "recipe": b.recipe, "threshold": target.threshold,
+                                "verdict": declaration.verdict(t.get("value_ci95"), target.threshold), **t})
     ladders = [lad for b in declared for ladder in b.ladders for lad in ladder.build(report)]
     return targets, ladders
 
@@ -220,7 +249,8 @@ def build(recorder, env: dict, wall_s: float | None = None, declared: list | Non
     _finish_data(tables["data"], limits["copy_bandwidth_bytes_per_s"])
     _finish_training(tables["training"], limits)
     _finish_io(tables["io"], limits)
-    report = {"schema": SCHEMA, "environment": env, "provenance": provenance(launcher.ROOT),
+    stamp = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # as tfguide.provenance dates reports
+    report = {"schema": SCHEMA, "environment": env, "provenance": {**provenance(launcher.ROOT), **stamp},
               "threads": dict(recorder.threads), "plan": recorder.plan.describe(), "wall_s": wall_s,
               "method": (rounds_doc or "").strip(), "peak_rss_method": machine.peak_rss_method(),
               "interference_rule": f"others > {machine.OTHERS_LIMIT} cores or steal > {machine.STEAL_LIMIT:.0%} "
@@ -228,8 +258,11 @@ def build(recorder, env: dict, wall_s: float | None = None, declared: list | Non
               "limits": limits, **tables,
               "selfcheck": [dict(r) for r in recorder.selfcheck], "skipped": list(recorder.skipped),
               "groups": list(recorder.groups), "notes": list(recorder.notes),
+              "time_to_quality": [dict(r) for r in recorder.quality], "budget": _budget(recorder, wall_s),
               "summary": _summary([r for t in TABLES for r in tables[t]], recorder.groups)}
+    declared = declaration.all_benchmarks() if declared is None else declared
     report["targets"], report["ladders"] = targets_and_ladders(report, declared)
+    report["recipes"], report["headline"] = summary.recipes(report, declared), summary.headline(report)
     report["cluster"], report["checks"] = [], []
     report["checks"] = problems(jsonable(report))
     return report
@@ -263,18 +296,36 @@ def jsonable(obj):
     return obj
 
 
+class Unreadable(Exception):
+    """A report already in the report directory that cannot be read, so nothing can be merged into it; str() names
+    the file and what is wrong."""
+
+
 def load(path: Path) -> dict | None:
     try:
         return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
-def write_json(report: dict, report_dir: Path) -> Path:
-    path = Path(report_dir) / "benchmarks.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(jsonable(report), indent=1) + "\n")
-    return path
+def load_existing(path: Path) -> dict | None:
+    """A report to merge into: None when there is none, the report, or Unreadable - never silently nothing, which
+    would let the new file replace rows (a cluster run's) that are still in the old one."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unreadable(f"{path} cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("cluster", []), list):
+        raise Unreadable(f"{path} is not a benchmarks report (no object with a list of cluster rows)")
+    return report
+
+
+def write_json(report: dict, report_dir: Path, name: str = "benchmarks.json") -> Path:
+    """The report, written whole or not at all (tfguide/atomic.py)."""
+    return atomic.write_text(Path(report_dir) / name, json.dumps(jsonable(report), indent=1) + "\n")
 
 
 def render(report_dir: Path) -> list[Path]:
@@ -288,10 +339,18 @@ def render(report_dir: Path) -> list[Path]:
 
 
 def write(report: dict, report_dir: Path) -> list[Path]:
-    """benchmarks.json (keeping the cluster rows a cluster run wrote there), then its Markdown and plots."""
+    """benchmarks.json (keeping the cluster rows a cluster run wrote there), then its Markdown and plots. When the
+    report already there cannot be read, it is left as it is and this run's report goes beside it: Unreadable
+    says where."""
     report_dir = Path(report_dir)
     from benchmarks.cluster.report import carry_over
 
-    carry_over(report, report_dir)
+    try:
+        carry_over(report, report_dir)
+    except Unreadable as exc:
+        kept = write_json(report, report_dir, f"benchmarks-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        raise Unreadable(f"{exc}: it is left as it is, and this run's report is {kept}; move the old file away, "
+                         f"rename the new one to benchmarks.json and render it: python -m reports benchmarks "
+                         f"{report_dir}") from None
     json_path = write_json(report, report_dir)
-    return [json_path, *render(report_dir)]
+    return [json_path, *export.write(report, report_dir), *render(report_dir)]

@@ -11,8 +11,9 @@ is the set of units compared with each other (the variants of one recipe). Per p
    every unit alike, and ratios between units are taken from the same round (stats.py);
 3. after `plan.min_rounds_per_pass` rounds, a unit whose median interval is within
    `plan.target_half_width` (5 %) leaves the rotation, unless another unit still needs it as its
-   baseline or twin; the group stops when no unit is left or its per-pass budget is spent. A row that
-   could not reach the target within the budget says so in the report.
+   baseline or twin; the group stops when no unit is left or its share of the run's budget is spent (the
+   share is computed when its rounds begin, its warm-up done: benchmarks/budget.py). A row that could not
+   reach the target within its share says so in the report.
 
 A full run makes several passes through every group (4: Plan.passes), each in its own process minutes after
 the one before, with pipelines, iterators, arrays and models' inputs built again for each pass (the group's
@@ -36,8 +37,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from benchmarks import machine
+from benchmarks import machine, slowdown
 from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL
+from benchmarks.watchdog import WARMUP_LIMIT_S, round_limit_s
 
 
 class Clock:
@@ -90,6 +92,7 @@ class Unit:
     twin: str | None = None                   # key of its compute-only twin (input wait share)
     repeats: int = 1
     max_repeats: int = 64
+    slowed_by: float = 0.0                    # a deliberate slow-down for tests of the A/B (benchmarks/slowdown.py)
 
 
 @dataclass
@@ -97,7 +100,7 @@ class Group:
     name: str                                 # e.g. "data.numpy"
     section: str                              # data / training / io
     units: list[Unit]
-    budget_s: float                           # per pass
+    budget_s: float                           # its declared budget: its weight in the run's (benchmarks/budget.py)
 
 
 def _rotate(seq: list, r: int) -> list:
@@ -125,30 +128,40 @@ def run_round(unit: Unit) -> dict:
     clock = Clock()
     items = 0.0
     for _ in range(unit.repeats):
+        before = clock.seconds
         items += float(unit.run(clock))
+        if unit.slowed_by:
+            slowdown.stall(clock, clock.seconds - before, unit.slowed_by)
     return round_result(clock, items, load, unit.repeats)
 
 
 def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | None = None, *,
                   once: bool = False) -> None:
     """Measure every unit of `group` in the current pass of `recorder` (see the module docstring). A group
-    measured `once` (between the passes) takes at least the rounds a 95 % interval needs on its own."""
+    measured `once` (before pass 1) takes at least the rounds a 95 % interval needs on its own."""
     pass_index = 0 if once else recorder.pass_index
     min_rounds = MIN_ROUNDS_FOR_INTERVAL if once else plan.min_rounds_per_pass
+    where = f"group {group.name}, " + ("measured once" if once else f"pass {pass_index + 1}")
     if prepare is not None:
-        prepare()
+        with recorder.activity(f"preparing {where}", WARMUP_LIMIT_S):
+            prepare()
     units = group.units
+    slowdown.mark(group, units)
     recorder.declare(group, units)
     started = time.perf_counter()
+    took: dict[str, float] = {}   # a unit's last round (or warm-up) time: the limit of its next round
     for unit in units:  # warm-up round: traces, caches, first allocations; then the repetitions a round needs
-        clock = Clock()
-        unit.repeats = 1
-        unit.run(clock)
-        if unit.max_repeats > 1 and clock.seconds < plan.min_round_s:
-            clock = Clock()  # the warm-up was slow with first-time work: size the round on a warm repetition
+        with recorder.activity(f"the warm-up of {unit.key} ({where})", WARMUP_LIMIT_S):
+            clock = Clock()
+            unit.repeats = 1
             unit.run(clock)
-            unit.repeats = max(1, min(unit.max_repeats, math.ceil(plan.min_round_s / max(clock.seconds, 1e-6))))
+            if unit.max_repeats > 1 and clock.seconds < plan.min_round_s:
+                clock = Clock()  # the warm-up was slow with first-time work: size the round on a warm repetition
+                unit.run(clock)
+                unit.repeats = max(1, min(unit.max_repeats, math.ceil(plan.min_round_s / max(clock.seconds, 1e-6))))
+        took[unit.key] = clock.seconds * unit.repeats
     warmup_s = time.perf_counter() - started
+    budget_s = recorder.allot(group.name, group.budget_s)
     needed_by = {}
     for u in units:
         for dep in (u.baseline, u.twin):
@@ -160,7 +173,10 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
     budget_spent = False
     while active:
         for unit in _rotate(active, r):
-            recorder.add_round(unit.key, pass_index, r, run_round(unit))
+            with recorder.activity(f"round {r + 1} of {unit.key} ({where})", round_limit_s(took[unit.key])):
+                result = run_round(unit)
+            took[unit.key] = result["s"]
+            recorder.add_round(unit.key, pass_index, r, result)
         r += 1
         elapsed = time.perf_counter() - t0
         if r >= min_rounds:
@@ -169,9 +185,9 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
             active = [u for u in active if u.key in still or (needed_by.get(u.key, set()) & still)]
         if not active:
             break
-        if r >= min_rounds and (elapsed >= group.budget_s or r >= plan.max_rounds_per_pass):
+        if r >= min_rounds and (elapsed >= budget_s or r >= plan.max_rounds_per_pass):
             budget_spent = True
             break
     recorder.group_done(group, pass_index, once=once, rounds=r, seconds=time.perf_counter() - t0, warmup_s=warmup_s,
-                        budget_spent=budget_spent, unfinished=[u.key for u in active])
+                        budget_s=budget_s, budget_spent=budget_spent, unfinished=[u.key for u in active])
 

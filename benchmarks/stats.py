@@ -159,10 +159,13 @@ def pass_interval(values: list[float], passes: list[int], min_rounds: int = 2) -
 
 
 def widest(order_stat: list, from_passes: list | None) -> tuple[list, str]:
-    """The wider bound on each side of two intervals, and which one set the width."""
+    """The wider bound on each side of two intervals, and which one set the width (with too few rounds for the
+    order statistics, the passes' alone)."""
     lo, hi = order_stat
-    if from_passes is None or lo is None:
+    if from_passes is None:
         return [lo, hi], "order statistics of the rounds"
+    if lo is None:
+        return list(from_passes), "spread of the pass medians"
     out = [min(lo, from_passes[0]), max(hi, from_passes[1])]
     wider = (from_passes[1] - from_passes[0]) > (hi - lo)
     return out, ("spread of the pass medians" if wider else "order statistics of the rounds")
@@ -198,14 +201,15 @@ def summarise(seconds: list[float]) -> dict:
             "round_s": [float(x) for x in seconds]}
 
 
-def rate_interval(rates: list[float], passes: list[int]) -> dict:
+def rate_interval(rates: list[float], passes: list[int], min_rounds_per_pass: int = 2) -> dict:
     """The median of a row's round rates and its intervals, the one method every row uses (the rows of
-    `pytest benchmarks` and those timed elsewhere, the cluster's): the order-statistic interval of the median
+    `pytest benchmarks` and those timed elsewhere, the cluster's, the times to quality and the A/B's paired
+    ratios, whose every trial or pair is a pass of one round): the order-statistic interval of the median
     (and for another run's median), each side widened to the interval over the passes' medians where that
-    is wider (pass_interval: only with 2 or more passes)."""
+    is wider (pass_interval: only with 2 or more passes of `min_rounds_per_pass` rounds)."""
     ci = median_ci(rates)
     pi = median_pi(rates)
-    by_pass = pass_interval(rates, passes)
+    by_pass = pass_interval(rates, passes, min_rounds_per_pass)
     ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
     pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
     ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}

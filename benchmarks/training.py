@@ -233,6 +233,10 @@ class XlaLoopConfig:
         float(loss)  # the round ends when its last step has run
         return t_input, time.perf_counter() - t0
 
+    def train(self, steps: int) -> None:
+        """`steps` steps (a multiple of steps_per_call), untimed: time to quality times them itself."""
+        self._train(steps, None)
+
     def warm_up(self, full: bool = True) -> None:
         self.keras.utils.set_random_seed(SEED)
         steps_epoch = (self.n // self.batch // self.spc) * self.spc

@@ -11,6 +11,8 @@ import math
 
 from tabulate import tabulate
 
+from reports.marks import mark_exceptions
+
 BEGIN = "<!-- cluster section: written by python -m benchmarks.cluster -->"
 END = "<!-- end of cluster section -->"
 
@@ -18,8 +20,7 @@ METHOD = (
     "Each worker trains the guide's quickstart model with the recipe's MultiWorkerMirroredStrategy custom loop "
     "(Keras 3's `fit` does not support this strategy: keras-team/keras#20585) on the recipes' tf.data path. "
     "Rounds of a fixed number of steps: one compile round, warm-up rounds, then at least 5 measured rounds; "
-    "examples/s is the global examples of a round over the median round time (IQR and CV beside it, CV > 5 % "
-    "marked ⚠). **E_N** = cluster examples/s ÷ the sum of the workers' one-worker examples/s: every worker also "
+    "examples/s is the global examples of a round over the median round time (IQR and CV beside it). **E_N** = cluster examples/s ÷ the sum of the workers' one-worker examples/s: every worker also "
     "trains a second copy of the model alone (its own device(s), the same per-replica batch, the same steps, no "
     "communication); its rounds alternate with the cluster's, so load changes hit both alike, and start "
     "together on every worker (a barrier, not timed), so workers sharing a host share it in the baseline as "
@@ -32,7 +33,7 @@ METHOD = (
     "(`allreduce_busbw` uses it: bytes x 2(N-1)/N ÷ time, as in nccl-tests).")
 
 SHARED_NOTE = (
-    "⚠ Rows marked *shared* ran several workers on one host (for example the loopback run on 127.0.0.1): the "
+    "Rows marked *shared* ran several workers on one host (for example the loopback run on 127.0.0.1): the "
     "workers share its cores, so the cluster is not faster than one worker there; E_N and the all-reduce "
     "share show the method (what synchronisation and the all-reduce cost on top of the same per-worker work "
     "under the same sharing), not a speed-up.")
@@ -50,7 +51,11 @@ def _f(value, fmt: str) -> str:
     return fmt.format(value)
 
 
-def table(rows: list[dict]) -> str:
+def _yes(flag) -> str:
+    return "-" if flag is None else "yes" if flag else "**no**"
+
+
+def table(rows: list[dict], cv_marks: dict) -> str:
     body = []
     for r in rows:
         share = r.get("allreduce_share")
@@ -59,7 +64,7 @@ def table(rows: list[dict]) -> str:
         body.append([
             r["name"] + (" *shared*" if r.get("hosts_shared") else ""), r["workers"], r["replicas_per_worker"],
             r["global_batch"], f"{r['examples_per_s']:,.0f} ± {r.get('examples_per_s_iqr', 0):,.0f}",
-            _f(r.get("cv"), "{:.1%}") + (" ⚠" if r.get("cv_flag") else ""),
+            _f(r.get("cv"), "{:.1%}") + (" " + cv_marks[r["name"]] if r["name"] in cv_marks else ""),
             _f(r.get("baseline_examples_per_s_per_worker"), "{:,.0f}"), _f(r.get("scaling_efficiency"), "{:.3f}"),
             _f(share, "{:.1%}") + spread, _f(r.get("ms_per_step_p50"), "{:.2f}"),
             _f(r.get("allreduce_busbw_gbit_per_s"), "{:.2f}"), _f(r.get("accuracy"), "{:.4f}"),
@@ -74,18 +79,23 @@ def markdown(rows: list[dict] | None) -> list[str]:
     """The section's Markdown lines (empty without rows), between markers so a later run can replace it."""
     if not rows:
         return []
-    lines = [BEGIN, "## Cluster: MultiWorkerMirroredStrategy (`python -m benchmarks.cluster`)", "", table(rows), ""]
+    cv_marks, legend = mark_exceptions(rows, lambda r: r.get("cv_flag"), "⚠", "vary by more than 5 % between rounds (CV)",
+                                       "steadier")
+    lines = [BEGIN, "## Cluster: MultiWorkerMirroredStrategy (`python -m benchmarks.cluster`)", "",
+             table(rows, cv_marks), ""] + ([legend, ""] if legend else [])
     hosts = {tuple(r.get("hosts", ())) for r in rows}
     lines += [f"Hosts: {', '.join(sorted({h for hs in hosts for h in hs})) or '-'}. Method: {METHOD}", ""]
     if any(r.get("hosts_shared") for r in rows):
         lines += [SHARED_NOTE, ""]
-    for r in rows:
-        check = r.get("checks", {})
-        lines.append(f"- `{r['name']}`: {r['workers']} worker(s) {', '.join(r.get('tasks', []))}; every worker "
-                     f"resolved the same cluster: {check.get('same_cluster')}; weights identical on every worker "
-                     f"after training: {check.get('same_weights')}; closed-form one-step check, max abs error "
-                     f"{_f(check.get('closed_form_max_abs_error'), '{:.1e}')}; compile round "
-                     f"{_f(r.get('compile_round_s'), '{:.2f}')} s; all-reduce of {r.get('allreduce_bytes', 0):,} bytes "
-                     f"{_f(r.get('allreduce_ms_p50'), '{:.3f}')} ms p50.")
+    lines += ["Checks of each row: every worker resolved the same cluster, the weights are identical on every worker "
+              "after training, and one step of the recipe's loop matches SGD's closed form.", "",
+              tabulate([[r["name"], ", ".join(r.get("tasks", [])), _yes(r.get("checks", {}).get("same_cluster")),
+                         _yes(r.get("checks", {}).get("same_weights")),
+                         _f(r.get("checks", {}).get("closed_form_max_abs_error"), "{:.1e}"),
+                         _f(r.get("compile_round_s"), "{:.2f}"), f"{r.get('allreduce_bytes', 0):,}",
+                         _f(r.get("allreduce_ms_p50"), "{:.3f}")] for r in rows],
+                       headers=["row", "tasks", "same cluster", "same weights", "closed-form max error",
+                                "compile round s", "all-reduce bytes", "all-reduce ms p50"],
+                       tablefmt="github", disable_numparse=True)]
     lines += ["", COMPARABLE, END, ""]
     return lines

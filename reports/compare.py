@@ -1,6 +1,10 @@
-"""`python -m reports compare A.json B.json`: per-row ratios B/A between two benchmark reports, with a verdict.
+"""`python -m reports compare A.json B.json` (two runs) or `compare ab.json` (an interleaved A/B): what changed.
 
-Rows are matched by name. A ratio is only meaningful when both rows measured the same thing, so a row whose
+The output leads with what changed: one line with the verdicts and the smallest change this comparison could
+detect, then the rows that changed, sorted by B/A (the slowest first), then the others. `--aa` adds the A/A
+lines.
+
+Two runs. Rows are matched by name. A ratio is only meaningful when both rows measured the same thing, so a row whose
 configuration differs (batch size, consumer, examples per epoch, steps_per_execution, XLA, input, replicas,
 devices, ...) is refused with the fields that differ, never divided.
 
@@ -10,12 +14,15 @@ two rows' own 95 % intervals of their medians (tfguide/intervals.py: each turned
 into a standard error on the log scale, added in quadrature). A row without an interval (an old report,
 fewer than 6 rounds) gets its ratio and `no interval`.
 
-Then a summary line counts the verdicts, and the A/A lines: how many rows lie within +-5 % of each other,
-the share of rows whose 95 % interval of the median in A holds B's median, the same for A's prediction
-interval for another run's median (>= 95 % when A and B ran the same code on the same quiet machine and
-the rounds are honest draws; the interval of the median holds it only about 83 % of the time even then,
-benchmarks/stats.py explains why), the median half-width of the intervals, and each run's wall time. So an
-A/A test is two runs and this one command.
+The summary gives the median over the rows of the B/A interval's half-width and the smallest change such an
+interval reports 8 times in 10 (tfguide/intervals.py detectable_change: about 1.4 times the half-width). The A/A lines (`--aa`): how many rows lie within +-5 % of each other, the share of rows whose
+95 % interval of the median in A holds B's median, the same for A's prediction interval for another run's median
+(>= 95 % when A and B ran the same code on the same quiet machine and the rounds are honest draws; the interval
+of the median holds it only about 83 % of the time even then, benchmarks/stats.py explains why), the median
+half-width of the intervals. So an A/A test of two runs is two runs and this one command.
+
+An interleaved A/B (`python -m benchmarks.ab`, its ab.json): the rows, ratios, intervals and verdicts come from
+its paired passes, already derived; this prints them the same way.
 
 Exit status: 0 when every common row was compared; 1 when a row was refused, no row is common, or (with
 `--fail-if-slower PCT`) some row is slower by more than PCT % with 95 % confidence (its interval's upper end
@@ -32,7 +39,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from tfguide.intervals import ratio_ci_from_intervals
+from tfguide.intervals import detectable_change, ratio_ci_from_intervals
 
 SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
@@ -67,8 +74,8 @@ def _check_row(path: Path, section: str, i: int, row) -> None:
             raise BadReport(f"{path}: {label}: {key!r} is neither an object nor a name ({type(row[key]).__name__})")
 
 
-def load(path: Path) -> dict:
-    """A benchmarks.json report, or BadReport with one line that names the file and what is wrong."""
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`, or BadReport with one line that names the file and what is wrong."""
     if path.is_dir():
         raise BadReport(f"{path}: is a directory, not a benchmarks.json file")
     try:
@@ -85,6 +92,12 @@ def load(path: Path) -> dict:
         raise BadReport(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(report, dict):
         raise BadReport(f"{path}: not a benchmarks.json report (the JSON is a {type(report).__name__}, not an object)")
+    return report
+
+
+def load(path: Path) -> dict:
+    """A benchmarks.json report, or BadReport with one line that names the file and what is wrong."""
+    report = read_json(path)
     if not any(s in report for s in SECTIONS):
         raise BadReport(f"{path}: not a benchmarks.json report (no 'data', 'training', 'io' or 'cluster' rows)")
     for section in SECTIONS:
@@ -184,34 +197,60 @@ def _num(v, fmt="{:,.0f}"):
 
 def _parse(argv):
     ap = argparse.ArgumentParser(prog="python -m reports compare",
-                                 description="Per-row throughput ratios B/A between two benchmarks.json reports, "
-                                             "each with its 95 % interval and a verdict, and the A/A summary.")
-    ap.add_argument("a", type=Path, help="baseline benchmarks.json")
-    ap.add_argument("b", type=Path, help="benchmarks.json to compare with the baseline")
+                                 description="What changed between two benchmarks.json reports (or in the ab.json of "
+                                             "an interleaved A/B): each row's B/A with its 95 %% interval and a "
+                                             "verdict, changed rows first.")
+    ap.add_argument("a", type=Path, help="baseline benchmarks.json, or an ab.json")
+    ap.add_argument("b", type=Path, nargs="?", help="benchmarks.json to compare with the baseline")
     ap.add_argument("--fail-if-slower", type=float, metavar="PCT", default=None,
                     help="exit 1 when a row is slower than A by more than PCT %% with 95 %% confidence")
+    ap.add_argument("--aa", action="store_true", help="add the A/A lines (how far two runs of the same code agree)")
     return ap.parse_args(argv)
 
 
-def _print_table(results: list[dict]) -> None:
-    table = [[r["section"], r["name"], _num(r["a"]) + (f" ±{r['hw_a']:.1%}" if r["hw_a"] is not None else ""),
-              _num(r["b"]) + (f" ±{r['hw_b']:.1%}" if r["hw_b"] is not None else ""), f"{r['ratio']:.3f}",
-              _num(r["pct_a"], "{:.3g}"), _num(r["pct_b"], "{:.3g}"),
-              f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-", r["verdict"]]
-             for r in results]
-    print(tabulate(table, headers=["section", "row", "A examples/s", "B examples/s", "B/A", "A % of limit",
-                                   "B % of limit", "B/A 95 %", "verdict"], tablefmt="simple", disable_numparse=True))
+def half_width(r: dict) -> float | None:
+    """The B/A interval's half-width relative to B/A: the change this row could detect."""
+    if r.get("low") is None or not r.get("ratio"):
+        return None
+    return (r["high"] - r["low"]) / 2 / r["ratio"]
 
 
-def _print_counts(results: list[dict], refused: list[str], a: dict, b: dict) -> None:
-    counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("faster", "slower", "same", "no interval")}
-    only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
-    only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
-    print(f"{len(results)} row(s) compared: {counts['faster']} faster, {counts['slower']} slower, {counts['same']} same, "
-          f"{counts['no interval']} without an interval; {len(refused)} refused; {only_a} only in A, {only_b} only in B")
+def median_half_width(results: list[dict]) -> float | None:
+    widths = sorted(w for w in map(half_width, results) if w is not None)
+    return widths[len(widths) // 2] if widths else None
 
 
-def _print_aa(results: list[dict], a: dict, b: dict) -> None:
+def _rate(value, hw) -> str:
+    return _num(value) + (f" ±{hw:.1%}" if hw is not None else "")
+
+
+def _table(results: list[dict]) -> str:
+    rows = [[r["verdict"], f"{r['ratio']:.3f}", f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-",
+             r["section"], r["name"] + (f" (B slowed {r['slowed_b']:.0%})" if r.get("slowed_b") else ""),
+             _rate(r["a"], r.get("hw_a")), _rate(r["b"], r.get("hw_b"))] for r in results]
+    return tabulate(rows, headers=["verdict", "B/A", "95 %", "section", "row", "A examples/s", "B examples/s"],
+                    tablefmt="simple", disable_numparse=True)
+
+
+def _print_results(results: list[dict], refused: list[str], only: tuple[int, int], hw: float | None) -> None:
+    counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("slower", "faster", "same", "no interval")}
+    detect_text = (f"; the smallest change it detects 8 times in 10 is ±{detectable_change(hw):.0%} (the median "
+                   f"row's interval: ±{hw:.1%})" if hw is not None else "")
+    print(f"{len(results)} row(s) compared: {counts['slower']} slower, {counts['faster']} faster, {counts['same']} same"
+          + (f", {counts['no interval']} without an interval" if counts["no interval"] else "") + detect_text
+          + (f"; {len(refused)} refused" if refused else "")
+          + (f"; {only[0]} only in A, {only[1]} only in B" if any(only) else ""))
+    changed = sorted((r for r in results if r["verdict"] in ("slower", "faster")), key=lambda r: r["ratio"])
+    unchanged = [r for r in results if r["verdict"] not in ("slower", "faster")]
+    if changed:
+        print(f"\nChanged ({len(changed)}), by B/A:")
+        print(_table(changed))
+    if unchanged:
+        print(f"\nUnchanged ({len(unchanged)}):" if changed else "")
+        print(_table(unchanged))
+
+
+def _print_aa(results: list[dict]) -> None:
     aa = aa_summary(results)
     if not aa["rows"]:
         return
@@ -221,16 +260,12 @@ def _print_aa(results: list[dict], a: dict, b: dict) -> None:
     pi_held = (f"{aa['a_prediction_interval_holds_b']}/{aa['prediction_intervals_judged']} "
                f"({aa['a_prediction_interval_holds_b'] / aa['prediction_intervals_judged']:.0%})"
                if aa["prediction_intervals_judged"] else "-")
-    print(f"A/A: {aa['within_5pct']}/{aa['rows']} rows within ±5 % ({aa['within_5pct'] / aa['rows']:.0%}); "
+    print(f"\nA/A: {aa['within_5pct']}/{aa['rows']} rows within ±5 % ({aa['within_5pct'] / aa['rows']:.0%}); "
           f"A's 95 % interval holds B's median for {held}; A's 95 % prediction interval for another run's "
           f"median holds it for {pi_held}; median interval half-width {hw}; "
           f"median |B/A - 1| {_num(aa['median_abs_change'], '{:.1%}')}")
     print("     (with independent rounds expect about 83 % for the interval of the median and >= 95 % for the "
           "prediction interval: benchmarks/stats.py)")
-    wall = [r.get("wall_s") for r in (a, b)]
-    if any(_is_number(w) for w in wall):
-        print("wall time: " + ", ".join(f"{n} {w / 60:.1f} min" if _is_number(w) else f"{n} -"
-                                        for n, w in zip("AB", wall)))
 
 
 def _slower_than(results: list[dict], pct: float) -> bool:
@@ -245,6 +280,52 @@ def _slower_than(results: list[dict], pct: float) -> bool:
     return bool(slow)
 
 
+def _wall(report: dict) -> str:
+    return f" ({report['wall_s'] / 60:.1f} min)" if _is_number(report.get("wall_s")) else ""
+
+
+# -- an interleaved A/B's ab.json ------------------------------------------------------------------------------
+
+AB_ROW = ("section", "name", "ratio", "low", "high", "verdict", "pairs")
+
+
+def load_ab(path: Path, report: dict) -> dict:
+    """The ab.json of `python -m benchmarks.ab` (already read as `report`), or BadReport."""
+    rows = report.get("rows")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise BadReport(f"{path}: an ab.json without a list of rows")
+    for i, row in enumerate(rows):
+        missing = [k for k in AB_ROW if k not in row]
+        if missing:
+            raise BadReport(f"{path}: row {i + 1} has no {', '.join(repr(k) for k in missing)}")
+        if not _is_number(row["ratio"]) or not all(row[k] is None or _is_number(row[k]) for k in ("low", "high")):
+            raise BadReport(f"{path}: row {i + 1} ({row['name']!r}): its ratio or interval is not a number")
+    return report
+
+
+def _side_line(side: str, info: dict, passes: int) -> str:
+    slowed = f"; slowed on purpose: {info['slowed']}" if info.get("slowed") else ""
+    return (f"{side.upper()}: {info.get('python')} — TensorFlow {info.get('tensorflow')}, Python "
+            f"{info.get('python_version', '?')}; {passes} passes{slowed}")
+
+
+def _main_ab(path: Path, report: dict, args) -> int:
+    ab = load_ab(path, report)
+    results = [{**r, "a": r.get("a"), "b": r.get("b")} for r in ab["rows"]]
+    for side in "ab":
+        print(_side_line(side, ab.get(side) or {}, ab.get("order", []).count(side.upper())))
+    print(f"paired: {ab.get('pairs')} pairs run back to back in the order {' '.join(ab.get('order', []))}; "
+          f"{_num(ab.get('wall_s', 0) / 60, '{:.1f}')} of {_num(ab.get('budget_s', 0) / 60, '{:.1f}')} min")
+    if not results:
+        print("compare: the A/B has no row measured on both sides", file=sys.stderr)
+        return 1
+    _print_results(results, [], (0, 0), (ab.get("summary") or {}).get("median_half_width"))
+    status = 0
+    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower):
+        status = 1
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parse(argv)
@@ -254,22 +335,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare: --fail-if-slower takes a percentage in [0, 100), not {args.fail_if_slower}", file=sys.stderr)
         return 2
     try:
+        if args.b is None:
+            raw = read_json(args.a)
+            if not str(raw.get("schema", "")).startswith("tfguide-ab/"):
+                raise BadReport(f"{args.a}: one file is an A/B's ab.json; two runs need two benchmarks.json files")
+            return _main_ab(args.a, raw, args)
         a, b = load(args.a), load(args.b)
     except BadReport as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
-    print(f"A: {args.a} — {_env_line(a.get('environment') or {})}")
-    print(f"B: {args.b} — {_env_line(b.get('environment') or {})}")
+    print(f"A: {args.a} — {_env_line(a.get('environment') or {})}{_wall(a)}")
+    print(f"B: {args.b} — {_env_line(b.get('environment') or {})}{_wall(b)}")
     results, refused = compare_rows(a, b)
-    if results:
-        _print_table(results)
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
     if not results and not refused:
         print("compare: no row name is common to both reports", file=sys.stderr)
         return 1
-    _print_counts(results, refused, a, b)
-    _print_aa(results, a, b)
+    only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
+    only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
+    _print_results(results, refused, (only_a, only_b), median_half_width(results))
+    if args.aa:
+        _print_aa(results)
     status = 1 if refused else 0
     if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower):
         status = 1

@@ -239,7 +239,7 @@ def test_the_second_process_rounds_are_pooled_and_its_limits_count(tmp_path):
     assert row["rounds"] == 10 and row["passes"] == 2
     assert parent.limits["copy_bandwidth"]["best_bytes_per_s"] == 12e9           # the best of both processes
     assert parent.limits["matmul_peak"]["/device:CPU:0"]["float32"]["best_flop_per_s"] == 100e9
-    assert parent.limits["history"][-1]["when"] == "start [second process]"
+    assert parent.limits["history"][-1]["when"] == "start [another process]"
     assert parent.skipped == [{"section": "training", "name": "x", "reason": "why", "recipe": None}]
 
 
@@ -252,7 +252,7 @@ def test_a_silent_child_pass_is_killed_at_its_deadline(tmp_path):
     lines: list = []
     hang = [sys.executable, "-c", "import sys, time; print('[bench] started', flush=True); time.sleep(60)"]
     t0 = time.perf_counter()
-    with pytest.raises(RuntimeError, match=r"(?s)status -9:.*\[bench\] started.*took longer than 2 s"):
-        passes.run_child(_plan(passes=2), 1, tmp_path / "never.json", lines.append, timeout_s=2.0, command=hang)
+    with pytest.raises(RuntimeError, match=r"(?s)pass 2 ended with status -9:.*\[bench\] started.*longer than 2 s"):
+        passes.run_child(hang, "pass 2", tmp_path / "never.json", lines.append, 1.0, limit_s=2.0)
     assert time.perf_counter() - t0 < 15
-    assert lines[-1] == "  [bench] started"
+    assert lines[-1] == "  pass 2: [bench] started"

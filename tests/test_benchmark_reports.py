@@ -1,6 +1,7 @@
 """The benchmark report: its rows, limits, checks, targets and ladders (benchmarks/report.py, from the recipes'
-declarations), and the Markdown and optional plots rendered from its JSON (reports/benchmarks.py), built from a
-recorder holding scripted rounds: no TensorFlow, no timing.
+declarations), the per-recipe lines and the headline (benchmarks/summary.py), the exports (benchmarks/export.py),
+nothing lost when it is written, and the Markdown and optional plots rendered from its JSON (reports/benchmarks.py),
+built from a recorder holding scripted rounds and from the golden fixture: no TensorFlow, no timing.
 
 The project's own tooling, not the guide: run with `pytest tests`.
 """
@@ -8,15 +9,22 @@ The project's own tooling, not the guide: run with `pytest tests`.
 from __future__ import annotations
 
 import json
+import struct
 import sys
+from pathlib import Path
 
 import pytest
 
+from benchmarks import declaration, export
 from benchmarks import report as bench_report
 from benchmarks.harness import Plan, Recorder
 from benchmarks.rounds import Group, Unit
 from reports import benchmarks as renderer
+from reports import marks as marks_mod
+from tests import markdown_checks
 from tfguide import schema
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "fixtures" / "benchmarks.json"
 
 ENV = {"python": "3.11.7", "tensorflow": "2.21.0", "tensorflow_distribution": "tensorflow",
        "keras": {"name": "Keras 3", "version": "3.15.1", "module": "keras", "legacy_env": ""},
@@ -58,16 +66,16 @@ def _data_row(variant, batch=256, copies=True, guide=False):
             "is_guide": guide, "data": "synthetic", "unit": "examples"}
 
 
-def _train_row(config, batch=32, guide=False, api="fit"):
+def _train_row(config, batch=32, guide=False, api="fit", accuracy=0.9):
     return {"name": f"quickstart/{config}/b{batch}", "recipe": "keras.quickstart", "section": "training",
             "model": "quickstart", "config": config, "global_batch": batch, "per_replica_batch": batch, "replicas": 1,
             "devices": [CPU], "steps_per_execution": 1, "jit_compile": False, "input": "tf.data", "strategy": None,
             "api": api, "examples_per_epoch": 6000, "data": "synthetic", "unit": "examples",
-            "flops_per_example": 400_000.0, "params": 100, "is_guide": guide, "accuracy": 0.9,
+            "flops_per_example": 400_000.0, "params": 100, "is_guide": guide, "accuracy": accuracy,
             "accuracy_after": "1 epoch", "compile_and_first_step_s": 0.5}
 
 
-def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0) -> Recorder:
+def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0, big_accuracy=0.9) -> Recorder:
     """numpy guide 4,000 ex/s x 1 kB = 4 MB/s; tuned rows; quickstart rows at batch 32 and 1024; io rows."""
     rec = Recorder(plan=Plan.for_run(True), progress=lambda line: None)
     rec.limits = _limits()
@@ -94,7 +102,8 @@ def recorder(*, vec_rate=5_000_000.0, copying_rate=8_000.0, tuned_b32=4_000.0) -
     _rounds(rec, tguide.key, [1_000.0] * 6)
     _rounds(rec, twin.key, [4_000.0 / 3] * 6)       # input wait share 1 - 1000/1333 = 25 %
     _rounds(rec, tuned.key, [tuned_b32] * 6)
-    big = Unit(key="quickstart/xla-loop/b1024", run=None, row=_train_row("xla-loop", batch=1024, api="custom loop"))
+    big = Unit(key="quickstart/xla-loop/b1024", run=None,
+               row=_train_row("xla-loop", batch=1024, api="custom loop", accuracy=big_accuracy))
     _declare(rec, "keras.quickstart/large", "training", [big])
     _rounds(rec, big.key, [150_000.0] * 6)          # 150,000 x 400 kFLOP = 60 GFLOP/s = 60 % of the peak
     save = Unit(key="save_weights/save/h64", run=None, row={
@@ -161,14 +170,14 @@ def test_io_rows_are_set_against_the_file_system_measured_beside_them():
 
 def test_the_written_report_conforms_to_its_schema_and_a_sound_report_passes_its_checks(tmp_path):
     written = bench_report.write(bench_report.build(recorder(), ENV, wall_s=60.0), tmp_path)
-    assert {p.name for p in written} >= {"benchmarks.json", "benchmarks.md"}   # the Markdown: its own process
+    assert {p.name for p in written} >= {"benchmarks.json", "benchmarks.md", export.GITHUB, export.BENCHER}
     report = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert report["schema"] == bench_report.SCHEMA == "tfguide-benchmarks/3"
+    assert report["schema"] == bench_report.SCHEMA == "tfguide-benchmarks/4"
     assert schema.errors(report, schema.load(bench_report.SCHEMA_PATH)) == []
     assert bench_report.problems(report) == [] and report["checks"] == []
     assert report["provenance"]["git_commit"] == "abc123" and report["provenance"]["pip_freeze"]
     assert report["limits"]["theoretical_flop_per_s"] == 200e9
-    assert (tmp_path / "benchmarks.md").read_text().startswith("# Benchmarks: the guide's")
+    assert (tmp_path / "benchmarks.md").read_text().startswith("# Benchmarks: the guide's recipes on this machine")
 
 
 def test_a_copying_row_beyond_the_copy_bandwidth_fails_the_check_but_a_non_copying_one_does_not():
@@ -188,16 +197,85 @@ def test_a_missing_column_fails_the_check():
     assert "/training/0: missing input_wait_share" in problems and "/data/0: missing ladder" in problems
 
 
-def test_targets_say_met_or_not_with_their_evidence():
-    targets = {t["target"].split(":")[0]: t for t in bench_report.build(recorder(), ENV)["targets"]}
-    speed = targets["batch 32, same arithmetic"]
-    assert speed["met"] is True and speed["value"] == pytest.approx(4.0)
-    mfu = targets["any batch size"]
-    assert mfu["met"] is True and mfu["value"] == pytest.approx(60.0) and "theoretical" in mfu["evidence"]
-    copy = targets["best in-memory tf.data pipeline"]
-    assert copy["met"] is False and copy["value"] == pytest.approx(0.08)  # gather: 8 MB/s of 10 GB/s
-    slow = {t["target"].split(":")[0]: t for t in bench_report.build(recorder(tuned_b32=2_000.0), ENV)["targets"]}
-    assert slow["batch 32, same arithmetic"]["met"] is False
+@pytest.mark.parametrize("interval, verdict", [([61.0, 70.0], "met"), ([60.0, 70.0], "met"),
+                                               ([55.0, 65.0], "undetermined"), ([40.0, 59.9], "not met"),
+                                               ([None, None], "undetermined"), (None, "undetermined")])
+def test_a_target_is_met_only_when_its_interval_clears_it(interval, verdict):
+    assert declaration.verdict(interval, 60.0) == verdict
+
+
+def test_targets_have_a_three_valued_verdict_and_their_evidence():
+    targets = {t["key"]: t for t in bench_report.build(recorder(), ENV)["targets"]}
+    assert targets["training_speedup_b32"]["verdict"] == "met" and targets["training_speedup_b32"]["value"] == 4.0
+    mfu = targets["training_mfu_pct"]
+    assert mfu["verdict"] == "met" and mfu["value"] == pytest.approx(60.0) and "theoretical" in mfu["evidence"]
+    copy = targets["in_memory_pct_of_copy"]
+    assert copy["verdict"] == "not met" and copy["value"] == pytest.approx(0.08)  # gather: 8 MB/s of 10 GB/s
+    slow = {t["key"]: t for t in bench_report.build(recorder(tuned_b32=2_000.0), ENV)["targets"]}
+    assert slow["training_speedup_b32"]["verdict"] == "not met"
+
+
+def test_a_training_row_whose_model_stayed_below_the_guides_quality_does_not_count():
+    report = bench_report.build(recorder(big_accuracy=0.5), ENV)
+    big = next(r for r in report["training"] if r["name"] == "quickstart/xla-loop/b1024")
+    assert big["quality_target"] == 0.80 and big["reached_quality"] is False
+    mfu = next(t for t in report["targets"] if t["key"] == "training_mfu_pct")
+    assert mfu["row"] == "quickstart/xla-loop/b32" and mfu["value"] == pytest.approx(1.6)
+    assert "rows at batch 1024 do not count" in mfu["evidence"]
+    quickstart = next(e for e in report["recipes"] if e["recipe"] == "keras.quickstart")
+    assert quickstart["best"]["row"] == "quickstart/xla-loop/b32"   # the faster row learned less: not the best
+
+
+def test_each_recipe_has_its_guide_and_best_figure_and_what_limits_it():
+    report = bench_report.build(recorder(), ENV)
+    entries = {e["recipe"]: e for e in report["recipes"]}
+    numpy = entries["data.numpy"]
+    assert numpy["guide"]["row"] == "numpy/guide/b256/graph" and numpy["best"]["row"] == "numpy/vectorised/b256/graph"
+    assert numpy["limit"] == "copy bandwidth" and numpy["slowest_stage"] == "source: batches"
+    assert numpy["copies_every_byte"] is False
+    assert entries["keras.quickstart"]["limiting"] == "matmuls, 60 % of peak"
+    assert entries["keras.layers"]["note"].startswith("not timed: ")
+    assert entries["estimator.linear_classifier"]["note"] == "measured with estimator.dnn_classifier"
+    assert report["headline"] == {"training": "keras.quickstart", "data": "data.numpy", "quality_guide": None,
+                                  "quality_best": None}
+
+
+def test_the_exports_carry_every_row_with_its_interval():
+    report = bench_report.jsonable(bench_report.build(recorder(), ENV))
+    github = {e["name"]: e for e in export.github(report)}
+    guide = github["data/numpy/guide/b256/graph"]
+    assert guide["unit"] == "examples/s" and guide["value"] == pytest.approx(4000.0)
+    assert guide["range"] == "± 100" and guide["extra"].startswith("95 % interval [3900, 4100]")
+    bencher = export.bencher(report)
+    assert bencher["data/numpy/guide/b256/graph"] == {"throughput": {"value": pytest.approx(4000.0),
+                                                                     "lower_value": 3900.0, "upper_value": 4100.0}}
+
+
+def test_merging_into_an_unreadable_report_refuses_and_keeps_both(tmp_path):
+    (tmp_path / "benchmarks.json").write_text('{"cluster": [{"name": "cluster/2-workers-x1/b128", ')  # cut short
+    with pytest.raises(bench_report.Unreadable, match=r"benchmarks\.json cannot be read .* left as it is"):
+        bench_report.write(bench_report.build(recorder(), ENV), tmp_path)
+    assert (tmp_path / "benchmarks.json").read_text().endswith('b128", ')
+    kept = [p for p in tmp_path.glob("benchmarks-*.json") if p.name not in (export.GITHUB, export.BENCHER)]
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["schema"] == bench_report.SCHEMA
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_report_whole(tmp_path, monkeypatch):
+    from tfguide import atomic
+
+    (tmp_path / "benchmarks.json").write_text('{"old": true}')
+
+    def broken(self, data):
+        with open(self, "wb") as fh:
+            fh.write(data[:10])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_bytes", broken)
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_text(tmp_path / "benchmarks.json", '{"new": true, "long": "' + "x" * 1000 + '"}')
+    monkeypatch.undo()
+    assert (tmp_path / "benchmarks.json").read_text() == '{"old": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ["benchmarks.json"]   # no temporary file left behind
 
 
 def _render(tmp_path, wall_s=None) -> list:
@@ -206,15 +284,43 @@ def _render(tmp_path, wall_s=None) -> list:
     return renderer.write(tmp_path)
 
 
-def test_markdown_states_method_limits_theoretical_peak_and_marks(tmp_path):
+def test_markdown_opens_with_at_most_five_lines_then_one_row_per_recipe(tmp_path):
     _render(tmp_path, wall_s=90.0)
     md = (tmp_path / "benchmarks.md").read_text()
-    assert "## Limits (measured in this run)" in md
-    assert "float32 peak the CPU declares (theoretical)" in md and "200.0 GFLOP/s" in md
-    assert "Threads: intra-op 2, inter-op 2" in md
-    assert "## What each tuning gave" in md and "## Saving and loading" in md
-    assert "commit `abc123`" in md and "1.5 min" in md
-    assert "estimator.dnn_classifier/estimator: tf.estimator was removed" in md
+    head = md.split("\n\n")[1].splitlines()
+    assert len(head) <= 5 and head[0].startswith("**This machine**: copy 10.0 GB/s, matmul 100 GFLOP/s")
+    assert head[1].startswith("**Training** (`keras.quickstart`): the guide's 1,000 ex/s")
+    assert head[-1].startswith("**Targets**: 2 met, 1 not met, 0 undetermined")
+    recipes = md.split("## Recipes")[1].split("##")[0]
+    assert [line.split("|")[1].split()[0] for line in recipes.splitlines() if line.startswith("| `")] == [
+        "`keras.quickstart`", "`keras.save_weights`", "`data.numpy`"]
+    appendix = md.split("## Appendix")[1]
+    for section in ("### Every row", "### Limits", "### Evidence for the targets", "### The run and the method"):
+        assert section in appendix
+    assert "declared float32 peak" in appendix and "Threads: intra-op 2, inter-op 2" in appendix
+    assert "commit `abc123`" in appendix and "1.5 min" in md
+    assert "`estimator.dnn_classifier/estimator`: tf.estimator was removed" in appendix
+
+
+@pytest.mark.parametrize("source", ["scripted", "golden"])
+def test_no_table_cell_is_longer_than_a_sentence_and_no_sentence_is_said_twice(source, tmp_path):
+    if source == "golden":
+        report = json.loads(GOLDEN.read_text())
+        pngs, note = [], renderer.NO_MATPLOTLIB
+    else:
+        report = bench_report.jsonable(bench_report.build(recorder(), ENV, wall_s=60.0))
+        pngs, note = ["benchmarks_data.png", "benchmarks_training.png"], None
+    md = renderer.markdown(report, pngs, note)
+    assert markdown_checks.long_cells(md, renderer.CELL_LIMIT) == []
+    assert markdown_checks.repeated_sentences(md) == []
+
+
+def test_marks_mark_the_exceptions_only():
+    rows = [{"name": str(i), "x": i < 8} for i in range(10)]
+    marks, legend = marks_mod.mark_exceptions(rows, lambda r: r["x"], "‡", "were measured under interference", "not")
+    assert set(marks) == {"8", "9"} and legend == "8 of 10 rows were measured under interference; ‡ marks those that are not."
+    marks, legend = marks_mod.mark_exceptions(rows[7:], lambda r: r["x"], "‡", "were measured under interference", "not")
+    assert set(marks) == {"7"} and legend == "‡ were measured under interference."
 
 
 def test_without_matplotlib_there_are_no_plots_and_the_report_says_why(tmp_path, monkeypatch):
@@ -226,11 +332,15 @@ def test_without_matplotlib_there_are_no_plots_and_the_report_says_why(tmp_path,
     assert renderer.NO_MATPLOTLIB in (tmp_path / "benchmarks.md").read_text()
 
 
-def test_with_matplotlib_the_plots_are_png_files(tmp_path):
+def test_with_matplotlib_the_plots_are_png_files_no_wider_than_github_shows_them(tmp_path):
     pytest.importorskip("matplotlib")
     written = _render(tmp_path)
     assert {"benchmarks_data.png", "benchmarks_training.png"} <= {p.name for p in written}
-    assert (tmp_path / "benchmarks_data.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("benchmarks_data.png", "benchmarks_training.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        assert width <= 900 and height <= 900
     assert "![benchmarks_data.png](benchmarks_data.png)" in (tmp_path / "benchmarks.md").read_text()
 
 

@@ -1,5 +1,6 @@
-"""`python -m reports compare` (reports/compare.py): verdicts with intervals, refusals, --fail-if-slower, the A/A
-summary, and one line and exit 2 for every malformed input (never a traceback). No TensorFlow."""
+"""`python -m reports compare` (reports/compare.py): what changed first (changed rows sorted by B/A, the smallest
+detectable change), verdicts with intervals, refusals, --fail-if-slower, the A/A lines on request, an interleaved
+A/B's ab.json, and one line and exit 2 for every malformed input (never a traceback). No TensorFlow."""
 
 from __future__ import annotations
 
@@ -47,41 +48,93 @@ def _run(capsys, *args):
     return rc, out, err
 
 
-def test_each_row_gets_ratio_interval_and_verdict_and_the_summary_counts_them(tmp_path, capsys):
+def _lines(out: str) -> dict:
+    """Table lines by row name: [verdict, B/A, low, high, section, ...]."""
+    return {ln.split()[5]: ln.replace("[", " ").replace("]", " ").replace(",", " ").split() for ln in out.splitlines()
+            if ln.split()[:1] and ln.split()[0] in ("slower", "faster", "same", "no")}
+
+
+def test_changed_rows_come_first_by_ratio_and_the_summary_says_what_could_be_detected(tmp_path, capsys):
     a = _write(tmp_path, "a.json", _report({"fast": (100.0, [98.0, 102.0]), "slow": (100.0, [98.0, 102.0]),
                                             "same": (100.0, [90.0, 110.0])}, wall_s=600.0))
     b = _write(tmp_path, "b.json", _report({"fast": (120.0, [118.0, 122.0]), "slow": (80.0, [79.0, 81.0]),
                                             "same": (103.0, [93.0, 113.0])}, wall_s=660.0))
     rc, out, err = _run(capsys, a, b)
     assert rc == 0 and err == ""
-    lines = {ln.split()[1]: ln.split() for ln in out.splitlines() if ln.startswith("data ")}
-    assert lines["fast"][-1] == "faster" and lines["slow"][-1] == "slower" and lines["same"][-1] == "same"
-    assert "1.200" in lines["fast"]
+    lines = out.splitlines()
+    assert lines[0].endswith("(10.0 min)") and lines[1].endswith("(11.0 min)")
+    assert lines[2].startswith("3 row(s) compared: 1 slower, 1 faster, 1 same; the smallest change it detects 8 "
+                               "times in 10 is ±")
+    changed = out.split("Changed (2), by B/A:")[1].split("Unchanged (1):")
+    assert [ln.split()[0] for ln in changed[0].splitlines() if ln.split()[:1] in (["slower"], ["faster"])] == [
+        "slower", "faster"]
+    rows = _lines(out)
+    assert rows["fast"][:2] == ["faster", "1.200"] and rows["slow"][0] == "slower" and rows["same"][0] == "same"
     # the interval: exp(log 1.2 +- 1.96 sqrt(se_a^2 + se_b^2)), se from each interval's log-width
     r, lo, hi = compare.ratio_ci_from_intervals(100.0, (98.0, 102.0), 120.0, (118.0, 122.0))
     assert r == pytest.approx(1.2) and lo < 1.2 < hi and lo > 1.15
-    assert f"[{lo:.3f}, {hi:.3f}]" in " ".join(lines["fast"])
-    assert "3 row(s) compared: 1 faster, 1 slower, 1 same, 0 without an interval; 0 refused" in out
-    assert "A/A: 1/3 rows within ±5 % (33%); A's 95 % interval holds B's median for 1/3 (33%)" in out
-    assert "wall time: A 10.0 min, B 11.0 min" in out
+    assert rows["fast"][2:4] == [f"{lo:.3f}", f"{hi:.3f}"]
+    assert "A/A" not in out
 
 
-def test_aa_summary_of_two_runs_that_agree(tmp_path, capsys):
+def test_the_smallest_detectable_change_comes_from_the_median_rows_half_width():
+    from tfguide.intervals import detectable_change
+
+    results = [{"ratio": 1.0, "low": 0.9, "high": 1.1}, {"ratio": 1.0, "low": 0.8, "high": 1.2},
+               {"ratio": 2.0, "low": 1.0, "high": 3.0}, {"ratio": 1.0, "low": None, "high": None}]
+    assert compare.median_half_width(results) == pytest.approx(0.2)
+    # seen 8 times in 10: the estimate beyond h with a standard error of h / 1.96
+    assert detectable_change(0.2) == pytest.approx(0.2 * (1 + 0.8416 / 1.96), rel=1e-3)
+
+
+def test_aa_lines_of_two_runs_that_agree_only_when_asked(tmp_path, capsys):
     rates = {f"r{i}": (100.0 + i, [97.0 + i, 103.0 + i]) for i in range(10)}
     a = _write(tmp_path, "a.json", _report(rates))
     b = _write(tmp_path, "b.json", _report({k: (v[0] * 1.01, v[1]) for k, v in rates.items()}))
-    rc, out, _ = _run(capsys, a, b)
+    rc, out, _ = _run(capsys, a, b, "--aa")
     assert rc == 0
     assert "A/A: 10/10 rows within ±5 % (100%); A's 95 % interval holds B's median for 10/10 (100%); A's 95 % " \
            "prediction interval for another run's median holds it for 10/10 (100%)" in out
-    assert "10 row(s) compared: 0 faster, 0 slower, 10 same" in out
+    assert "10 row(s) compared: 0 slower, 0 faster, 10 same" in out and "Changed" not in out
+
+
+def _ab_report(rows):
+    return {"schema": "tfguide-ab/1", "a": {"python": "/a/python", "tensorflow": "2.20.0"},
+            "b": {"python": "/b/python", "tensorflow": "2.21.0", "slowed": None}, "order": ["A", "B", "B", "A"],
+            "pairs": 2, "quick": True, "budget_s": 180.0, "wall_s": 150.0, "method": "m",
+            "summary": {"median_half_width": 0.04, "smallest_detectable_change": 0.057}, "provenance": {},
+            "rows": [{"section": "data", "name": n, "recipe": "data.numpy", "pairs": 2, "pair_ratios": [r, r],
+                      "ratio": r, "low": lo, "high": hi, "half_width": (hi - lo) / 2 / r, "verdict": v,
+                      "slowed_b": 0.0, "a": 100.0, "b": 100.0 * r, "ci_a": None, "ci_b": None, "hw_a": None,
+                      "hw_b": None} for n, (r, lo, hi, v) in rows.items()]}
+
+
+def test_an_interleaved_ab_is_printed_the_same_way_and_its_threshold_holds(tmp_path, capsys):
+    path = _write(tmp_path, "ab.json", _ab_report({"x": (0.85, 0.80, 0.90, "slower"), "y": (1.0, 0.97, 1.03, "same")}))
+    rc, out, err = _run(capsys, path)
+    assert rc == 0 and err == ""
+    assert out.splitlines()[0] == "A: /a/python — TensorFlow 2.20.0, Python ?; 2 passes"
+    assert out.splitlines()[2].startswith("paired: 2 pairs run back to back in the order A B B A")
+    assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; the smallest change it detects 8 times in 10 is ±6% "
+            "(the median row's interval: ±4.0%)") in out
+    rc, _, err = _run(capsys, path, "--fail-if-slower", "5")
+    assert rc == 1 and "slower: data x: B/A 0.850" in err
+
+
+def test_one_file_that_is_not_an_ab_report_is_exit_2(tmp_path, capsys):
+    rc, out, err = _run(capsys, _write(tmp_path, "a.json", GOOD))
+    assert rc == 2 and out == "" and "one file is an A/B's ab.json" in err and err.count("\n") == 1
+    bad = _ab_report({"x": (0.85, 0.80, 0.90, "slower")})
+    del bad["rows"][0]["ratio"]
+    rc, _, err = _run(capsys, _write(tmp_path, "ab.json", bad))
+    assert rc == 2 and "row 1 has no 'ratio'" in err
 
 
 def test_rows_without_an_interval_are_compared_without_a_verdict(tmp_path, capsys):
     a = _write(tmp_path, "a.json", _report({"old": (100.0, None)}))
     b = _write(tmp_path, "b.json", _report({"old": (150.0, None)}))
     rc, out, _ = _run(capsys, a, b)
-    assert rc == 0 and "no interval" in out and "1.500" in out
+    assert rc == 0 and "1 without an interval" in out and "1.500" in out
 
 
 def test_rows_whose_configuration_differs_are_refused_never_divided(tmp_path, capsys):
@@ -91,7 +144,7 @@ def test_rows_whose_configuration_differs_are_refused_never_divided(tmp_path, ca
     rc, out, err = _run(capsys, _write(tmp_path, "a.json", ra), _write(tmp_path, "b.json", rb))
     assert rc == 1
     assert "refused: training x: configuration differs (steps_per_execution: 1 vs 100)" in err
-    assert "0 row(s) compared" in out and "1 refused" in out
+    assert "0 row(s) compared" in out and "; 1 refused" in out
 
 
 def test_fail_if_slower_exits_1_only_for_a_significant_slowdown_beyond_the_threshold(tmp_path, capsys):

@@ -1,7 +1,9 @@
-"""The ratio of two independently measured medians, with an interval from their own intervals.
+"""The ratio of two independently measured medians, with an interval from their own intervals; and the smallest
+change an interval of a given width detects.
 
 Used where two rows were not measured in the same rounds: `python -m reports compare` (two runs) and a
-benchmark row set against the guide's row of another group (benchmarks/report.py).
+benchmark row set against the guide's row of another group (benchmarks/report.py); `detectable_change` by compare
+and by the interleaved A/B (benchmarks/ab.py).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 
 Z95 = 1.959963984540054
+Z80 = 0.8416212335729143   # one-sided: the change is seen 8 times in 10
 
 
 def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tuple[float, float, float] | None:
@@ -26,3 +29,11 @@ def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple) -> tup
     r = b / a
     w = Z95 * math.hypot(se_a, se_b)
     return r, r * math.exp(-w), r * math.exp(w)
+
+
+def detectable_change(half_width: float | None) -> float | None:
+    """The smallest true change that a comparison whose 95 % interval has this relative half-width reports as a
+    change 8 times in 10. The interval excludes 1 when the estimate lies beyond its half-width h; an estimate
+    spread around a true change d with standard error h / 1.96 lies beyond h with probability 0.8 when
+    d = h (1 + 0.84 / 1.96), about 1.4 h (normal approximation). A change of h itself is seen half the time."""
+    return None if half_width is None else half_width * (1 + Z80 / Z95)

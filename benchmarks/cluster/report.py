@@ -15,7 +15,6 @@ workers; `allreduce_share_min`/`_max` beside it), timing details, the hosts, and
 from __future__ import annotations
 
 import ipaddress
-import json
 import statistics
 from pathlib import Path
 
@@ -131,7 +130,7 @@ def carry_over(report: dict, report_dir: Path) -> None:
     if report.get("cluster"):
         return
     for name in ("benchmarks.json", "cluster.json"):
-        old = bench_report.load(Path(report_dir) / name)
+        old = bench_report.load_existing(Path(report_dir) / name)
         if old and old.get("cluster"):
             report["cluster"], stale = current_rows(old["cluster"])
             if stale:
@@ -146,14 +145,15 @@ def merge_into(report_dir: Path, rows: list[dict], environment: dict, notes: lis
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     own_path = report_dir / "cluster.json"
-    own = bench_report.load(own_path) or {}
+    # both files are read before either is written: an unreadable one stops the merge with nothing changed
+    own = bench_report.load_existing(own_path) or {}
+    bench = bench_report.load_existing(report_dir / "benchmarks.json") or {
+        "schema": bench_report.SCHEMA, "environment": environment,
+        "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
     merged = merge_rows(own.get("cluster", []), rows)
     own = {"schema": SCHEMA, "environment": environment, "cluster": merged,
            "notes": sorted(set(own.get("notes", [])) | set(notes))}
-    own_path.write_text(json.dumps(bench_report.jsonable(own), indent=1) + "\n")
-    bench = bench_report.load(report_dir / "benchmarks.json") or {
-        "schema": bench_report.SCHEMA, "environment": environment,
-        "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
+    bench_report.write_json(own, report_dir, "cluster.json")
     bench["cluster"], _ = current_rows(merge_rows(bench.get("cluster", []), merged))
     return [own_path, bench_report.write_json(bench, report_dir), *bench_report.render(report_dir)]
 

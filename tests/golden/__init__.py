@@ -20,6 +20,7 @@ Fixtures (tests/golden/fixtures/, JSON exactly as the tools wrote it):
   `python -m benchmarks.cluster.loopback --quick --workers 1 2 --report-dir DIR` (the cluster section);
   `pip_freeze` is cut to its first lines, nothing else is edited.
 - benchmarks-b.json: a second such run, compared with the first by `python -m reports compare`.
+- benchmarks-ab.json: the ab.json of a real `python -m benchmarks.ab --quick` A/A (`python -m reports compare` of it).
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ def compare_fail_if_slower_txt() -> str:
     return _compare("benchmarks.json", "benchmarks-b.json", "--fail-if-slower", "5")
 
 
+def compare_ab_txt() -> str:
+    return _compare("benchmarks-ab.json")
+
+
 RENDERERS = {
     "conformance.md": conformance_md,
     "matrix.md": matrix_md,
@@ -122,6 +127,7 @@ RENDERERS = {
     "benchmarks.md": benchmarks_md,
     "compare.txt": compare_txt,
     "compare-fail-if-slower.txt": compare_fail_if_slower_txt,
+    "compare-ab.txt": compare_ab_txt,
 }
 
 
