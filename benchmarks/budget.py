@@ -20,8 +20,13 @@ the shares are computed from what this machine has shown so far, not from a tabl
   and the report says so. The process of a later pass gets a deadline (its expected cost at the current
   share) and shares it out among its own groups the same way.
 
-A group still takes its minimum rounds when its share is smaller than they take: the minimum rounds are the
-floor of a row's interval. `Budget` is plain arithmetic on a clock: tests drive it with a fake one.
+A group still takes its minimum rounds when its share is smaller than they take (the minimum rounds are the floor
+of a row's interval) - until the process is behind: when what is left no longer covers the set-up still to come
+and the report (`behind`), a group stops after BEHIND_ROUNDS rounds (a median without an interval, which the
+report says), and a group whose turn comes once the time left is within the report's reserve (`spent`) is not
+measured at all, and the report says why. That is what keeps a machine several times slower than this one, or a
+budget far too small, within the budget: its rows are fewer and rougher, never late. `Budget` is plain arithmetic
+on a clock: tests drive it with a fake one.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ CHILD_RESERVE_S = 5.0                           # a later pass's process: writin
 # builds data files and trains each training configuration a full epoch; a later pass rebuilds pipelines only.
 PRIOR_SETUP_RATIO = {"first": 1.5, "later": 0.6}
 MIN_MEASURING_SCALE = 0.5   # a later pass that cannot measure half its declared time is not worth its overhead
+BEHIND_ROUNDS = 3           # the rounds of a group once the process is behind: a median, no interval
 
 
 @dataclass
@@ -113,6 +119,16 @@ class Budget:
         weight = weight_here + later * self.pass_weight()
         free = self.left() - self.reserve_s - setup_here - later * self.later_pass_overhead()
         return max(0.0, free / weight) if weight > 0 else 0.0
+
+    def behind(self, current: str | None = None) -> bool:
+        """Whether the time left no longer covers the report and the set-up of the groups still to come (no
+        measuring time is left for `current`, nor for anything after it)."""
+        pending = self._pending(exclude=current)
+        return self.left() - self.reserve_s - self.setup_ratio() * sum(self.weights[g] for g in pending) <= 0
+
+    def spent(self) -> bool:
+        """Whether only the report's reserve is left: a group whose turn comes now is not measured."""
+        return self.left() <= self.reserve_s
 
     def passes_that_fit(self, current: str | None = None) -> int:
         """How many of the planned later passes still fit, each (and everything before it) measuring at least

@@ -144,6 +144,10 @@ class Recorder:
         test), its declared seconds."""
         return self.budget.allot(group) if self.budget is not None else declared_s
 
+    def behind(self, group: str) -> bool:
+        """Whether the process is behind its budget (benchmarks/budget.py); never without one."""
+        return self.budget is not None and self.budget.behind(group)
+
     def spent(self, group: str, measured_s: float) -> float | None:
         """`group` measured for `measured_s`; the seconds its set-up took (None without a budget)."""
         if self.budget is None:
@@ -204,8 +208,10 @@ class Recorder:
         hw = half_width(median_ci([r["rate"] for r in used]))
         return hw is not None and hw <= self.plan.target_half_width
 
-    def skip(self, section: str, name: str, reason: str, recipe: str | None = None) -> None:
-        self.skipped.append({"section": section, "name": name, "reason": reason, "recipe": recipe})
+    def skip(self, section: str, name: str, reason: str, recipe: str | None = None, *, budget: bool = False) -> None:
+        """`name` was not measured, and why; `budget`: because the run's budget was spent (benchmarks/budget.py)."""
+        self.skipped.append({"section": section, "name": name, "reason": reason, "recipe": recipe,
+                             **({"budget": True} if budget else {})})
         self.progress(f"[bench] {section} {name}: skipped ({reason})")
 
     def add_quality(self, row: dict) -> None:

@@ -13,7 +13,8 @@ is the set of units compared with each other (the variants of one recipe). Per p
    `plan.target_half_width` (5 %) leaves the rotation, unless another unit still needs it as its
    baseline or twin; the group stops when no unit is left or its share of the run's budget is spent (the
    share is computed when its rounds begin, its warm-up done: benchmarks/budget.py). A row that could not
-   reach the target within its share says so in the report.
+   reach the target within its share says so in the report. Once the process is behind its budget, a group
+   stops after BEHIND_ROUNDS rounds whatever its minimum (its rows then have a median and no interval).
 
 A full run makes several passes through every group (4: Plan.passes), each in its own process minutes after
 the one before, with pipelines, iterators, arrays and models' inputs built again for each pass (the group's
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from benchmarks import machine, slowdown
+from benchmarks.budget import BEHIND_ROUNDS
 from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL
 from benchmarks.watchdog import WARMUP_LIMIT_S, round_limit_s
 
@@ -186,6 +188,9 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
         if not active:
             break
         if r >= min_rounds and (elapsed >= budget_s or r >= plan.max_rounds_per_pass):
+            budget_spent = True
+            break
+        if BEHIND_ROUNDS <= r < min_rounds and recorder.behind(group.name):
             budget_spent = True
             break
     recorder.group_done(group, pass_index, once=once, rounds=r, seconds=time.perf_counter() - t0, warmup_s=warmup_s,

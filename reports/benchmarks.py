@@ -103,8 +103,10 @@ def headline(report: dict) -> list[str]:
           f"{_f((lim.get('fs_read_bytes_per_s') or 0) / 1e9, '{:.1f}')} GB/s read" if lim.get("fs_write_bytes_per_s")
           else "")
     cpu = env.get("cpu") or {}
+    left_out = sum(1 for s in report.get("skipped", []) if s.get("budget"))
     wall = _f((report.get("wall_s") or 0) / 60, "{:.1f}") + " min" + (
-        f" of a {budget['budget_s'] / 60:.0f}-min budget" if budget.get("budget_s") else "")
+        f" of a {budget['budget_s'] / 60:g}-min budget" if budget.get("budget_s") else "") + (
+        f", {left_out} group(s) left out when it was spent ([which](#recipes-without-rows))" if left_out else "")
     lines = [f"**This machine**: copy {lim['copy_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, matmul {peak / 1e9:.0f} "
              f"GFLOP/s float32 on {lim['primary_device'].rsplit('/', 1)[-1].replace('device:', '')}{fs}; "
              f"{cpu.get('usable_cores', '?')} cores of {cpu.get('model', '?')}, TensorFlow {env.get('tensorflow', '?')}. "

@@ -119,3 +119,57 @@ def test_the_process_deadline_holds_between_activities_too():
     clock.now = 101.0
     assert dog.overdue() == ("the process is past its deadline while in benchmarks/bench_keras_fit.py::test_fit_calls "
                              "(no round)")
+
+
+def test_a_process_is_behind_once_the_set_up_to_come_and_the_report_no_longer_fit():
+    clock = FakeClock(60.0)
+    b = _budget(clock, later=0)
+    b.ready()
+    _run_group(b, clock, "once", setup_s=100.0, measured_s=20.0)     # set-up: 5 s per declared second
+    # left 900 - 180 = 720; the report's 30 s and a's and b's set-up (5 x 40 = 200 s) fit: not behind
+    assert not b.behind(current="a") and not b.spent()
+    clock.now = 900 - 30 - 5 * 30 + 1            # a is under way; b's set-up (150 s) and the report no longer fit
+    assert b.behind(current="a")
+    assert b.scale(current="a") == 0.0
+    assert not b.spent()
+    clock.now = 900 - 30                          # only the report's reserve is left: a group's turn is not taken
+    assert b.spent()
+
+
+def test_a_group_stops_after_three_rounds_once_the_process_is_behind():
+    from benchmarks.harness import Plan
+    from benchmarks.rounds import Group, Unit, measure_group
+
+    class Recorder:
+        pass_index = 0
+
+        def __init__(self, behind):
+            self.rounds, self.is_behind, self.done = {}, behind, None
+
+        @contextlib.contextmanager
+        def activity(self, what, limit_s):
+            yield
+
+        def declare(self, group, units):
+            pass
+
+        def allot(self, group, declared_s):
+            return 0.0
+
+        def behind(self, group):
+            return self.is_behind
+
+        def add_round(self, key, pass_index, r, result):
+            self.rounds.setdefault(key, []).append(result)
+
+        def precise_enough(self, key):
+            return False
+
+        def group_done(self, group, pass_index, **kw):
+            self.done = kw
+
+    plan = Plan.for_run(True)
+    for behind, rounds in ((True, budget_mod.BEHIND_ROUNDS), (False, plan.min_rounds_per_pass)):
+        rec = Recorder(behind)
+        measure_group(Group("g", "data", [Unit("u", lambda clock: 1.0, max_repeats=1)], 1.0), rec, plan)
+        assert len(rec.rounds["u"]) == rounds and rec.done["rounds"] == rounds and rec.done["budget_spent"]
