@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, rate_interval, spread
+from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, pass_log_medians, pooled_sd,
+                              rate_interval, spread)
 
 TARGET_HALF_WIDTH = 0.05
 # The TF Profiler's input-pipeline analysis: < 5 % of step time waiting for input is not input-bound,
@@ -247,8 +248,9 @@ class Recorder:
             return None
         used, over = _select(rounds)
         rates = [r["rate"] for r in used]
-        # Rounds of one pass share the machine's state of that minute: the passes' spread widens the intervals.
-        interval = rate_interval(rates, [r["pass"] for r in used])
+        # Rounds of one pass share the machine's state of that minute: the passes' spread widens the intervals,
+        # estimated over the rows of the group, which share their passes (benchmarks/stats.py).
+        interval = rate_interval(rates, [r["pass"] for r in used], pooled=self.pass_spread(key))
         s = spread(rates)
         hw = interval["half_width"]
         others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
@@ -275,6 +277,18 @@ class Recorder:
                        "pass": [r["pass"] for r in rounds], "interfered": [bool(r.get("interfered")) for r in rounds],
                        "repeats": [r.get("repeats", 1) for r in rounds]},
         }
+
+    def pass_spread(self, key: str) -> tuple[float, int] | None:
+        """The spread of the pass medians pooled over the rows of `key`'s group (stats.pooled_sd)."""
+        group = self.links.get(key, {}).get("group")
+        if group is None:
+            return None
+        logs = []
+        for other, link in self.links.items():
+            if link["group"] == group and other in self.meta and self.rounds.get(other):
+                used, _ = _select(self.rounds[other])
+                logs.append(pass_log_medians([r["rate"] for r in used], [r["pass"] for r in used]))
+        return pooled_sd(logs)
 
     def row(self, key: str) -> dict | None:
         meta = self.meta.get(key)

@@ -44,6 +44,11 @@ def pytest_collection_finish(session):
         from suite.sandbox import Sandbox
 
         _SPAWNED.append(Sandbox.spawn())
+    # The same for a spec module's own processes: a module that defines start_early(config) gets it called once.
+    modules = {id(m): m for item in session.items if (m := getattr(item, "module", None)) is not None}
+    for module in modules.values():
+        if callable(getattr(module, "start_early", None)):
+            module.start_early(session.config)
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import pytest
 
-from benchmarks.datasets import synthetic_fashion_mnist
 from reference import keras_quickstart as reference
 from suite import fashion_mnist_fixture as fmnist
 from suite.helpers import KERAS_VERSION, SEED, keras, tf
+from tfguide.fashion_mnist import synthetic_fashion_mnist
 
 pytestmark = pytest.mark.recipe("keras.quickstart")
 

@@ -195,6 +195,30 @@ def test_passes_that_agree_keep_the_order_statistic_interval(quiet):
     assert row["pass_medians_sd"] == 0.0
 
 
+def test_the_rows_of_a_group_share_their_pass_spread(quiet):
+    """Two passes give one row one degree of freedom (t = 12.7); the group's rows pool theirs (benchmarks/stats.py):
+    a row that moved keeps its own spread with the pooled t, a row that did not gets the group's spread."""
+    calls: list = []
+    rec = Recorder(plan=_plan(passes=2, min_rounds_per_pass=5, max_rounds_per_pass=5), progress=lambda s: None)
+    rates = {"steady": (100.0, 100.0), "moved": (100.0, 110.0)}
+    for p in (0, 1):
+        rec.pass_index = p
+        units = [Unit(key=k, run=scripted(itertools.repeat(r[p]), calls, k), row={"name": k, "section": "data"})
+                 for k, r in rates.items()]
+        measure_group(Group("g", "data", units, budget_s=1e9), rec, rec.plan)
+    own = statistics.stdev([math.log(100.0), math.log(110.0)])
+    pooled = math.sqrt(own ** 2 / 2)            # two degrees of freedom, one of them with no spread
+    moved, steady = rec.row("moved"), rec.row("steady")
+    center = math.exp((math.log(100.0) + math.log(110.0)) / 2)
+    assert moved["pass_medians_sd"] == pytest.approx(own)
+    assert moved["examples_per_s_ci95"][1] == pytest.approx(
+        center * math.exp(4.303 * own / math.sqrt(2)), rel=1e-3)      # t(2), not t(1) = 12.706
+    assert steady["pass_medians_sd"] == pytest.approx(pooled)
+    assert steady["examples_per_s_ci95"] == pytest.approx(
+        [100.0 * math.exp(-4.303 * pooled / math.sqrt(2)), 100.0 * math.exp(4.303 * pooled / math.sqrt(2))], rel=1e-3)
+    assert steady["interval_width_from"] == "spread of the pass medians"
+
+
 def test_clock_times_only_its_timed_parts():
     clock = Clock()
     with clock.timed():

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 import pytest
 
 from benchmarks.stats import (half_width, median_ci, median_pi, median_rank_bounds, pass_interval,
-                              prediction_rank_bounds, quantile, spread, summarise, t975, widest)
+                              pooled_sd, prediction_rank_bounds, quantile, spread, summarise, t975, widest)
 
 
 def test_order_statistic_interval_ranks_and_exact_coverage():
@@ -151,3 +152,18 @@ def test_spread_and_summarise():
     t = summarise([0.3, 0.1, 0.2, 0.5, 0.4, 0.6])
     assert t["median_s"] == pytest.approx(0.35) and t["median_ci95_s"] == [0.1, 0.6] and t["rounds"] == 6
     assert quantile([0.0, 10.0], 0.95) == pytest.approx(9.5)
+
+
+def test_the_pooled_pass_spread_weights_each_row_by_its_degrees_of_freedom():
+    a, b = [0.0, 0.2], [0.0, 0.1, 0.2]           # log medians: variances 0.02 (1 dof) and 0.01 (2 dof)
+    sd, dof = pooled_sd([a, b, [0.5]])           # a single pass adds nothing
+    assert dof == 3 and sd == pytest.approx(math.sqrt((0.02 * 1 + 0.01 * 2) / 3))
+    assert pooled_sd([[0.1], []]) is None
+    # pooled over more degrees of freedom than the row's own: its sd, never below the row's, with t(dof)
+    quiet = pass_interval([100.0, 100.0, 100.0, 100.0], [0, 0, 1, 1], pooled=(0.05, 10))
+    assert quiet["sd_log"] == 0.05 and quiet["ci"][1] == pytest.approx(100.0 * math.exp(2.228 * 0.05 / math.sqrt(2)),
+                                                                          rel=1e-3)
+    noisy = pass_interval([100.0, 100.0, 150.0, 150.0], [0, 0, 1, 1], pooled=(0.05, 10))
+    assert noisy["sd_log"] == pytest.approx(statistics.stdev([math.log(100.0), math.log(150.0)]))
+    # a pooled estimate on no more degrees of freedom than the row's own is not used
+    assert pass_interval([100.0, 100.0, 150.0, 150.0], [0, 0, 1, 1], pooled=(0.5, 1))["sd_log"] == noisy["sd_log"]

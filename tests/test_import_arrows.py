@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("tfguide", "reference", "suite", "benchmarks", "reports")
@@ -20,12 +19,6 @@ ALLOWED = {
     "suite": {"suite", "reference", "tfguide"},
     "benchmarks": {"benchmarks", "reference", "tfguide"},
     "reports": {"reports", "tfguide"},
-}
-# Known, each with its reason; the test fails when one is gone too, so that this list stays true.
-EXCEPTIONS = {
-    ("suite/test_keras_quickstart.py", "benchmarks"):
-        "`from benchmarks.datasets import synthetic_fashion_mnist`: one line to change to tfguide.fashion_mnist, "
-        "in a spec module outside issue 19's change (benchmarks/datasets.py keeps the name meanwhile)",
 }
 
 
@@ -56,13 +49,8 @@ def arrows() -> dict[tuple[str, str], str]:
 
 def test_every_import_runs_along_an_allowed_arrow():
     wrong = [f"{rel} imports {target}" for (rel, target), package in arrows().items()
-             if target not in ALLOWED[package] and (rel, target) not in EXCEPTIONS]
+             if target not in ALLOWED[package]]
     assert wrong == [], "imports against the arrows (tests/test_import_arrows.py):\n" + "\n".join(wrong)
-
-
-@pytest.mark.parametrize("exception", sorted(EXCEPTIONS), ids=lambda e: f"{e[0]}->{e[1]}")
-def test_a_known_exception_is_still_there(exception):
-    assert exception in arrows(), f"{exception} no longer imports across: remove it from EXCEPTIONS"
 
 
 def test_the_scan_sees_imports_inside_functions(tmp_path):
