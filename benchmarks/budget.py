@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 DEFAULT_MINUTES = {False: 15.0, True: 3.0}      # full run, quick run
-REPORT_RESERVE_S = {False: 40.0, True: 20.0}    # building, checking and rendering the report (matplotlib)
+# Building, checking and rendering the report (matplotlib in a process of its own): 3 s on the 2-core VM this was
+# built on, for a full run as for a quick one; about three times that is kept back.
+REPORT_RESERVE_S = {False: 12.0, True: 10.0}
 CHILD_RESERVE_S = 5.0                           # a later pass's process: writing its rounds back
 # Prior of set-up seconds per declared budget second, until a group of this process has shown its own: pass 1
 # builds data files and trains each training configuration a full epoch; a later pass rebuilds pipelines only.
