@@ -196,7 +196,7 @@ def _within_budget(request):
               f"(--budget gives the run more)")
     recorder, skipped = _STATE.get("recorder"), _STATE.setdefault("skipped_groups", set())
     for group in declared.budgets:
-        if recorder is not None and group not in budget.done and group not in skipped:
+        if recorder is not None and group in budget.weights and group not in budget.done and group not in skipped:
             skipped.add(group)
             recorder.skip(slot_of(request.node), group, reason, recipe=declared.recipe, budget=True)
     pytest.skip(reason)
