@@ -486,7 +486,8 @@ def test_the_golden_compatibility_and_matrix_reports_have_short_cells_and_say_no
         assert readable.repeated_sentences(markdown) == {}
         answer = [ln for ln in markdown.splitlines()[1:] if ln][:3]
         assert answer[0].startswith("**None of the 4 environments is free of failures, known defects and security "
-                                    "findings.** The least costly: tf2.21-keras3.15: ⚠ 3 known defects")
+                                    "findings.** The least costly: tf2.21-keras3.15: 🔒 [KERAS-23654](#keras-23654) + "
+                                    "⚠ 3 known defects")
         assert answer[2].startswith("Runs of ")
 
 

@@ -8,7 +8,8 @@ commit that says why; a refactor that should change nothing shows that it change
 
 Fixtures (tests/golden/fixtures/, JSON exactly as the tools wrote it):
 - conformance.json: a real `pytest suite -n 2 --report-dir DIR` run (TensorFlow 2.21, Keras 3.15, 2-core VM;
-  conformance.json schema 2, with its provenance).
+  conformance.json schema 2, with its provenance): the nox environment tf2.21-keras3.15's report of the run
+  that made reports/published/compatibility.md, with every advisory catalogued.
 - matrix/<environment>/conformance.json (+ install.json): real `pytest suite` runs with the Python of two of the
   nox matrix's environments (TF 2.12; TF 2.16 + Keras 3.0: advisories reproduce, known defects), with the install
   records nox wrote for them, the run above (TF 2.21 + Keras 3.15, no install record: a report from elsewhere),

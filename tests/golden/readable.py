@@ -23,7 +23,10 @@ def visible(markdown: str) -> str:
     return LINK.sub(r"\1", ANCHOR.sub("", markdown)).replace("**", "").replace("\\|", "|")
 
 
-MORE = re.compile(r"\s*\[more\]\(#[^)]*\)\s*$")  # the link from a cell to its details is not its sentence
+MORE = re.compile(r"\s*\[more\]\(#[^)]*\)\s*$")
+# What a library raised, quoted ("ValueError: Requested the deserialization of ..."): data, as a code block is,
+# and the same refusal may be what several advisories' loads met.
+RAISED = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning): .*")  # the link from a cell to its details is not its sentence
 
 
 def table_cells(markdown: str) -> list[tuple[int, str]]:
@@ -51,6 +54,7 @@ def repeated_sentences(markdown: str) -> dict[str, int]:
             units += [visible(c).strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
         else:
             units.append(visible(line).strip())
+    units = [RAISED.sub("", u) for u in units]
     said = "\n".join(units)
     found = {s.strip(" …") for unit in units for s in sentences(unit.strip(" ")) if s.endswith(SENTENCE_END)}
     counts = {s: said.count(s) for s in found if len(s) >= SHORTEST_CHECKED and s.count(" ") >= 3}
