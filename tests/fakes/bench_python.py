@@ -3,12 +3,12 @@ the A/B's probe, and for `-m pytest benchmarks --bench-child-pass K --bench-chil
 process writes (benchmarks/passes.py dump) for four tf.data rows, in well under a second, without TensorFlow.
 
 Each row's rounds are its true rate x the pass's drift x a little round noise. The drift of pass K is the same
-on both sides (seeded by K alone): what pairing is meant to cancel. The round noise is the side's own. A row
+on both sides (seeded by K alone): what pairing is meant to cancel. The round noise is the side's own (seeded by
+the name of the file the pass writes, so that a test gives the same verdicts every time). A row
 that TFGUIDE_BENCH_SLOWDOWN matches is slowed by its fraction, as benchmarks/slowdown.py slows a real one.
 """
 
 import json
-import os
 import random
 import sys
 from pathlib import Path
@@ -39,7 +39,7 @@ def main(argv):
     slowdown.mark(group, units)
     rec.declare(group, units)
     drift = random.Random(k).uniform(0.8, 1.2)
-    noise = random.Random(f"{k}-{os.environ.get(slowdown.ENV, '')}-{os.getpid()}")
+    noise = random.Random(out.name)   # the side's own noise, the same from run to run: "a-1.json", "b-1.json", ...
     for r in range(6):
         for u in units:
             rate = TRUE[u.key] * drift * noise.uniform(0.99, 1.01) * (1 - u.slowed_by)
