@@ -122,8 +122,12 @@ def start_early(config) -> None:
     importing TensorFlow, which then overlaps the specs before this module (on the core they leave idle)
     instead of stalling its first spec. A thread waits for them; they end by PROCESS_TIMEOUT_SECONDS whatever
     happens to the run (the interpreter joins the thread at exit)."""
+    factory = config._tmp_path_factory
+    # Made here, in the main thread: the first getbasetemp() of a process (re)creates the directory, and under
+    # pytest-xdist it empties it first, so a first call from the thread could wipe the files of a spec running then.
+    factory.getbasetemp()
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="keras-distribute")
-    _EARLY.append(pool.submit(_compute, config._tmp_path_factory))
+    _EARLY.append(pool.submit(_compute, factory))
     pool.shutdown(wait=False)
 
 
