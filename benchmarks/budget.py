@@ -23,10 +23,10 @@ the shares are computed from what this machine has shown so far, not from a tabl
 A group still takes its minimum rounds when its share is smaller than they take (the minimum rounds are the floor
 of a row's interval) - until the process is behind: when what is left no longer covers the set-up still to come
 and the report (`behind`), a group stops after BEHIND_ROUNDS rounds (a median without an interval, which the
-report says), and a group whose turn comes once the time left is within the report's reserve (`spent`) is not
-measured at all, and the report says why. That is what keeps a machine several times slower than this one, or a
-budget far too small, within the budget: its rows are fewer and rougher, never late. `Budget` is plain arithmetic
-on a clock: tests drive it with a fake one.
+report says), and a group whose turn comes once the time left is within the report's reserve (`exhausted`) is
+not measured at all, and the report says why. That is what keeps a machine several times slower than this one,
+or a budget far too small, within the budget: its rows are fewer and rougher, never late. `Budget` is plain
+arithmetic on a clock: tests drive it with a fake one.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class Budget:
         pending = self._pending(exclude=current)
         return self.left() - self.reserve_s - self.setup_ratio() * sum(self.weights[g] for g in pending) <= 0
 
-    def spent(self) -> bool:
+    def exhausted(self) -> bool:
         """Whether only the report's reserve is left: a group whose turn comes now is not measured."""
         return self.left() <= self.reserve_s
 

@@ -190,7 +190,7 @@ def _within_budget(request):
     """A test whose turn comes once only the report's reserve is left is not run, and its groups are reported as not
     measured (benchmarks/budget.py): the run stays within its budget on a machine slower than the budget assumes."""
     budget, declared = _STATE.get("budget"), getattr(request.module, "BENCHMARK", None)
-    if budget is None or declared is None or not declared.budgets or not budget.spent():
+    if budget is None or declared is None or not declared.budgets or not budget.exhausted():
         return
     reason = (f"not measured: the {budget.total_s / 60:.1f}-min budget was spent before its turn "
               f"(--budget gives the run more)")

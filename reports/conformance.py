@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reports import text
-from tfguide import catalogue, environment
+from tfguide import atomic, catalogue, environment
 from tfguide.provenance import report_provenance
 
 RECIPE_KEY = "recipe"
@@ -354,8 +354,9 @@ class ConformancePlugin:
         report = self.build(environment.for_config(self.config), provenance=report_provenance())
         name = PARTIAL_NAME if report["run"]["partial"] else FULL_NAME
         self.report_dir.mkdir(parents=True, exist_ok=True)
-        (self.report_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
-        (self.report_dir / f"{name}.md").write_text(render.conformance_markdown(report))
+        # whole or not at all (tfguide/atomic.py): an interrupted write keeps the previous report
+        atomic.write_text(self.report_dir / f"{name}.json", json.dumps(report, indent=2) + "\n")
+        atomic.write_text(self.report_dir / f"{name}.md", render.conformance_markdown(report))
         self.written, self.written_to = report, self.report_dir / name
 
     def pytest_terminal_summary(self, terminalreporter):

@@ -29,7 +29,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reports import DEFAULT_REPORT_DIR, render, text
-from tfguide import catalogue
+from tfguide import atomic, catalogue
 from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
@@ -646,8 +646,8 @@ def _write(directory: Path, files: dict[str, str]) -> None:
         raise MatrixError(f"{directory}: is a file, expected a directory to write {', '.join(files)} into")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (directory / name).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            atomic.write_text(directory / name, content)   # a kill mid-write leaves the previous file whole
     except OSError as exc:
         raise MatrixError(f"{directory}: cannot write {', '.join(files)}: {exc.strerror or exc}")
 

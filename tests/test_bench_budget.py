@@ -127,13 +127,13 @@ def test_a_process_is_behind_once_the_set_up_to_come_and_the_report_no_longer_fi
     b.ready()
     _run_group(b, clock, "once", setup_s=100.0, measured_s=20.0)     # set-up: 5 s per declared second
     # left 900 - 180 = 720; the report's 30 s and a's and b's set-up (5 x 40 = 200 s) fit: not behind
-    assert not b.behind(current="a") and not b.spent()
+    assert not b.behind(current="a") and not b.exhausted()
     clock.now = 900 - 30 - 5 * 30 + 1            # a is under way; b's set-up (150 s) and the report no longer fit
     assert b.behind(current="a")
     assert b.scale(current="a") == 0.0
-    assert not b.spent()
+    assert not b.exhausted()
     clock.now = 900 - 30                          # only the report's reserve is left: a group's turn is not taken
-    assert b.spent()
+    assert b.exhausted()
 
 
 def test_a_group_stops_after_three_rounds_once_the_process_is_behind():
