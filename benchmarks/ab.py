@@ -1,31 +1,38 @@
-"""Interleaved A/B: the same benchmarks under two interpreters, passes alternating, paired row by row.
+"""Interleaved A/B: the same benchmarks under two interpreters, their processes taking turns round by round.
 
     python -m benchmarks.ab --a PYTHON_A --b PYTHON_B [--quick] [--budget MINUTES] [--recipes ID,...]
                             [--slow-b PATTERN[=FRACTION]] [--fail-if-slower PCT] [DIR]
 
 PYTHON_A and PYTHON_B are the interpreters of two environments (this TensorFlow and the next, say), each with
-this checkout's requirements; the same interpreter twice is an A/A. Each pass is a fresh process of one side
-measuring every per-pass group once (`pytest benchmarks --bench-child-pass K --quick`, benchmarks/passes.py), in
-the order A B, B A, A B, ...: pair K is A's and B's pass K, run back to back, and each pair's order is the reverse
-of the one before, so that drift of the machine over a pair cancels over the pairs instead of always favouring
-the side that runs second. The passes use the quick run's sizes (a comparison needs the same work on both sides,
-not the largest; short passes make more pairs) and the warm-ups of a later pass (no first epoch to its end).
+this checkout's requirements; the same interpreter twice is an A/A. A *pair* is two fresh processes, one per side,
+each measuring every per-pass group once (`pytest benchmarks --bench-child-pass K --quick`, benchmarks/passes.py),
+started together and taking turns (benchmarks/baton.py): only the process holding the baton works, and it hands
+the baton over before each round of a unit, so that A's round r of a row and B's round r of that row are taken
+one right after the other - who goes first alternating from round to round - while the other process waits. The
+passes use the quick run's sizes (a comparison needs the same work on both sides, not the largest) and the
+warm-ups of a later pass (no first epoch to its end); every row keeps its rounds until its group's share of the
+pair's time is spent, and a ladder's stages, which no comparison uses, are not measured (Plan.paired).
 
-Why pairs. Two separate runs can only resolve large changes on a machine whose speed drifts over minutes: each
-run's intervals must hold that drift. A pair's two passes are minutes apart, not a run apart, so most of the
-drift hits both; what is left - each process's own luck, the drift within a pair - is in the spread of the
-pairs' ratios. For each row, pair K gives r_K = B's median in pass K / A's median in pass K; the row's B/A is
-the median of the r_K with the interval every row has (benchmarks/stats.py rate_interval, each pair a pass of
-one round: Student's t over the log ratios, and the order statistics once there are 6 pairs). The verdict is
-`slower` or `faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is
-the one it reports 8 times in 10 for the median row (about 1.4 times its half-width: tfguide/intervals.py).
+Why turns. The speed of a shared machine drifts by 10-20 % over seconds (measured on the 2-core VM this was built
+on: a fixed 8 ms piece of work, timed back to back for a minute, had a standard deviation of 20 % whose median
+over 5-second windows moved between 7.6 and 11.4 ms, while two consecutive timings differed by 8 %). Two runs,
+or two passes minutes apart, carry that drift into their ratio; two rounds a few milliseconds apart share it.
+For each row, round r of pair K gives r_Kr = B's rate / A's rate; the row's B/A is the median of all its r_Kr,
+with the interval every row has (benchmarks/stats.py rate_interval: the order statistics of the ratios, widened
+to the spread of the pairs' medians where that is wider - each process's own luck - pooled over the rows of a
+group, which share their processes). The verdict is `slower` or `faster` when that interval excludes 1, `same`
+otherwise; the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.4
+times its half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
+rounds taken one after the other still varies by 20-40 % for a 10 ms tf.data epoch, 15-20 % for a 0.25 s
+training round): the interval narrows with the square root of the rounds a row gets. A row's rates on each side
+(a/, b/) are measured right after the other process's round: only their ratio is the comparison.
 
 The budget (default: the full run's, 15 minutes; --quick: 3 minutes and only the recipe QUICK_RECIPES names) covers
-every process. The first pair is given a
-sixth of it; from then on as many pairs as still fit are planned (at least 2: one pair has no interval), each
-pass's process gets an equal share as its deadline, and shares it among its groups as a run does
-(benchmarks/budget.py). --slow-b slows B's matching rows by a known fraction (benchmarks/slowdown.py), to check
-that a change is seen.
+every process. It is shared among --pairs pairs (default 4: PAIRS), each given an equal part of what is left when
+it starts, but no more pairs than can each measure at least as long as a pair's start has cost (and at least 2:
+the pairs' spread needs two). Pairs start A first and B first in turn; each pair's processes get the pair's time
+as their deadline and share it among their groups as a run does (benchmarks/budget.py). --slow-b slows B's
+matching rows by a known fraction (benchmarks/slowdown.py), to check that a change is seen.
 
 Writes DIR (default reports/ab/): a/benchmarks.json and b/benchmarks.json (each side's passes pooled, a report
 like any other), passes/ (every pass's rounds) and ab.json (the paired rows; its contract is
@@ -37,22 +44,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from benchmarks import budget as budget_mod
-from benchmarks import declaration, passes, slowdown
-from benchmarks.stats import rate_interval
+from benchmarks import baton, declaration, passes, slowdown
+from benchmarks.machine import process_age_s
+from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
 from tfguide.intervals import detectable_change
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = Path(__file__).resolve().parent / "ab.schema.json"
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
-FIRST_PAIR_SHARE = 1 / 6     # of the budget, for the first pair, before any pass has shown what it costs
-MIN_PAIRS, MAX_PAIRS = 2, 12
+# Four pairs unless fewer fit: a pair's start (two processes' imports, limits and set-ups) costs little of a
+# 15-minute budget (45-60 s here), and the pairs' spread - each process's own luck, which widens every row's
+# interval - is estimated from the pairs. A pair is planned only when it can measure at least as long as its start.
+PAIRS, MIN_PAIRS = 4, 2
 # The quick A/A of CI: one recipe whose passes are short (ten rows), so that three pairs fit in its minutes.
 QUICK_RECIPES = ("data.numpy",)
 PROBE_S = 120.0              # importing TensorFlow in an interpreter, to check it can run the benchmarks
@@ -77,43 +88,49 @@ def probe(side: str, python: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def order(pairs: int) -> list[tuple[int, str]]:
-    """(pair, side) in the order they run: A B, B A, A B, ..."""
-    out = []
-    for k in range(pairs):
-        out += [(k, "a"), (k, "b")] if k % 2 == 0 else [(k, "b"), (k, "a")]
-    return out
+def _round_rates(state: dict, key: str) -> dict[int, float]:
+    return {r["round"]: r["rate"] for r in state["rounds"].get(key, [])
+            if isinstance(r.get("rate"), (int, float)) and r["rate"] > 0 and math.isfinite(r["rate"])}
 
 
-def pass_medians(state: dict) -> dict[str, float]:
-    """Each row's median rate in one pass's process."""
-    out = {}
-    for key, rounds in state["rounds"].items():
-        rates = [r["rate"] for r in rounds if r.get("rate")]
-        if key in state["meta"] and rates:
-            out[key] = statistics.median(rates)
-    return out
+def round_ratios(state_a: dict, state_b: dict, key: str) -> list[float]:
+    """B's rate over A's in each round both processes of a pair measured of the row (paired by round index)."""
+    a, b = _round_rates(state_a, key), _round_rates(state_b, key)
+    return [b[r] / a[r] for r in sorted(a.keys() & b.keys())]
 
 
 def paired_rows(states: dict[str, list[dict]]) -> list[dict]:
-    """Per row present on both sides: the pairs' ratios B/A and the row's median ratio with its interval."""
-    medians = {side: [pass_medians(s) for s in states[side]] for side in "ab"}
+    """Per row present on both sides: its rounds' ratios B/A over every pair, their median and its interval
+    (the pairs' spread pooled over the rows of the row's group: see the module docstring)."""
     meta_a, meta_b = states["a"][0]["meta"], states["b"][0]["meta"]
-    rows = []
-    for key, meta in meta_a.items():
+    links = states["a"][0]["links"]
+    ratios: dict[str, tuple[list[float], list[int]]] = {}
+    for key in meta_a:
         if key not in meta_b:
             continue
-        ratios = [mb[key] / ma[key] for ma, mb in zip(medians["a"], medians["b"]) if key in ma and key in mb]
-        if not ratios:
-            continue
-        interval = rate_interval(ratios, list(range(len(ratios))), min_rounds_per_pass=1)
+        values, pairs = [], []
+        for k, (sa, sb) in enumerate(zip(states["a"], states["b"])):
+            r = round_ratios(sa, sb, key)
+            values += r
+            pairs += [k] * len(r)
+        if values:
+            ratios[key] = (values, pairs)
+    by_group: dict[str, list[list[float]]] = {}
+    for key, (values, pairs) in ratios.items():
+        by_group.setdefault(links.get(key, {}).get("group"), []).append(pass_log_medians(values, pairs))
+    pooled = {group: pooled_sd(logs) for group, logs in by_group.items()}
+    rows = []
+    for key, (values, pairs) in ratios.items():
+        meta, group = meta_a[key], links.get(key, {}).get("group")
+        interval = rate_interval(values, pairs, min_rounds_per_pass=2, pooled=pooled[group])
         low, high = interval["ci95"]
         verdict = ("no interval" if low is None else "faster" if low > 1 else "slower" if high < 1 else "same")
-        rows.append({"section": meta.get("section"), "name": key, "recipe": meta.get("recipe"),
-                     "group": states["a"][0]["links"].get(key, {}).get("group"),
-                     "slowed_b": meta_b[key].get("slowed_by", 0.0), "pairs": len(ratios), "pair_ratios": ratios,
-                     "ratio": interval["median"], "low": low, "high": high, "half_width": interval["half_width"],
-                     "interval_width_from": interval["width_from"], "verdict": verdict})
+        per_pair = [statistics.median([v for v, p in zip(values, pairs) if p == k]) for k in sorted(set(pairs))]
+        rows.append({"section": meta.get("section"), "name": key, "recipe": meta.get("recipe"), "group": group,
+                     "slowed_b": meta_b[key].get("slowed_by", 0.0), "pairs": len(per_pair), "rounds": len(values),
+                     "pair_ratios": per_pair, "ratio": interval["median"], "low": low, "high": high,
+                     "half_width": interval["half_width"], "interval_width_from": interval["width_from"],
+                     "verdict": verdict})
     return rows
 
 
@@ -156,58 +173,78 @@ def summary(rows: list[dict]) -> dict:
 
 
 class Planner:
-    """How many pairs still fit, and each pass's seconds (see the module docstring)."""
+    """How many pairs still fit, and each pair's seconds (see the module docstring)."""
 
-    def __init__(self, total_s: float, clock=time.monotonic, max_pairs: int = MAX_PAIRS):
-        self.total_s, self.clock, self.started, self.max_pairs = total_s, clock, clock(), max_pairs
-        self.pass_walls: list[float] = []
+    def __init__(self, total_s: float, clock=time.monotonic, pairs: int = PAIRS):
+        self.total_s, self.clock, self.started, self.pairs = total_s, clock, clock(), pairs
+        self.starts: list[float] = []    # each pair's seconds beyond measuring: starts, limits, set-ups, hand-over
 
     def left(self) -> float:
         return self.total_s - (self.clock() - self.started) - budget_mod.REPORT_RESERVE_S[True]
 
     def pairs_left(self, done: int) -> int:
-        """Pairs still to run after `done`: as many as fit at the cost passes have shown, between the minimum
-        and the maximum; at least one more until there are MIN_PAIRS."""
-        if not self.pass_walls:
-            return MIN_PAIRS - done
-        cost = 2 * max(self.pass_walls)
-        fit = int(max(0.0, self.left()) // cost)
-        return max(MIN_PAIRS - done, min(self.max_pairs - done, fit))
+        """Pairs still to run after `done`: up to the planned number, as many as can each measure at least as
+        long as a pair's start has cost so far; at least one more until there are MIN_PAIRS."""
+        if not self.starts:
+            return max(MIN_PAIRS, self.pairs) - done
+        fit = int(max(0.0, self.left()) // (2 * max(self.starts)))
+        return max(MIN_PAIRS - done, min(self.pairs - done, fit))
 
-    def pass_seconds(self, pairs_left: int) -> float:
-        if not self.pass_walls:
-            return self.total_s * FIRST_PAIR_SHARE / 2
-        return max(1.0, self.left()) / (2 * max(1, pairs_left))
+    def pair_seconds(self, pairs_left: int) -> float:
+        return max(1.0, self.left()) / max(1, pairs_left)
+
+    def pair_done(self, wall_s: float, states: dict[str, dict]) -> None:
+        """A pair's wall time and its sides' states: what it spent beyond measuring (the side that measured
+        longer: each side's rounds count the other's turns too)."""
+        measured = max(sum(g.get("measured_s") or 0.0 for g in st.get("groups", [])) for st in states.values())
+        self.starts.append(max(0.0, wall_s - measured))
+
+
+def run_pair(sides: dict[str, str], k: int, seconds: float, out_dir: Path, paths: tuple[str, ...],
+             extra: dict[str, dict]) -> tuple[dict[str, dict], int]:
+    """Pair k: A's and B's pass processes started together, taking turns (benchmarks/baton.py); each side's
+    state (passes.run_children's) and how many turns the baton handed out."""
+    outs = {side: out_dir / "passes" / f"{side}-{k + 1}.json" for side in "ab"}
+    deadline = time.time() + seconds
+    # The side started first joins first: it takes the first turn and goes first in the first round of each row.
+    # It alternates from pair to pair, so that whatever that favours is the same for both sides.
+    first = "ab" if k % 2 == 0 else "ba"
+    with baton.Server() as server:
+        # pass index k + 1: the warm-ups of a later pass, not pass 1's epoch to its end
+        tasks = [launcher.Task(passes.command(sides[side], k + 1, outs[side], deadline, quick=True, paths=paths),
+                               env={**extra[side], **server.env()}, name=f"{side.upper()}{k + 1}") for side in first]
+        states = passes.run_children(tasks, [outs[side] for side in first], say, seconds)
+        turns = server.grants
+    return dict(zip(first, states)), turns
 
 
 def run(args) -> int:
     sides = {"a": args.a, "b": args.b}
+    total = 60.0 * (args.budget or budget_mod.DEFAULT_MINUTES[args.quick])
+    planner = Planner(total, pairs=args.pairs)
+    planner.started -= process_age_s()   # the budget is the command's: its start and the probes count too
     env = {side: probe(side, python) for side, python in sides.items()}
     paths = tuple(f"benchmarks/{declaration.module_name(r)}.py" for r in args.recipes) or ("benchmarks",)
-    total = 60.0 * (args.budget or budget_mod.DEFAULT_MINUTES[args.quick])
-    planner = Planner(total, max_pairs=args.max_pairs)
     out_dir = args.dir
     (out_dir / "passes").mkdir(parents=True, exist_ok=True)
     # set for both sides: a slow-down in the caller's environment must not reach A
     extra = {"a": {slowdown.ENV: ""}, "b": {slowdown.ENV: args.slow_b or ""}}
     states: dict[str, list[dict]] = {"a": [], "b": []}
-    ran: list[str] = []
+    turns: list[int] = []
     pair = 0
     while True:
         left = planner.pairs_left(pair)
         if left <= 0:
             break
-        seconds = planner.pass_seconds(left)
-        for k, side in order(pair + 1)[-2:]:
-            out = out_dir / "passes" / f"{side}-{k + 1}.json"
-            # pass index k + 1: the warm-ups of a later pass, not pass 1's epoch to its end
-            cmd = passes.command(sides[side], k + 1, out, time.time() + seconds, quick=True, paths=paths)
-            say(f"pair {k + 1} ({left} to go, {seconds / 60:.1f} min a pass, {max(0.0, planner.left()) / 60:.1f} min "
-                f"left): {side.upper()} ({sides[side]})")
-            state = passes.run_child(cmd, f"{side.upper()}{k + 1}", out, say, seconds, env=extra[side])
-            planner.pass_walls.append(state["wall_s"])
-            states[side].append(state)
-            ran.append(side.upper())
+        seconds = planner.pair_seconds(left)
+        say(f"pair {pair + 1} ({left} to go, {seconds / 60:.1f} min, {max(0.0, planner.left()) / 60:.1f} min left): "
+            f"A ({sides['a']}) and B ({sides['b']}) taking turns")
+        t0 = planner.clock()
+        pair_states, pair_turns = run_pair(sides, pair, seconds, out_dir, paths, extra)
+        planner.pair_done(planner.clock() - t0, pair_states)
+        for side in "ab":
+            states[side].append(pair_states[side])
+        turns.append(pair_turns)
         pair += 1
     wall = planner.clock() - planner.started
     reports = {side: side_report(states[side], wall) for side in "ab"}
@@ -219,9 +256,9 @@ def run(args) -> int:
     ab = {"schema": SCHEMA, "a": {"python": sides["a"], **env["a"], "report": f"{out_dir / 'a' / 'benchmarks.json'}"},
           "b": {"python": sides["b"], **env["b"], "report": f"{out_dir / 'b' / 'benchmarks.json'}",
                 "slowed": args.slow_b or None},
-          "order": ran, "pairs": pair, "quick": args.quick, "recipes": list(args.recipes) or "all",
-          "budget_s": total, "wall_s": wall, "method": __doc__.split("\n\n")[2].strip(), "rows": rows,
-          "summary": summary(rows), "provenance": reports["a"]["provenance"]}
+          "pairs": pair, "turns": turns, "quick": args.quick, "recipes": list(args.recipes) or "all",
+          "budget_s": total, "wall_s": wall, "method": " ".join(p.strip() for p in __doc__.split("\n\n")[2:4]),
+          "rows": rows, "summary": summary(rows), "provenance": reports["a"]["provenance"]}
     path = atomic.write_text(out_dir / "ab.json", json.dumps(report.jsonable(ab), indent=1) + "\n")
     say(f"wrote {path} ({wall / 60:.1f} min of the {total / 60:.1f}-min budget)")
     compare = [sys.executable, "-m", "reports", "compare", str(path)]
@@ -249,15 +286,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--recipes", default=None, metavar="ID,...", help="only these recipes' benchmarks")
     ap.add_argument("--slow-b", default=None, metavar="PATTERN[=FRACTION]",
                     help=f"slow B's matching groups or rows down (default fraction {slowdown.DEFAULT_FRACTION})")
-    ap.add_argument("--max-pairs", type=int, default=MAX_PAIRS, metavar="N",
-                    help=f"at most N pairs, even when more fit (default {MAX_PAIRS}; at least {MIN_PAIRS})")
+    ap.add_argument("--pairs", type=int, default=PAIRS, metavar="N",
+                    help=f"pairs of processes to share the budget among (default {PAIRS}; fewer when a pair's start "
+                         f"would cost more than it measures; at least {MIN_PAIRS})")
     ap.add_argument("--fail-if-slower", type=float, default=None, metavar="PCT",
                     help="exit 1 when a row is slower by more than PCT %% with 95 %% confidence")
     args = ap.parse_args(argv)
     if args.budget is not None and args.budget <= 0:
         ap.error("--budget takes a positive number of minutes")
-    if args.max_pairs < MIN_PAIRS:
-        ap.error(f"--max-pairs takes at least {MIN_PAIRS}: one pair has no interval")
+    if args.pairs < MIN_PAIRS:
+        ap.error(f"--pairs takes at least {MIN_PAIRS}: the pairs' spread needs two")
     recipes = args.recipes.split(",") if args.recipes else (list(QUICK_RECIPES) if args.quick else [])
     try:
         for r in recipes:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import baton
 from benchmarks import budget as budget_mod
 from benchmarks import watchdog as watchdog_mod
 from benchmarks.harness import Plan, Recorder
@@ -90,6 +91,8 @@ def pytest_configure(config):
         raise pytest.UsageError(XDIST_REFUSAL)
     if config.getoption("budget", None) is not None and config.getoption("budget") <= 0:
         raise pytest.UsageError("--budget takes a positive number of minutes")
+    # A pass of python -m benchmarks.ab works only while it holds the baton, from before TensorFlow's import.
+    baton.join()
     # The thread configuration must be set before TensorFlow starts its runtime, which the pytest header's
     # environment fingerprint does (it runs a matmul).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -141,7 +144,7 @@ def pytest_collection_modifyitems(session, config, items):
 def _make_budget(config, items, child: bool) -> budget_mod.Budget:
     """The budget of this process over the groups its items measure (their modules' declared budgets)."""
     quick = bool(config.getoption("quick"))
-    plan = Plan.for_run(quick, child=child)
+    plan = Plan.for_run(quick, child=child, paired=baton.active())
     weights, repeated = {}, set()
     _STATE["declared"] = list({id(d): d for i in items if (d := getattr(i.module, "BENCHMARK", None))}.values())
     for item in items:
@@ -204,7 +207,8 @@ def _within_budget(request):
 
 @pytest.fixture(scope="session")
 def plan(pytestconfig) -> Plan:
-    return Plan.for_run(bool(pytestconfig.getoption("quick")), child=child_pass(pytestconfig) is not None)
+    return Plan.for_run(bool(pytestconfig.getoption("quick")), child=child_pass(pytestconfig) is not None,
+                        paired=baton.active())
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,12 @@ def quick_budget(full_s: float) -> float:
     return max(3.0, full_s / 3)
 
 
+# The rounds of a pass of an A/B: what its share of the pair's time buys. Many short rounds beat a few long ones:
+# on the 2-core VM this was built on, the ratio of two processes' rounds of one tf.data row, taken one right after
+# the other, varied by 23-26 % (standard deviation) with 12 ms rounds and still by 15-19 % with 50 ms ones.
+PAIRED_MAX_ROUNDS = 1000
+
+
 @dataclass(frozen=True)
 class Plan:
     """How a run measures. `--quick` is the CI smoke run; the full run is the measurement. A benchmark's own
@@ -50,21 +56,28 @@ class Plan:
     steps_per_execution: int = 100                  # keras.quickstart, keras.fit
     train_round_examples: int = 12_800              # per training round: the same work in every run and pass
     save_hidden: tuple[int, ...] = (64, 1024)       # keras.save_*: the guide's model, and a wider one (MBs)
+    # A pass of python -m benchmarks.ab, taking turns with the other side's process (benchmarks/baton.py): its
+    # rounds are paired with the other side's by index, so every row keeps measuring until its group's share is
+    # spent (no unit leaves the rotation for being precise already, no cap but PAIRED_MAX_ROUNDS), and the units
+    # that are no row's (a ladder's stages) are not measured.
+    paired: bool = False
 
     @classmethod
-    def for_run(cls, quick: bool, budgets: dict | None = None, child: bool = False) -> "Plan":
+    def for_run(cls, quick: bool, budgets: dict | None = None, child: bool = False, paired: bool = False) -> "Plan":
         """The plan of a full or quick run; `budgets` (the weights of the groups' shares of the run's budget:
         benchmarks/budget.py) defaults to what every recipe's benchmark declares (benchmarks/declaration.py).
         `child`: a pass in a process of its own, whose rounds are pooled with other passes' (a later pass of a
-        full run, a pass of python -m benchmarks.ab): the minimum rounds of a pass of a full run, also when quick."""
+        full run, a pass of python -m benchmarks.ab): the minimum rounds of a pass of a full run, also when quick.
+        `paired`: a pass of python -m benchmarks.ab (see the field)."""
         if budgets is None:
             from benchmarks import declaration
 
             budgets = declaration.budgets(declaration.all_benchmarks())
         if not quick:
-            return cls(quick=False, budgets=dict(budgets))
+            return cls(quick=False, budgets=dict(budgets), paired=paired,
+                       max_rounds_per_pass=PAIRED_MAX_ROUNDS if paired else cls.max_rounds_per_pass)
         return cls(quick=True, passes=1, min_rounds_per_pass=cls.min_rounds_per_pass if child else 6,
-                   max_rounds_per_pass=12, min_round_s=0.02,
+                   max_rounds_per_pass=PAIRED_MAX_ROUNDS if paired else 12, min_round_s=0.02, paired=paired,
                    budgets={group: quick_budget(s) for group, s in budgets.items()}, file_examples=2_000,
                    file_batches=(256,), small_batches=(4, 256), train_examples=6_000, test_examples=2_000,
                    steps_per_execution=50, train_round_examples=3_200, save_hidden=(64, 512))

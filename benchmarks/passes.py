@@ -5,7 +5,8 @@
 modules, their per-pass tests only, in a new process that must be done by T (time.time()) - which writes its
 rounds, groups and limit measurements to FILE when it ends. The parent pools them with its own: the report's
 rows hold the rounds of every pass's process, and its limits are the best of all. `python -m benchmarks.ab`
-starts the same processes with two interpreters and keeps each side's passes apart.
+starts the same processes with two interpreters, two at a time taking turns (run_children, benchmarks/baton.py),
+and keeps each side's passes apart.
 """
 
 from __future__ import annotations
@@ -75,20 +76,37 @@ def run_child(cmd: list[str], name: str, out: Path, progress, seconds: float, en
     """Run one pass's process (command()) that was given `seconds`; relay its progress; return its state with
     `wall_s`. Its own watchdog ends it when it hangs (a message naming the row); the launcher kills it
     HAND_OVER_S later (or at `limit_s`) if even that fails."""
+    (state,) = run_children([launcher.Task(cmd, env=env or {}, name=name)], [out], progress, seconds, limit_s)
+    return state
+
+
+def run_children(tasks: list, outs: list[Path], progress, seconds: float, limit_s: float | None = None,
+                 grace_s: float = HAND_OVER_S) -> list[dict]:
+    """run_child for processes started together (the two sides of an A/B pair): the first one's progress is
+    relayed; when one fails, the others get `grace_s` to end by themselves. Their states, in order; or
+    RuntimeError with the output of the one that failed by itself."""
+    name = "+".join(t.name for t in tasks)
+
     def relay(line: str) -> None:
         if "[bench]" in line:
             progress(f"  {name}: [bench]" + line.split("[bench]", 1)[1])
 
     limit = process_deadline_s(seconds) + HAND_OVER_S if limit_s is None else limit_s
     t0 = time.monotonic()
-    result = launcher.run([launcher.Task(cmd, env=env or {}, name=name)], limit, relay=relay)
+    result = launcher.run(tasks, limit, relay=relay, grace_s=grace_s)
     wall = time.monotonic() - t0
-    (child,) = result.processes
-    if child.returncode != 0 or not out.exists():
+    ended = list(zip(tasks, result.processes, outs))
+    failed = [e for e in ended if e[1].returncode != 0 or not e[2].exists()]
+    if failed:   # the one that failed by itself, not one killed after it
+        task, child, _ = next((e for e in failed if not e[1].killed), failed[0])
         tail = (child.stdout + child.stderr).splitlines()[-40:]
-        if result.timed_out:
-            tail.append(f"(killed: {name} took longer than {limit:.0f} s)")
-        raise RuntimeError(f"{name} ended with status {child.returncode}:\n" + "\n".join(tail))
-    state = json.loads(out.read_text())
-    state["wall_s"] = wall
-    return state
+        if child.killed:
+            tail.append(f"(killed: {task.name} " + (f"took longer than {limit:.0f} s)" if result.timed_out
+                                                    else "after the other process failed)"))
+        raise RuntimeError(f"{task.name} ended with status {child.returncode}:\n" + "\n".join(tail))
+    states = []
+    for _, _, out in ended:
+        state = json.loads(out.read_text())
+        state["wall_s"] = wall
+        states.append(state)
+    return states

@@ -16,6 +16,11 @@ is the set of units compared with each other (the variants of one recipe). Per p
    reach the target within its share says so in the report. Once the process is behind its budget, a group
    stops after BEHIND_ROUNDS rounds whatever its minimum (its rows then have a median and no interval).
 
+In a pass of `python -m benchmarks.ab` (plan.paired), the process takes turns with the other side's
+(benchmarks/baton.py): before each round of a unit it hands over the baton, so that the two sides' round r of a
+row are measured one right after the other; every row then measures until its group's share is spent, and the
+units that are no row's (a ladder's stages) are left out.
+
 A full run makes several passes through every group (4: Plan.passes), each in its own process minutes after
 the one before, with pipelines, iterators, arrays and models' inputs built again for each pass (the group's
 `prepare`), and pools the rounds of all passes: luck that holds for a whole pass (where an array landed in
@@ -38,7 +43,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from benchmarks import machine, slowdown
+from benchmarks import baton, machine, slowdown
 from benchmarks.budget import BEHIND_ROUNDS
 from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL
 from benchmarks.watchdog import WARMUP_LIMIT_S, round_limit_s
@@ -148,6 +153,9 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
         with recorder.activity(f"preparing {where}", WARMUP_LIMIT_S):
             prepare()
     units = group.units
+    if plan.paired:   # an A/B compares rows: the ladders' stages are a run's business, and rounds are what pairs need
+        needed = {dep for u in units if u.row is not None for dep in (u.baseline, u.twin) if dep}
+        units = [u for u in units if u.row is not None or u.key in needed]
     slowdown.mark(group, units)
     recorder.declare(group, units)
     started = time.perf_counter()
@@ -175,13 +183,14 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
     budget_spent = False
     while active:
         for unit in _rotate(active, r):
+            baton.turn(unit.key)   # in an A/B pair, the other side's round of this unit comes right before or after
             with recorder.activity(f"round {r + 1} of {unit.key} ({where})", round_limit_s(took[unit.key])):
                 result = run_round(unit)
             took[unit.key] = result["s"]
             recorder.add_round(unit.key, pass_index, r, result)
         r += 1
         elapsed = time.perf_counter() - t0
-        if r >= min_rounds:
+        if r >= min_rounds and not plan.paired:
             precise = {u.key for u in active if recorder.precise_enough(u.key)}
             still = {u.key for u in active if u.key not in precise}
             active = [u for u in active if u.key in still or (needed_by.get(u.key, set()) & still)]

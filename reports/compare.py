@@ -309,13 +309,21 @@ def _side_line(side: str, info: dict, passes: int) -> str:
             f"{info.get('python_version', '?')}; {passes} passes{slowed}")
 
 
+def _pairing_line(ab: dict) -> str:
+    took = f"{_num(ab.get('wall_s', 0) / 60, '{:.1f}')} of {_num(ab.get('budget_s', 0) / 60, '{:.1f}')} min"
+    if "order" in ab:   # tfguide-ab/1: passes one after the other
+        return f"paired: {ab.get('pairs')} pairs run back to back in the order {' '.join(ab['order'])}; {took}"
+    return (f"paired: {ab.get('pairs')} pairs of processes taking turns round by round "
+            f"({sum(ab.get('turns') or [])} turns); {took}")
+
+
 def _main_ab(path: Path, report: dict, args) -> int:
     ab = load_ab(path, report)
     results = [{**r, "a": r.get("a"), "b": r.get("b")} for r in ab["rows"]]
     for side in "ab":
-        print(_side_line(side, ab.get(side) or {}, ab.get("order", []).count(side.upper())))
-    print(f"paired: {ab.get('pairs')} pairs run back to back in the order {' '.join(ab.get('order', []))}; "
-          f"{_num(ab.get('wall_s', 0) / 60, '{:.1f}')} of {_num(ab.get('budget_s', 0) / 60, '{:.1f}')} min")
+        passes = ab["order"].count(side.upper()) if "order" in ab else ab.get("pairs")
+        print(_side_line(side, ab.get(side) or {}, passes))
+    print(_pairing_line(ab))
     if not results:
         print("compare: the A/B has no row measured on both sides", file=sys.stderr)
         return 1

@@ -7,19 +7,63 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks import ab, slowdown
+from benchmarks import ab, baton, slowdown
 from benchmarks.rounds import Clock, Group, Unit
 from tfguide import schema
 
 FAKE = Path(__file__).resolve().parent / "fakes" / "bench_python.py"
 
 
-def test_pairs_alternate_and_each_pair_runs_in_the_other_order():
-    assert ab.order(3) == [(0, "a"), (0, "b"), (1, "b"), (1, "a"), (2, "a"), (2, "b")]
+def _take_turns(server, rounds: list[list[str]], log: list[str]) -> None:
+    """Each list of `rounds` is one process's units in its order: join, then a turn before each."""
+    def side(name, keys):
+        client = baton._Client(server.path)
+        assert client.wait("")
+        for key in keys:
+            assert client.wait(key)
+            log.append(f"{name} {key}")
+            time.sleep(0.002)
+
+    threads = [threading.Thread(target=side, args=("AB"[i], keys)) for i, keys in enumerate(rounds)]
+    threads[0].start()
+    time.sleep(0.05)   # A joins first
+    threads[1].start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_the_two_processes_take_turns_and_who_goes_first_alternates_round_by_round():
+    keys = ["x", "y", "x", "y", "x", "y"]   # three rounds of two units
+    log: list[str] = []
+    with baton.Server() as server:
+        _take_turns(server, [keys, keys], log)
+        grants = server.grants
+    assert log == ["A x", "B x", "A y", "B y", "B x", "A x", "B y", "A y", "A x", "B x", "A y", "B y"]
+    assert grants == 2 + 12
+
+
+def test_a_process_that_ends_frees_the_baton_and_the_other_goes_on_alone():
+    log: list[str] = []
+    with baton.Server() as server:
+        _take_turns(server, [["x"], ["x", "y", "z"]], log)
+    assert log == ["A x", "B x", "B y", "B z"]
+
+
+def test_without_a_baton_or_with_its_server_gone_a_process_works_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv(baton.ENV, raising=False)
+    baton.join()
+    assert not baton.active()
+    baton.turn("x")   # returns at once
+    monkeypatch.setenv(baton.ENV, str(tmp_path / "no-such-socket"))
+    baton.join()
+    assert not baton.active()
 
 
 def _state(rates_by_row: dict[str, list[float]], k: int) -> dict:
@@ -29,27 +73,51 @@ def _state(rates_by_row: dict[str, list[float]], k: int) -> dict:
             "links": {key: {"group": "data.numpy"} for key in rates_by_row}}
 
 
-def test_a_drift_that_hits_both_passes_of_a_pair_cancels_in_the_ratio():
-    drift = [1.0, 0.7, 1.3, 0.9, 1.1, 0.8]   # the machine's speed in each pair: +-30 %
-    a = [_state({"x": [100 * d] * 5, "y": [50 * d] * 5}, k) for k, d in enumerate(drift)]
-    b = [_state({"x": [100 * d] * 5, "y": [45 * d] * 5}, k) for k, d in enumerate(drift)]
+def test_a_drift_that_hits_both_rounds_of_a_turn_cancels_in_the_ratio():
+    drift = [1.0, 0.7, 1.3, 0.9, 1.1, 0.8]   # the machine's speed in each round: +-30 %
+    a = [_state({"x": [100 * d for d in drift], "y": [50 * d for d in drift]}, k) for k in range(2)]
+    b = [_state({"x": [100 * d for d in drift], "y": [45 * d for d in drift]}, k) for k in range(2)]
     rows = {r["name"]: r for r in ab.paired_rows({"a": a, "b": b})}
     assert rows["x"]["verdict"] == "same" and rows["x"]["ratio"] == pytest.approx(1.0)
     assert rows["y"]["verdict"] == "slower" and rows["y"]["ratio"] == pytest.approx(0.9)
-    assert rows["y"]["pairs"] == 6 and rows["y"]["half_width"] == pytest.approx(0.0)
-    unpaired = [_state({"y": [45 * d] * 5}, k) for k, d in enumerate(reversed(drift))]
+    assert rows["y"]["pairs"] == 2 and rows["y"]["rounds"] == 12 and rows["y"]["half_width"] == pytest.approx(0.0)
+    assert rows["y"]["pair_ratios"] == pytest.approx([0.9, 0.9])
+    unpaired = [_state({"y": [45 * d for d in reversed(drift)]}, k) for k in range(2)]
     spread = ab.paired_rows({"a": a, "b": unpaired})[0]
-    assert spread["half_width"] > 0.1   # without pairing, the drift is in the interval
+    assert spread["half_width"] > 0.1   # rounds not taken side by side keep the drift in the interval
 
 
-def test_the_planner_runs_as_many_pairs_as_fit_and_never_fewer_than_two():
+def test_rounds_pair_by_index_and_a_round_one_side_lacks_is_left_out():
+    a = [_state({"x": [100.0, 200.0, 300.0]}, 0)]
+    b = [_state({"x": [110.0, 220.0]}, 0)]
+    assert ab.round_ratios(a[0], b[0], "x") == pytest.approx([1.1, 1.1])
+    a[0]["rounds"]["x"][0]["rate"] = float("nan")   # a round without a rate is no evidence
+    assert ab.round_ratios(a[0], b[0], "x") == pytest.approx([1.1])
+
+
+def test_the_spread_of_the_pairs_widens_the_interval_pooled_over_the_group():
+    # Each pair's processes drew their own luck: 0.95, 1.05 - the rounds agree within a pair, not across pairs.
+    luck = [0.95, 1.05]
+    a = [_state({"x": [100.0] * 10, "y": [50.0] * 10}, k) for k in range(2)]
+    b = [_state({"x": [100.0 * lk] * 10, "y": [50.0 * lk] * 10}, k) for k, lk in enumerate(luck)]
+    rows = {r["name"]: r for r in ab.paired_rows({"a": a, "b": b})}
+    assert rows["x"]["interval_width_from"] == "spread of the pass medians"
+    assert rows["x"]["verdict"] == "same" and rows["x"]["low"] < 0.95 and rows["x"]["high"] > 1.05
+
+
+def test_the_planner_shares_the_budget_among_its_pairs_and_plans_fewer_when_a_start_costs_too_much():
     now = [0.0]
     planner = ab.Planner(600.0, clock=lambda: now[0])
-    assert planner.pairs_left(0) == 2 and planner.pass_seconds(2) == pytest.approx(600 / 6 / 2)
-    planner.pass_walls += [40.0, 40.0]
-    now[0] = 80.0
-    assert planner.pairs_left(1) == int((600 - 80 - 20) // 80)
-    now[0] = 590.0
+    reserve = 600 - planner.left()
+    assert planner.pairs_left(0) == 4 and planner.pair_seconds(4) == pytest.approx((600 - reserve) / 4)
+    now[0] = 150.0   # pair 1: 150 s, of which its sides measured 100 s at most: a start of 50 s
+    planner.pair_done(150.0, {"a": {"groups": [{"measured_s": 60.0}, {"measured_s": 40.0}]},
+                              "b": {"groups": [{"measured_s": 90.0}]}})
+    assert planner.starts == [50.0]
+    assert planner.pairs_left(1) == 3 and planner.pair_seconds(3) == pytest.approx((450 - reserve) / 3)
+    planner.starts.append(150.0)   # a machine on which a start costs 150 s: 450 s hold one pair of 300 s
+    assert planner.pairs_left(1) == 1
+    now[0] = 590.0                 # nothing left: no pair beyond the two the spread needs
     assert planner.pairs_left(1) == 1 and planner.pairs_left(2) == 0
 
 
@@ -85,20 +153,28 @@ def _ab(capsys, *args) -> tuple[int, str, str]:
     return status, out, err
 
 
-def test_an_aa_finds_every_row_the_same_and_writes_both_sides_and_the_pairs(tmp_path, fake_python, capsys):
-    status, out, err = _ab(capsys, "--a", fake_python, "--b", fake_python, "--budget", "1", "--max-pairs", "4",
+def test_an_aa_finds_every_row_the_same_and_writes_both_sides_and_the_pairs(tmp_path, fake_python, capsys,
+                                                                            monkeypatch):
+    turns = tmp_path / "turns.log"
+    monkeypatch.setenv("TFGUIDE_FAKE_TURNS", str(turns))
+    status, out, err = _ab(capsys, "--a", fake_python, "--b", fake_python, "--budget", "1", "--pairs", "4",
                            str(tmp_path / "aa"))
     assert status == 0, out + err
     report = json.loads((tmp_path / "aa" / "ab.json").read_text())
     assert schema.errors(report, schema.load(ab.SCHEMA_PATH)) == []
-    assert report["pairs"] == 4 and report["order"] == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    assert report["pairs"] == 4 and report["turns"] == [2 + 2 * 4 * 8] * 4
+    # within a pair, each unit's round r is measured by both processes one right after the other
+    lines = turns.read_text().split("\n")[:2 * 4 * 8]
+    assert all(lines[i].split()[1:] == lines[i + 1].split()[1:] and lines[i][0] != lines[i + 1][0]
+               for i in range(0, len(lines), 2))
+    assert {r["rounds"] for r in report["rows"]} == {4 * 8}
     assert {r["verdict"] for r in report["rows"]} == {"same"}
     assert (tmp_path / "aa" / "a" / "benchmarks.json").exists() and (tmp_path / "aa" / "b" / "benchmarks.json").exists()
     assert "4 row(s) compared: 0 slower, 0 faster, 4 same; the smallest change it detects 8 times in 10" in out
 
 
 def test_a_slowed_b_is_seen_in_its_rows_only_and_fails_the_threshold(tmp_path, fake_python, capsys):
-    status, out, err = _ab(capsys, "--a", fake_python, "--b", fake_python, "--budget", "1", "--max-pairs", "4",
+    status, out, err = _ab(capsys, "--a", fake_python, "--b", fake_python, "--budget", "1", "--pairs", "4",
                            "--slow-b", "numpy/r0/*", "--fail-if-slower", "5", str(tmp_path / "ab"))
     rows = {r["name"]: r for r in json.loads((tmp_path / "ab" / "ab.json").read_text())["rows"]}
     assert rows["numpy/r0/b256/graph"]["verdict"] == "slower"

@@ -59,6 +59,24 @@ def test_units_are_measured_round_robin_with_rotation(quiet):
     assert calls[3:] == ["A", "B", "C", "B", "C", "A", "C", "A", "B"]  # then rotated rounds
 
 
+def test_a_pass_of_an_ab_takes_a_turn_before_every_round_keeps_every_row_and_skips_the_stages(quiet, monkeypatch):
+    calls: list = []
+    turns: list = []
+    monkeypatch.setattr(rounds.baton, "turn", turns.append)
+    units = [Unit(key="guide", run=scripted(itertools.repeat(100.0), calls, "guide"),
+                  row={"name": "guide", "section": "data"}),
+             Unit(key="steady", run=scripted(itertools.repeat(200.0), calls, "steady"),
+                  row={"name": "steady", "section": "data"}, twin="twin"),
+             Unit(key="twin", run=scripted(itertools.repeat(300.0), calls, "twin")),     # a row's twin: kept
+             Unit(key="stage[source]", run=scripted(itertools.repeat(400.0), calls, "stage[source]"))]
+    rec = Recorder(plan=_plan(paired=True, max_rounds_per_pass=9), progress=lambda s: None)
+    measure_group(Group("g", "data", units, budget_s=1e9), rec, rec.plan)
+    assert "stage[source]" not in calls and "stage[source]" not in rec.rounds
+    # every unit to the cap, although "steady" is precise after its minimum: the other side pairs by round index
+    assert {k: len(rec.rounds[k]) for k in ("guide", "steady", "twin")} == {"guide": 9, "steady": 9, "twin": 9}
+    assert turns == calls[3:] and len(turns) == 27   # a turn before each round (not before the warm-ups)
+
+
 def test_a_precise_unit_leaves_the_rotation_unless_another_needs_it(quiet):
     calls: list = []
     noisy = itertools.cycle([50.0, 100.0, 150.0, 75.0, 125.0])
@@ -280,3 +298,20 @@ def test_a_silent_child_pass_is_killed_at_its_deadline(tmp_path):
         passes.run_child(hang, "pass 2", tmp_path / "never.json", lines.append, 1.0, limit_s=2.0)
     assert time.perf_counter() - t0 < 15
     assert lines[-1] == "  pass 2: [bench] started"
+
+
+def test_when_one_process_of_a_pair_fails_the_other_is_ended_and_the_error_names_the_one_that_failed(tmp_path):
+    import sys
+    import time
+
+    from benchmarks import passes
+    from tfguide import launcher
+
+    waits = launcher.Task([sys.executable, "-c", "import time; print('[bench] waiting', flush=True); time.sleep(60)"],
+                          name="A1")
+    fails = launcher.Task([sys.executable, "-c", "import sys; sys.exit('B cannot import its TensorFlow')"], name="B1")
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"(?s)^B1 ended with status 1:.*B cannot import its TensorFlow") as caught:
+        passes.run_children([waits, fails], [tmp_path / "a.json", tmp_path / "b.json"], lambda line: None, 30.0,
+                            grace_s=1.0)
+    assert time.perf_counter() - t0 < 15 and "A1" not in str(caught.value)

@@ -99,11 +99,12 @@ def test_aa_lines_of_two_runs_that_agree_only_when_asked(tmp_path, capsys):
 
 
 def _ab_report(rows):
-    return {"schema": "tfguide-ab/1", "a": {"python": "/a/python", "tensorflow": "2.20.0"},
-            "b": {"python": "/b/python", "tensorflow": "2.21.0", "slowed": None}, "order": ["A", "B", "B", "A"],
+    return {"schema": "tfguide-ab/2", "a": {"python": "/a/python", "tensorflow": "2.20.0"},
+            "b": {"python": "/b/python", "tensorflow": "2.21.0", "slowed": None}, "turns": [1402, 1398],
             "pairs": 2, "quick": True, "budget_s": 180.0, "wall_s": 150.0, "method": "m",
             "summary": {"median_half_width": 0.04, "smallest_detectable_change": 0.057}, "provenance": {},
-            "rows": [{"section": "data", "name": n, "recipe": "data.numpy", "pairs": 2, "pair_ratios": [r, r],
+            "rows": [{"section": "data", "name": n, "recipe": "data.numpy", "pairs": 2, "rounds": 700,
+                      "pair_ratios": [r, r],
                       "ratio": r, "low": lo, "high": hi, "half_width": (hi - lo) / 2 / r, "verdict": v,
                       "slowed_b": 0.0, "a": 100.0, "b": 100.0 * r, "ci_a": None, "ci_b": None, "hw_a": None,
                       "hw_b": None} for n, (r, lo, hi, v) in rows.items()]}
@@ -114,11 +115,19 @@ def test_an_interleaved_ab_is_printed_the_same_way_and_its_threshold_holds(tmp_p
     rc, out, err = _run(capsys, path)
     assert rc == 0 and err == ""
     assert out.splitlines()[0] == "A: /a/python — TensorFlow 2.20.0, Python ?; 2 passes"
-    assert out.splitlines()[2].startswith("paired: 2 pairs run back to back in the order A B B A")
+    assert out.splitlines()[2] == ("paired: 2 pairs of processes taking turns round by round (2800 turns); "
+                                   "2.5 of 3.0 min")
     assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; the smallest change it detects 8 times in 10 is ±6% "
             "(the median row's interval: ±4.0%)") in out
     rc, _, err = _run(capsys, path, "--fail-if-slower", "5")
     assert rc == 1 and "slower: data x: B/A 0.850" in err
+
+
+def test_an_ab_of_the_first_format_passes_one_after_the_other_still_reads(tmp_path, capsys):
+    old = {**_ab_report({"x": (0.85, 0.80, 0.90, "slower")}), "schema": "tfguide-ab/1", "order": ["A", "B", "B", "A"]}
+    del old["turns"]
+    rc, out, _ = _run(capsys, _write(tmp_path, "ab.json", old))
+    assert rc == 0 and out.splitlines()[2] == "paired: 2 pairs run back to back in the order A B B A; 2.5 of 3.0 min"
 
 
 def test_one_file_that_is_not_an_ab_report_is_exit_2(tmp_path, capsys):
