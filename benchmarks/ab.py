@@ -20,9 +20,11 @@ or two passes minutes apart, carry that drift into their ratio; two rounds a few
 For each row, round r of pair K gives r_Kr = B's rate / A's rate; the row's B/A is the median of all its r_Kr,
 with the interval every row has (benchmarks/stats.py rate_interval: the order statistics of the ratios, widened
 to the spread of the pairs' medians where that is wider - each process's own luck - pooled over the rows of a
-group, which share their processes). The verdict is `slower` or `faster` when that interval excludes 1, `same`
-otherwise; the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.4
-times its half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
+group, which share their processes), taken at 1 - 0.05 / m for the run's m rows so that all m intervals hold
+together with 95 % (tfguide/intervals.py family_confidence: judged at 95 % each, an A/A of 49 rows would call two
+or three of them changed). The verdict is `slower` or `faster` when that interval excludes 1, `same` otherwise;
+the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.3 times its
+half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
 rounds taken one after the other still varies by 20-40 % for a 10 ms tf.data epoch, 15-20 % for a 0.25 s
 training round): the interval narrows with the square root of the rounds a row gets. A row's rates on each side
 (a/, b/) are measured right after the other process's round: only their ratio is the comparison.
@@ -55,7 +57,7 @@ from benchmarks import baton, declaration, passes, slowdown
 from benchmarks.machine import process_age_s
 from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
-from tfguide.intervals import detectable_change
+from tfguide.intervals import FAMILY_CONFIDENCE, detectable_change, family_confidence
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = Path(__file__).resolve().parent / "ab.schema.json"
@@ -99,9 +101,11 @@ def round_ratios(state_a: dict, state_b: dict, key: str) -> list[float]:
     return [b[r] / a[r] for r in sorted(a.keys() & b.keys())]
 
 
-def paired_rows(states: dict[str, list[dict]]) -> list[dict]:
+def paired_rows(states: dict[str, list[dict]]) -> tuple[list[dict], float]:
     """Per row present on both sides: its rounds' ratios B/A over every pair, their median and its interval
-    (the pairs' spread pooled over the rows of the row's group: see the module docstring)."""
+    (the pairs' spread pooled over the rows of the row's group: see the module docstring), every row's interval
+    at the confidence that makes them hold together with 95 % (tfguide/intervals.py family_confidence); and that
+    confidence."""
     meta_a, meta_b = states["a"][0]["meta"], states["b"][0]["meta"]
     links = states["a"][0]["links"]
     ratios: dict[str, tuple[list[float], list[int]]] = {}
@@ -119,11 +123,12 @@ def paired_rows(states: dict[str, list[dict]]) -> list[dict]:
     for key, (values, pairs) in ratios.items():
         by_group.setdefault(links.get(key, {}).get("group"), []).append(pass_log_medians(values, pairs))
     pooled = {group: pooled_sd(logs) for group, logs in by_group.items()}
+    confidence = family_confidence(len(ratios))
     rows = []
     for key, (values, pairs) in ratios.items():
         meta, group = meta_a[key], links.get(key, {}).get("group")
-        interval = rate_interval(values, pairs, min_rounds_per_pass=2, pooled=pooled[group])
-        low, high = interval["ci95"]
+        interval = rate_interval(values, pairs, min_rounds_per_pass=2, pooled=pooled[group], confidence=confidence)
+        low, high = interval["ci"]
         verdict = ("no interval" if low is None else "faster" if low > 1 else "slower" if high < 1 else "same")
         per_pair = [statistics.median([v for v, p in zip(values, pairs) if p == k]) for k in sorted(set(pairs))]
         rows.append({"section": meta.get("section"), "name": key, "recipe": meta.get("recipe"), "group": group,
@@ -131,7 +136,7 @@ def paired_rows(states: dict[str, list[dict]]) -> list[dict]:
                      "pair_ratios": per_pair, "ratio": interval["median"], "low": low, "high": high,
                      "half_width": interval["half_width"], "interval_width_from": interval["width_from"],
                      "verdict": verdict})
-    return rows
+    return rows, confidence
 
 
 def _with_side_figures(rows: list[dict], reports: dict[str, dict]) -> list[dict]:
@@ -162,14 +167,14 @@ def side_report(states: list[dict], wall_s: float) -> dict:
     return report.build(rec, states[0].get("environment") or {}, wall_s=wall_s)
 
 
-def summary(rows: list[dict]) -> dict:
+def summary(rows: list[dict], confidence: float) -> dict:
     """The verdicts, the median half-width and the smallest change the run detects 8 times in 10 (for the
-    median row: tfguide/intervals.py)."""
+    median row, its interval taken at `confidence`: tfguide/intervals.py)."""
     widths = sorted(r["half_width"] for r in rows if r["half_width"] is not None)
     counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in ("slower", "faster", "same", "no interval")}
     median = statistics.median(widths) if widths else None
     return {"rows": len(rows), **counts, "median_half_width": median,
-            "smallest_detectable_change": detectable_change(median)}
+            "smallest_detectable_change": detectable_change(median, confidence)}
 
 
 class Planner:
@@ -252,13 +257,15 @@ def run(args) -> int:
 
     for side in "ab":
         report.write_json(reports[side], out_dir / side)
-    rows = _with_side_figures(paired_rows(states), reports)
+    rows, confidence = paired_rows(states)
+    rows = _with_side_figures(rows, reports)
     ab = {"schema": SCHEMA, "a": {"python": sides["a"], **env["a"], "report": f"{out_dir / 'a' / 'benchmarks.json'}"},
           "b": {"python": sides["b"], **env["b"], "report": f"{out_dir / 'b' / 'benchmarks.json'}",
                 "slowed": args.slow_b or None},
           "pairs": pair, "turns": turns, "quick": args.quick, "recipes": list(args.recipes) or "all",
           "budget_s": total, "wall_s": wall, "method": " ".join(p.strip() for p in __doc__.split("\n\n")[2:4]),
-          "rows": rows, "summary": summary(rows), "provenance": reports["a"]["provenance"]}
+          "confidence": {"family": FAMILY_CONFIDENCE, "per_row": confidence},
+          "rows": rows, "summary": summary(rows, confidence), "provenance": reports["a"]["provenance"]}
     path = atomic.write_text(out_dir / "ab.json", json.dumps(report.jsonable(ab), indent=1) + "\n")
     say(f"wrote {path} ({wall / 60:.1f} min of the {total / 60:.1f}-min budget)")
     compare = [sys.executable, "-m", "reports", "compare", str(path)]
@@ -290,7 +297,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help=f"pairs of processes to share the budget among (default {PAIRS}; fewer when a pair's start "
                          f"would cost more than it measures; at least {MIN_PAIRS})")
     ap.add_argument("--fail-if-slower", type=float, default=None, metavar="PCT",
-                    help="exit 1 when a row is slower by more than PCT %% with 95 %% confidence")
+                    help="exit 1 when a row is slower by more than PCT %% (every row's interval taken so that all hold "
+                         "together with 95 %% confidence)")
     args = ap.parse_args(argv)
     if args.budget is not None and args.budget <= 0:
         ap.error("--budget takes a positive number of minutes")

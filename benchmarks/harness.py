@@ -272,7 +272,7 @@ class Recorder:
         cores = [r["cores_used"] for r in used if r.get("cores_used") is not None]
         n_inter = sum(1 for r in rounds if r.get("interfered"))
         return {
-            "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci95"],
+            "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci"],
             "ci_half_width": hw, "ci_coverage": interval["ci_coverage"],
             "examples_per_s_pi95": interval["pi95"], "pi_coverage": interval["pi_coverage"],
             "interval_width_from": interval["width_from"], "pass_medians_sd": interval["pass_medians_sd"],

@@ -149,7 +149,7 @@ def row(name: str, trials: list[Trial], guide: list[Trial] | None, **fields) -> 
     seconds = [t.seconds for t in trials]
     interval = rate_interval(seconds, list(range(len(seconds))), min_rounds_per_pass=1)
     out = {"name": name, "trials": len(trials), "reached": sum(t.reached for t in trials),
-           "seconds": interval["median"], "seconds_ci95": interval["ci95"], "ci_half_width": interval["half_width"],
+           "seconds": interval["median"], "seconds_ci95": interval["ci"], "ci_half_width": interval["half_width"],
            "interval_width_from": interval["width_from"], "trial_seconds": seconds,
            "examples_to_quality": sorted(t.examples for t in trials)[len(trials) // 2],
            "accuracy_reached": sorted(t.accuracy for t in trials)[len(trials) // 2], **fields}
@@ -157,7 +157,7 @@ def row(name: str, trials: list[Trial], guide: list[Trial] | None, **fields) -> 
         ratios = [g.seconds / t.seconds for g, t in zip(guide, trials) if t.seconds > 0]
         ratio = rate_interval(ratios, list(range(len(ratios))), min_rounds_per_pass=1) if ratios else None
         out["speedup_vs_guide"] = ratio["median"] if ratio else None
-        out["speedup_vs_guide_ci95"] = ratio["ci95"] if ratio else [None, None]
+        out["speedup_vs_guide_ci95"] = ratio["ci"] if ratio else [None, None]
     else:
         out["speedup_vs_guide"], out["speedup_vs_guide_ci95"] = (1.0, [1.0, 1.0]) if guide is trials else (None,
                                                                                                           [None, None])

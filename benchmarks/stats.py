@@ -140,17 +140,40 @@ def median_pi(values: list[float], m: int | None = None, confidence: float = CON
     return out
 
 
-# Two-sided 95 % quantiles of Student's t by degrees of freedom (P - 1 for P passes).
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+def _t_central(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with integer df: the closed form of Abramowitz and Stegun 26.7.3-4 (a finite sum
+    in cos(theta), theta = atan(t / sqrt(df)))."""
+    theta = math.atan(t / math.sqrt(df))
+    s, c2 = math.sin(theta), math.cos(theta) ** 2
+    if df % 2 == 0:
+        term = total = 1.0
+        for k in range(2, df - 1, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+        return s * total
+    total = 0.0
+    if df > 1:
+        term = total = math.cos(theta)
+        for k in range(3, df - 1, 2):
+            term *= c2 * (k - 1) / k
+            total += term
+    return 2.0 / math.pi * (theta + s * total)
 
 
-def t975(df: int) -> float:
-    """Student's t two-sided 95 % quantile: the table up to 9 degrees of freedom, then the Cornish-Fisher
-    expansion around the normal quantile (within 0.003 of the exact value from 10 on)."""
-    if df in T975:
-        return T975[df]
-    z = 1.959964
-    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+@functools.lru_cache(maxsize=None)
+def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
+    """Student's t two-sided quantile: the t with P(|T| <= t) = confidence (df degrees of freedom; 95 %: 12.706
+    for 1, 4.303 for 2, 2.228 for 10). Exact to 1e-9 by bisection on the closed-form distribution, for any
+    confidence: a comparison of m rows asks each for 1 - 0.05 / m (tfguide/intervals.py family_confidence)."""
+    if df < 1 or not 0.0 < confidence < 1.0:
+        raise ValueError(f"t_quantile needs df >= 1 and a confidence in (0, 1), not {df}, {confidence}")
+    lo, hi = 0.0, 2.0
+    while _t_central(hi, df) < confidence:
+        lo, hi = hi, hi * 2.0
+    while hi - lo > 1e-9 * hi:
+        mid = (lo + hi) / 2.0
+        lo, hi = (mid, hi) if _t_central(mid, df) < confidence else (lo, mid)
+    return (lo + hi) / 2.0
 
 
 def pass_log_medians(values: list[float], passes: list[int], min_rounds: int = 2) -> list[float]:
@@ -173,19 +196,19 @@ def pooled_sd(rows_log_medians: list[list[float]]) -> tuple[float, int] | None:
 
 
 def pass_interval(values: list[float], passes: list[int], min_rounds: int = 2,
-                  pooled: tuple[float, int] | None = None) -> dict | None:
+                  pooled: tuple[float, int] | None = None, confidence: float = CONFIDENCE) -> dict | None:
     """Intervals from the spread of the passes' medians (see the module docstring): {passes, sd_log, center,
     ci: [low, high], pi: [low, high]}; None with fewer than two passes of at least `min_rounds` rounds.
     `pooled` (pooled_sd of the row's group) replaces the row's own estimate when it rests on more degrees of
-    freedom, never by a smaller standard deviation than the row's own."""
+    freedom, never by a smaller standard deviation than the row's own. Both intervals at `confidence`."""
     logs = pass_log_medians(values, passes, min_rounds)
     n = len(logs)
     if n < 2:
         return None
     sd = statistics.stdev(logs)
-    t = t975(n - 1)
+    t = t_quantile(n - 1, confidence)
     if pooled is not None and pooled[1] > n - 1:
-        sd, t = max(sd, pooled[0]), t975(pooled[1])
+        sd, t = max(sd, pooled[0]), t_quantile(pooled[1], confidence)
     center = statistics.fmean(logs)
     ci_half, pi_half = t * sd / math.sqrt(n), t * sd * math.sqrt(2.0 / n)
     return {"passes": n, "sd_log": sd, "center": math.exp(center),
@@ -237,23 +260,25 @@ def summarise(seconds: list[float]) -> dict:
 
 
 def rate_interval(rates: list[float], passes: list[int], min_rounds_per_pass: int = 2,
-                  pooled: tuple[float, int] | None = None) -> dict:
+                  pooled: tuple[float, int] | None = None, confidence: float = CONFIDENCE) -> dict:
     """The median of a row's round rates and its intervals, the one method every row uses (the rows of
     `pytest benchmarks` and those timed elsewhere, the cluster's, the times to quality and the A/B's paired
-    ratios, whose every trial or pair is a pass of one round): the order-statistic interval of the median
-    (and for another run's median), each side widened to the interval over the passes' medians where that
-    is wider (pass_interval: only with 2 or more passes of `min_rounds_per_pass` rounds; `pooled`: the pass
-    spread of the row's group, pooled_sd)."""
-    ci = median_ci(rates)
+    ratios, whose every trial or pair is a pass of one round): `ci`, the order-statistic interval of the median
+    at `confidence` (95 % unless the row is one of a family judged together), and `pi95`, the 95 % interval for
+    another run's median, each side widened to the interval over the passes' medians where that is wider
+    (pass_interval: only with 2 or more passes of `min_rounds_per_pass` rounds; `pooled`: the pass spread of the
+    row's group, pooled_sd)."""
+    ci = median_ci(rates, confidence)
     pi = median_pi(rates)
-    by_pass = pass_interval(rates, passes, min_rounds_per_pass, pooled)
-    ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
-    pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
+    ci_passes = pass_interval(rates, passes, min_rounds_per_pass, pooled, confidence)
+    pi_passes = ci_passes if confidence == CONFIDENCE else pass_interval(rates, passes, min_rounds_per_pass, pooled)
+    ci_bounds, ci_method = widest([ci["low"], ci["high"]], ci_passes["ci"] if ci_passes else None)
+    pi_bounds, _ = widest([pi["low"], pi["high"]], pi_passes["pi"] if pi_passes else None)
     ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}
-    return {"median": ci["median"], "ci95": [ci["low"], ci["high"]], "ci_coverage": ci["coverage"],
-            "half_width": half_width(ci), "pi95": pi_bounds, "pi_coverage": pi["coverage"],
-            "width_from": ci_method if ci["low"] is not None else None,
-            "pass_medians_sd": by_pass["sd_log"] if by_pass else None}
+    return {"median": ci["median"], "ci": [ci["low"], ci["high"]], "confidence": confidence,
+            "ci_coverage": ci["coverage"], "half_width": half_width(ci), "pi95": pi_bounds,
+            "pi_coverage": pi["coverage"], "width_from": ci_method if ci["low"] is not None else None,
+            "pass_medians_sd": ci_passes["sd_log"] if ci_passes else None}
 
 
 def scaling_efficiency(rate: float, baseline_rates: list[float]) -> float | None:

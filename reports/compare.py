@@ -8,25 +8,32 @@ Two runs. Rows are matched by name. A ratio is only meaningful when both rows me
 configuration differs (batch size, consumer, examples per epoch, steps_per_execution, XLA, input, replicas,
 devices, ...) is refused with the fields that differ, never divided.
 
-For each compared row: B/A, its 95 % interval, and one word - `faster` (the whole interval above 1),
-`slower` (below 1) or `same` (it contains 1). The two runs are independent, so the interval comes from the
-two rows' own 95 % intervals of their medians (tfguide/intervals.py: each turned
-into a standard error on the log scale, added in quadrature). A row without an interval (an old report,
-fewer than 6 rounds) gets its ratio and `no interval`.
+For each compared row: B/A, its interval, and one word - `faster` (the whole interval above 1), `slower`
+(below 1) or `same` (it contains 1). The rows are judged together: each interval is taken at 1 - 0.05 / m for the
+m rows with intervals, so that all of them hold their true ratios together with 95 % and an A/A of unchanged
+code calls some row changed at most one time in 20 (tfguide/intervals.py family_confidence says why; judged at
+95 % each, 49 rows would show two or three changes every time). The two runs are independent, so a row's
+interval comes from the two rows' own 95 % intervals of their medians (tfguide/intervals.py: each turned into a
+standard error on the log scale, added in quadrature). A row without an interval (an old report, fewer than 6
+rounds) gets its ratio and `no interval`.
 
-The summary gives the median over the rows of the B/A interval's half-width and the smallest change such an
-interval reports 8 times in 10 (tfguide/intervals.py detectable_change: about 1.4 times the half-width). The A/A lines (`--aa`): how many rows lie within +-5 % of each other, the share of rows whose
-95 % interval of the median in A holds B's median, the same for A's prediction interval for another run's median
-(>= 95 % when A and B ran the same code on the same quiet machine and the rounds are honest draws; the interval
-of the median holds it only about 83 % of the time even then, benchmarks/stats.py explains why), the median
-half-width of the intervals. So an A/A test of two runs is two runs and this one command.
+The summary gives the level the rows were judged at, the median over the rows of the B/A interval's half-width
+and the smallest change such an interval reports 8 times in 10 (tfguide/intervals.py detectable_change: about
+1.3 times the half-width at those levels). The A/A lines (`--aa`), about the two runs' own 95 % intervals: how
+many rows lie within +-5 % of each other, the share of rows whose 95 % interval of the median in A holds B's
+median, the same for A's prediction interval for another run's median (>= 95 % when A and B ran the same code on
+the same quiet machine and the rounds are honest draws; the interval of the median holds it only about 83 % of
+the time even then, benchmarks/stats.py explains why), the median half-width of the intervals. So an A/A test of
+two runs is two runs and this one command.
 
 An interleaved A/B (`python -m benchmarks.ab`, its ab.json): the rows, ratios, intervals and verdicts come from
-its paired passes, already derived; this prints them the same way.
+its paired passes, already derived at the level it records (its rows judged together the same way); this prints
+them the same way.
 
 Exit status: 0 when every common row was compared; 1 when a row was refused, no row is common, or (with
-`--fail-if-slower PCT`) some row is slower by more than PCT % with 95 % confidence (its interval's upper end
-below 1 - PCT/100); 2 on bad arguments or a malformed report (one line naming the file and the problem).
+`--fail-if-slower PCT`) some row is slower by more than PCT % (its interval's upper end below 1 - PCT/100: with
+95 % confidence for the rows together); 2 on bad arguments or a malformed report (one line naming the file and
+the problem).
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from tfguide.intervals import detectable_change, ratio_ci_from_intervals
+from tfguide.intervals import (FAMILY_CONFIDENCE, confidence_label, detectable_change, family_confidence,
+                               ratio_ci_from_intervals)
 
 SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
@@ -134,8 +142,9 @@ def _ci(row: dict):
     return ci[0], ci[1]
 
 
-def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str]]:
-    """(one result per row compared, refusals) for every row name present in both reports."""
+def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str], float]:
+    """(one result per row compared, refusals, the confidence each row's interval was taken at) for every row name
+    present in both reports: the intervals hold together with 95 % (tfguide/intervals.py family_confidence)."""
     results, refused = [], []
     for section in SECTIONS:
         rows_b = {r["name"]: r for r in b.get(section, [])}
@@ -151,24 +160,25 @@ def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str]]:
                 refused.append(f"{section} {ra['name']}: configuration differs ({diffs})")
                 continue
             va, vb = ra["examples_per_s"], rb["examples_per_s"]
-            ci_a, ci_b = _ci(ra), _ci(rb)
-            ratio = vb / va if va else math.nan
-            interval = ratio_ci_from_intervals(va, ci_a, vb, ci_b) if (ci_a and ci_b) else None
-            if interval is None:
-                verdict, lo, hi = "no interval", None, None
-            else:
-                _, lo, hi = interval
-                verdict = "faster" if lo > 1 else "slower" if hi < 1 else "same"
-            held = ci_a[0] <= vb <= ci_a[1] if ci_a else None
+            ci_a = _ci(ra)
             pi_a = ra.get("examples_per_s_pi95")
             pi_held = pi_a[0] <= vb <= pi_a[1] if (isinstance(pi_a, list) and len(pi_a) == 2
                                                      and None not in pi_a) else None
-            results.append({"section": section, "name": ra["name"], "a": va, "b": vb, "ci_a": ci_a, "ci_b": ci_b,
-                            "ratio": ratio, "low": lo, "high": hi, "verdict": verdict, "a_holds_b": held,
-                            "a_pi_holds_b": pi_held,
+            results.append({"section": section, "name": ra["name"], "a": va, "b": vb, "ci_a": ci_a, "ci_b": _ci(rb),
+                            "ratio": vb / va if va else math.nan, "low": None, "high": None,
+                            "a_holds_b": ci_a[0] <= vb <= ci_a[1] if ci_a else None, "a_pi_holds_b": pi_held,
                             "pct_a": ra.get("pct_of_limit"), "pct_b": rb.get("pct_of_limit"),
                             "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width")})
-    return results, refused
+    intervals = [ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"]) if (r["ci_a"] and r["ci_b"]) else None
+                 for r in results]
+    confidence = family_confidence(sum(1 for i in intervals if i is not None))
+    for r, interval in zip(results, intervals):
+        if interval is None:
+            r["verdict"] = "no interval"
+            continue
+        _, lo, hi = ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"], confidence)
+        r.update(low=lo, high=hi, verdict="faster" if lo > 1 else "slower" if hi < 1 else "same")
+    return results, refused, confidence
 
 
 def aa_summary(results: list[dict]) -> dict:
@@ -198,12 +208,13 @@ def _num(v, fmt="{:,.0f}"):
 def _parse(argv):
     ap = argparse.ArgumentParser(prog="python -m reports compare",
                                  description="What changed between two benchmarks.json reports (or in the ab.json of "
-                                             "an interleaved A/B): each row's B/A with its 95 %% interval and a "
-                                             "verdict, changed rows first.")
+                                             "an interleaved A/B): each row's B/A with its interval (all rows' "
+                                             "together: 95 %%) and a verdict, changed rows first.")
     ap.add_argument("a", type=Path, help="baseline benchmarks.json, or an ab.json")
     ap.add_argument("b", type=Path, nargs="?", help="benchmarks.json to compare with the baseline")
     ap.add_argument("--fail-if-slower", type=float, metavar="PCT", default=None,
-                    help="exit 1 when a row is slower than A by more than PCT %% with 95 %% confidence")
+                    help="exit 1 when a row is slower than A by more than PCT %% (the rows' intervals together: "
+                         "95 %% confidence)")
     ap.add_argument("--aa", action="store_true", help="add the A/A lines (how far two runs of the same code agree)")
     return ap.parse_args(argv)
 
@@ -224,30 +235,34 @@ def _rate(value, hw) -> str:
     return _num(value) + (f" ±{hw:.1%}" if hw is not None else "")
 
 
-def _table(results: list[dict]) -> str:
+def _table(results: list[dict], confidence: float) -> str:
     rows = [[r["verdict"], f"{r['ratio']:.3f}", f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-",
              r["section"], r["name"] + (f" (B slowed {r['slowed_b']:.0%})" if r.get("slowed_b") else ""),
              _rate(r["a"], r.get("hw_a")), _rate(r["b"], r.get("hw_b"))] for r in results]
-    return tabulate(rows, headers=["verdict", "B/A", "95 %", "section", "row", "A examples/s", "B examples/s"],
-                    tablefmt="simple", disable_numparse=True)
+    headers = ["verdict", "B/A", confidence_label(confidence), "section", "row", "A examples/s", "B examples/s"]
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
-def _print_results(results: list[dict], refused: list[str], only: tuple[int, int], hw: float | None) -> None:
+def _print_results(results: list[dict], refused: list[str], only: tuple[int, int], hw: float | None,
+                   confidence: float) -> None:
     counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("slower", "faster", "same", "no interval")}
-    detect_text = (f"; the smallest change it detects 8 times in 10 is ±{detectable_change(hw):.0%} (the median "
-                   f"row's interval: ±{hw:.1%})" if hw is not None else "")
+    judged = len(results) - counts["no interval"]
+    together = (f"; each row's interval at {confidence_label(confidence)}, so that all {judged} hold together with "
+                f"{confidence_label(FAMILY_CONFIDENCE)}" if judged > 1 else "")
+    detect_text = (f"; the smallest change it detects 8 times in 10 is ±{detectable_change(hw, confidence):.0%} (the "
+                   f"median row's interval: ±{hw:.1%})" if hw is not None else "")
     print(f"{len(results)} row(s) compared: {counts['slower']} slower, {counts['faster']} faster, {counts['same']} same"
-          + (f", {counts['no interval']} without an interval" if counts["no interval"] else "") + detect_text
+          + (f", {counts['no interval']} without an interval" if counts["no interval"] else "") + together + detect_text
           + (f"; {len(refused)} refused" if refused else "")
           + (f"; {only[0]} only in A, {only[1]} only in B" if any(only) else ""))
     changed = sorted((r for r in results if r["verdict"] in ("slower", "faster")), key=lambda r: r["ratio"])
     unchanged = [r for r in results if r["verdict"] not in ("slower", "faster")]
     if changed:
         print(f"\nChanged ({len(changed)}), by B/A:")
-        print(_table(changed))
+        print(_table(changed, confidence))
     if unchanged:
         print(f"\nUnchanged ({len(unchanged)}):" if changed else "")
-        print(_table(unchanged))
+        print(_table(unchanged, confidence))
 
 
 def _print_aa(results: list[dict]) -> None:
@@ -268,15 +283,18 @@ def _print_aa(results: list[dict]) -> None:
           "prediction interval: benchmarks/stats.py)")
 
 
-def _slower_than(results: list[dict], pct: float) -> bool:
-    """Say every row slower than A by more than `pct` % with 95 % confidence; whether there was one."""
+def _slower_than(results: list[dict], pct: float, confidence: float) -> bool:
+    """Say every row slower than A by more than `pct` % (its interval, taken at `confidence`, below 1 - pct/100);
+    whether there was one."""
     bound = 1.0 - pct / 100.0
     slow = [r for r in results if r["high"] is not None and r["high"] < bound]
     for r in slow:
-        print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, 95 % interval up to {r['high']:.3f} "
-              f"< {bound:.3f}", file=sys.stderr)
+        print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, {confidence_label(confidence)} interval up "
+              f"to {r['high']:.3f} < {bound:.3f}", file=sys.stderr)
     if slow:
-        print(f"compare: {len(slow)} row(s) slower by more than {pct:g} % (95 % confidence)", file=sys.stderr)
+        print(f"compare: {len(slow)} row(s) slower by more than {pct:g} % (every row's interval at "
+              f"{confidence_label(confidence)}: all hold together with {confidence_label(FAMILY_CONFIDENCE)})",
+              file=sys.stderr)
     return bool(slow)
 
 
@@ -327,9 +345,11 @@ def _main_ab(path: Path, report: dict, args) -> int:
     if not results:
         print("compare: the A/B has no row measured on both sides", file=sys.stderr)
         return 1
-    _print_results(results, [], (0, 0), (ab.get("summary") or {}).get("median_half_width"))
+    # tfguide-ab/2 judged every row at 95 %
+    confidence = (ab.get("confidence") or {}).get("per_row", 0.95)
+    _print_results(results, [], (0, 0), (ab.get("summary") or {}).get("median_half_width"), confidence)
     status = 0
-    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower):
+    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower, confidence):
         status = 1
     return status
 
@@ -354,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"A: {args.a} — {_env_line(a.get('environment') or {})}{_wall(a)}")
     print(f"B: {args.b} — {_env_line(b.get('environment') or {})}{_wall(b)}")
-    results, refused = compare_rows(a, b)
+    results, refused, confidence = compare_rows(a, b)
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
     if not results and not refused:
@@ -362,10 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     only_a = sum(len({r["name"] for r in a.get(s, [])} - {r["name"] for r in b.get(s, [])}) for s in SECTIONS)
     only_b = sum(len({r["name"] for r in b.get(s, [])} - {r["name"] for r in a.get(s, [])}) for s in SECTIONS)
-    _print_results(results, refused, (only_a, only_b), median_half_width(results))
+    _print_results(results, refused, (only_a, only_b), median_half_width(results), confidence)
     if args.aa:
         _print_aa(results)
     status = 1 if refused else 0
-    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower):
+    if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower, confidence):
         status = 1
     return status

@@ -191,8 +191,8 @@ def test_passes_pool_their_rounds_and_their_spread_widens_the_interval(quiet):
     # order statistics of the 20 rounds alone: [100, 102]; the passes' medians say the machine moved more
     logs = [math.log(r) for r in pass_rates]
     mean, sd = sum(logs) / 4, statistics.stdev(logs)
-    ci = [math.exp(mean - 3.182 * sd / 2), math.exp(mean + 3.182 * sd / 2)]
-    pi = [math.exp(mean - 3.182 * sd * math.sqrt(0.5)), math.exp(mean + 3.182 * sd * math.sqrt(0.5))]
+    ci = [math.exp(mean - 3.18245 * sd / 2), math.exp(mean + 3.18245 * sd / 2)]
+    pi = [math.exp(mean - 3.18245 * sd * math.sqrt(0.5)), math.exp(mean + 3.18245 * sd * math.sqrt(0.5))]
     assert row["examples_per_s_ci95"] == pytest.approx(ci) and row["examples_per_s_pi95"] == pytest.approx(pi)
     assert row["interval_width_from"] == "spread of the pass medians" and row["pass_medians_sd"] == pytest.approx(sd)
     assert ci[0] < 100.0 and ci[1] > 102.0

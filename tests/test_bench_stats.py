@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.stats import (half_width, median_ci, median_pi, median_rank_bounds, pass_interval,
-                              pooled_sd, prediction_rank_bounds, quantile, spread, summarise, t975, widest)
+                              pooled_sd, prediction_rank_bounds, quantile, spread, summarise, t_quantile, widest)
 
 
 def test_order_statistic_interval_ranks_and_exact_coverage():
@@ -102,13 +102,16 @@ def test_pass_interval_in_closed_form():
     mean = sum(logs) / 3
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / 2)
     assert out["passes"] == 3 and out["sd_log"] == pytest.approx(sd) and out["center"] == pytest.approx(math.exp(mean))
-    assert out["ci"] == pytest.approx([math.exp(mean - 4.303 * sd / math.sqrt(3)), math.exp(mean + 4.303 * sd / math.sqrt(3))])
-    assert out["pi"] == pytest.approx([math.exp(mean - 4.303 * sd * math.sqrt(2 / 3)),
-                                       math.exp(mean + 4.303 * sd * math.sqrt(2 / 3))])
-    # Student's t beyond the table: the expansion against exact quantiles (10, 20 and 60 degrees of freedom)
-    assert t975(3) == 3.182
-    for df, exact in ((10, 2.2281), (20, 2.0860), (60, 2.0003)):
-        assert abs(t975(df) - exact) < 0.003
+    assert out["ci"] == pytest.approx([math.exp(mean - 4.30265 * sd / math.sqrt(3)), math.exp(mean + 4.30265 * sd / math.sqrt(3))])
+    assert out["pi"] == pytest.approx([math.exp(mean - 4.30265 * sd * math.sqrt(2 / 3)),
+                                       math.exp(mean + 4.30265 * sd * math.sqrt(2 / 3))])
+    # Student's t, against the tables' quantiles: odd and even degrees of freedom, 95 % and the levels of a family
+    for df, confidence, exact in ((1, 0.95, 12.7062), (2, 0.95, 4.3027), (3, 0.95, 3.1824), (10, 0.95, 2.2281),
+                                  (20, 0.95, 2.0860), (60, 0.95, 2.0003), (1, 0.99, 63.6567), (7, 0.99, 3.4995),
+                                  (3, 0.999, 12.9240), (30, 0.999, 3.6460), (200, 0.95, 1.9719)):
+        assert t_quantile(df, confidence) == pytest.approx(exact, abs=1e-4)
+    with pytest.raises(ValueError):
+        t_quantile(0, 0.95)
     # one pass, or passes of a single round, say nothing about the spread between passes
     assert pass_interval(values, [0] * 6) is None
     assert pass_interval([1.0, 2.0], [0, 1]) is None

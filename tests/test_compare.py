@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -63,17 +64,21 @@ def test_changed_rows_come_first_by_ratio_and_the_summary_says_what_could_be_det
     assert rc == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].endswith("(10.0 min)") and lines[1].endswith("(11.0 min)")
-    assert lines[2].startswith("3 row(s) compared: 1 slower, 1 faster, 1 same; the smallest change it detects 8 "
-                               "times in 10 is ±")
+    # three rows judged together: each interval at 1 - 0.05 / 3
+    assert lines[2].startswith("3 row(s) compared: 1 slower, 1 faster, 1 same; each row's interval at 98.33 %, so "
+                               "that all 3 hold together with 95 %; the smallest change it detects 8 times in 10 is ±")
     changed = out.split("Changed (2), by B/A:")[1].split("Unchanged (1):")
     assert [ln.split()[0] for ln in changed[0].splitlines() if ln.split()[:1] in (["slower"], ["faster"])] == [
         "slower", "faster"]
     rows = _lines(out)
     assert rows["fast"][:2] == ["faster", "1.200"] and rows["slow"][0] == "slower" and rows["same"][0] == "same"
-    # the interval: exp(log 1.2 +- 1.96 sqrt(se_a^2 + se_b^2)), se from each interval's log-width
-    r, lo, hi = compare.ratio_ci_from_intervals(100.0, (98.0, 102.0), 120.0, (118.0, 122.0))
-    assert r == pytest.approx(1.2) and lo < 1.2 < hi and lo > 1.15
+    # the interval: exp(log 1.2 +- z sqrt(se_a^2 + se_b^2)), se from each interval's log-width (half of it / 1.96),
+    # z the normal quantile of 98.33 %: 2.394
+    se = math.hypot(math.log(102 / 98), math.log(122 / 118)) / 2 / 1.959964
+    lo, hi = 1.2 * math.exp(-2.39398 * se), 1.2 * math.exp(2.39398 * se)
     assert rows["fast"][2:4] == [f"{lo:.3f}", f"{hi:.3f}"]
+    assert compare.ratio_ci_from_intervals(100.0, (98.0, 102.0), 120.0, (118.0, 122.0))[1] == pytest.approx(
+        1.2 * math.exp(-1.959964 * se))
     assert "A/A" not in out
 
 
@@ -83,8 +88,29 @@ def test_the_smallest_detectable_change_comes_from_the_median_rows_half_width():
     results = [{"ratio": 1.0, "low": 0.9, "high": 1.1}, {"ratio": 1.0, "low": 0.8, "high": 1.2},
                {"ratio": 2.0, "low": 1.0, "high": 3.0}, {"ratio": 1.0, "low": None, "high": None}]
     assert compare.median_half_width(results) == pytest.approx(0.2)
-    # seen 8 times in 10: the estimate beyond h with a standard error of h / 1.96
+    # seen 8 times in 10: the estimate beyond h with a standard error of h / 1.96 (h / 3.29 for an interval at 99.9 %)
     assert detectable_change(0.2) == pytest.approx(0.2 * (1 + 0.8416 / 1.96), rel=1e-3)
+    assert detectable_change(0.2, 0.999) == pytest.approx(0.2 * (1 + 0.8416 / 3.2905), rel=1e-3)
+
+
+def test_the_rows_are_judged_together_so_an_aa_of_many_rows_calls_none_changed(tmp_path, capsys):
+    """40 rows whose B/A lies 2.2 standard errors of the ratio above 1: each judged alone at 95 % (z = 1.96) would be
+    called faster; judged together (each at 99.875 %, z = 3.23) none is - such a run of 40 rows happens by chance.
+    A row 5 standard errors away is still called faster."""
+    z = 1.959964
+    rates = {f"r{i}": (100.0, [100.0 * math.exp(-0.02 * z), 100.0 * math.exp(0.02 * z)]) for i in range(40)}
+    # se of each row's log median: 0.02; of the ratio: 0.02 sqrt 2 = 0.0283; B moved by 2.2 of those
+    moved = {k: (v[0] * math.exp(2.2 * 0.0283), [x * math.exp(2.2 * 0.0283) for x in v[1]]) for k, v in rates.items()}
+    moved["r0"] = (100.0 * math.exp(5 * 0.0283), [x * math.exp(5 * 0.0283) for x in rates["r0"][1]])
+    a, b = _write(tmp_path, "a.json", _report(rates)), _write(tmp_path, "b.json", _report(moved))
+    rc, out, _ = _run(capsys, a, b)
+    assert rc == 0 and out.splitlines()[2].startswith(
+        "40 row(s) compared: 0 slower, 1 faster, 39 same; each row's interval at 99.875 %, so that all 40 hold "
+        "together with 95 %")
+    assert _lines(out)["r0"][0] == "faster"
+    from tfguide.intervals import ratio_ci_from_intervals
+    alone = ratio_ci_from_intervals(*rates["r1"], *moved["r1"])   # at 95 %: it would have been "faster"
+    assert alone[1] > 1.0
 
 
 def test_aa_lines_of_two_runs_that_agree_only_when_asked(tmp_path, capsys):
@@ -99,7 +125,7 @@ def test_aa_lines_of_two_runs_that_agree_only_when_asked(tmp_path, capsys):
 
 
 def _ab_report(rows):
-    return {"schema": "tfguide-ab/2", "a": {"python": "/a/python", "tensorflow": "2.20.0"},
+    return {"schema": "tfguide-ab/3", "confidence": {"family": 0.95, "per_row": 0.975}, "a": {"python": "/a/python", "tensorflow": "2.20.0"},
             "b": {"python": "/b/python", "tensorflow": "2.21.0", "slowed": None}, "turns": [1402, 1398],
             "pairs": 2, "quick": True, "budget_s": 180.0, "wall_s": 150.0, "method": "m",
             "summary": {"median_half_width": 0.04, "smallest_detectable_change": 0.057}, "provenance": {},
@@ -117,17 +143,20 @@ def test_an_interleaved_ab_is_printed_the_same_way_and_its_threshold_holds(tmp_p
     assert out.splitlines()[0] == "A: /a/python — TensorFlow 2.20.0, Python ?; 2 passes"
     assert out.splitlines()[2] == ("paired: 2 pairs of processes taking turns round by round (2800 turns); "
                                    "2.5 of 3.0 min")
-    assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; the smallest change it detects 8 times in 10 is ±6% "
-            "(the median row's interval: ±4.0%)") in out
+    assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; each row's interval at 97.5 %, so that all 2 hold "
+            "together with 95 %; the smallest change it detects 8 times in 10 is ±6% (the median row's interval: "
+            "±4.0%)") in out
+    assert out.split("Changed (1), by B/A:")[1].splitlines()[1].split()[:3] == ["verdict", "B/A", "97.5"]
     rc, _, err = _run(capsys, path, "--fail-if-slower", "5")
-    assert rc == 1 and "slower: data x: B/A 0.850" in err
+    assert rc == 1 and "slower: data x: B/A 0.850, 97.5 % interval up to 0.900 < 0.950" in err
 
 
 def test_an_ab_of_the_first_format_passes_one_after_the_other_still_reads(tmp_path, capsys):
     old = {**_ab_report({"x": (0.85, 0.80, 0.90, "slower")}), "schema": "tfguide-ab/1", "order": ["A", "B", "B", "A"]}
-    del old["turns"]
+    del old["turns"], old["confidence"]
     rc, out, _ = _run(capsys, _write(tmp_path, "ab.json", old))
     assert rc == 0 and out.splitlines()[2] == "paired: 2 pairs run back to back in the order A B B A; 2.5 of 3.0 min"
+    assert "B/A    95 %" in out   # /1 and /2 judged every row at 95 %
 
 
 def test_one_file_that_is_not_an_ab_report_is_exit_2(tmp_path, capsys):

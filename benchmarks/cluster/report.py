@@ -53,7 +53,7 @@ def rate_row(name: str, examples: int, seconds: list[float], **fields) -> dict:
     rates = [examples / s for s in seconds if s > 0]
     interval = rate_interval(rates, [0] * len(rates))
     s = spread(rates)
-    row = {"name": name, "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci95"],
+    row = {"name": name, "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci"],
            "examples_per_s_pi95": interval["pi95"], "ci_half_width": interval["half_width"],
            "interval_width_from": interval["width_from"], "examples_per_s_iqr": s["iqr"],
            "examples_per_round": examples, "cv": s["cv"], "cv_flag": s["cv"] > CV_FLAG, "timing": summarise(seconds)}
