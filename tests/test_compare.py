@@ -95,8 +95,8 @@ def test_the_smallest_detectable_change_comes_from_the_median_rows_half_width():
 
 def test_the_rows_are_judged_together_so_an_aa_of_many_rows_calls_none_changed(tmp_path, capsys):
     """40 rows whose B/A lies 2.2 standard errors of the ratio above 1: each judged alone at 95 % (z = 1.96) would be
-    called faster; judged together (each at 99.875 %, z = 3.23) none is - such a run of 40 rows happens by chance.
-    A row 5 standard errors away is still called faster."""
+    called faster; judged together (each at 99.875 %, z = 3.23) none is, since among 40 unchanged rows one that far
+    off is what chance gives. A row 5 standard errors away is still called faster."""
     z = 1.959964
     rates = {f"r{i}": (100.0, [100.0 * math.exp(-0.02 * z), 100.0 * math.exp(0.02 * z)]) for i in range(40)}
     # se of each row's log median: 0.02; of the ratio: 0.02 sqrt 2 = 0.0283; B moved by 2.2 of those
