@@ -58,7 +58,8 @@ import functools
 import math
 import statistics
 
-CONFIDENCE = 0.95
+from tfguide.intervals import CONFIDENCE  # the one level of every interval
+
 MIN_ROUNDS_FOR_INTERVAL = 6
 
 
@@ -200,17 +201,18 @@ def pass_interval(values: list[float], passes: list[int], min_rounds: int = 2,
     """Intervals from the spread of the passes' medians (see the module docstring): {passes, sd_log, center,
     ci: [low, high], pi: [low, high]}; None with fewer than two passes of at least `min_rounds` rounds.
     `pooled` (pooled_sd of the row's group) replaces the row's own estimate when it rests on more degrees of
-    freedom, never by a smaller standard deviation than the row's own. Both intervals at `confidence`."""
+    freedom, never by a smaller standard deviation than the row's own. `ci` at `confidence` (a row of a family
+    judged together asks for more), `pi` - for another run's median - always at 95 %."""
     logs = pass_log_medians(values, passes, min_rounds)
     n = len(logs)
     if n < 2:
         return None
-    sd = statistics.stdev(logs)
-    t = t_quantile(n - 1, confidence)
-    if pooled is not None and pooled[1] > n - 1:
-        sd, t = max(sd, pooled[0]), t_quantile(pooled[1], confidence)
+    sd, dof = statistics.stdev(logs), n - 1
+    if pooled is not None and pooled[1] > dof:
+        sd, dof = max(sd, pooled[0]), pooled[1]
     center = statistics.fmean(logs)
-    ci_half, pi_half = t * sd / math.sqrt(n), t * sd * math.sqrt(2.0 / n)
+    ci_half = t_quantile(dof, confidence) * sd / math.sqrt(n)
+    pi_half = t_quantile(dof, CONFIDENCE) * sd * math.sqrt(2.0 / n)
     return {"passes": n, "sd_log": sd, "center": math.exp(center),
             "ci": [math.exp(center - ci_half), math.exp(center + ci_half)],
             "pi": [math.exp(center - pi_half), math.exp(center + pi_half)]}
@@ -270,15 +272,14 @@ def rate_interval(rates: list[float], passes: list[int], min_rounds_per_pass: in
     row's group, pooled_sd)."""
     ci = median_ci(rates, confidence)
     pi = median_pi(rates)
-    ci_passes = pass_interval(rates, passes, min_rounds_per_pass, pooled, confidence)
-    pi_passes = ci_passes if confidence == CONFIDENCE else pass_interval(rates, passes, min_rounds_per_pass, pooled)
-    ci_bounds, ci_method = widest([ci["low"], ci["high"]], ci_passes["ci"] if ci_passes else None)
-    pi_bounds, _ = widest([pi["low"], pi["high"]], pi_passes["pi"] if pi_passes else None)
+    by_pass = pass_interval(rates, passes, min_rounds_per_pass, pooled, confidence)
+    ci_bounds, ci_method = widest([ci["low"], ci["high"]], by_pass["ci"] if by_pass else None)
+    pi_bounds, _ = widest([pi["low"], pi["high"]], by_pass["pi"] if by_pass else None)
     ci = {**ci, "low": ci_bounds[0], "high": ci_bounds[1]}
     return {"median": ci["median"], "ci": [ci["low"], ci["high"]], "confidence": confidence,
             "ci_coverage": ci["coverage"], "half_width": half_width(ci), "pi95": pi_bounds,
             "pi_coverage": pi["coverage"], "width_from": ci_method if ci["low"] is not None else None,
-            "pass_medians_sd": ci_passes["sd_log"] if ci_passes else None}
+            "pass_medians_sd": by_pass["sd_log"] if by_pass else None}
 
 
 def scaling_efficiency(rate: float, baseline_rates: list[float]) -> float | None:

@@ -46,8 +46,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from tfguide.intervals import (FAMILY_CONFIDENCE, confidence_label, detectable_change, family_confidence,
-                               ratio_ci_from_intervals)
+from tfguide.intervals import (CONFIDENCE, FAMILY_CONFIDENCE, confidence_label, detectable_change,
+                               family_confidence, ratio_ci_from_intervals, usable)
 
 SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
@@ -169,11 +169,10 @@ def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str], float]:
                             "a_holds_b": ci_a[0] <= vb <= ci_a[1] if ci_a else None, "a_pi_holds_b": pi_held,
                             "pct_a": ra.get("pct_of_limit"), "pct_b": rb.get("pct_of_limit"),
                             "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width")})
-    intervals = [ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"]) if (r["ci_a"] and r["ci_b"]) else None
-                 for r in results]
-    confidence = family_confidence(sum(1 for i in intervals if i is not None))
-    for r, interval in zip(results, intervals):
-        if interval is None:
+    judged = [usable(r["a"], r["ci_a"], r["b"], r["ci_b"]) for r in results]
+    confidence = family_confidence(sum(judged))
+    for r, ok in zip(results, judged):
+        if not ok:
             r["verdict"] = "no interval"
             continue
         _, lo, hi = ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"], confidence)
@@ -345,8 +344,8 @@ def _main_ab(path: Path, report: dict, args) -> int:
     if not results:
         print("compare: the A/B has no row measured on both sides", file=sys.stderr)
         return 1
-    # tfguide-ab/2 judged every row at 95 %
-    confidence = (ab.get("confidence") or {}).get("per_row", 0.95)
+    # tfguide-ab/1 and /2 judged every row at 95 %
+    confidence = (ab.get("confidence") or {}).get("per_row", CONFIDENCE)
     _print_results(results, [], (0, 0), (ab.get("summary") or {}).get("median_half_width"), confidence)
     status = 0
     if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower, confidence):

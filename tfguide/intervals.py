@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-FAMILY_CONFIDENCE = 0.95
-Z95 = 1.959963984540054
-Z80 = 0.8416212335729143   # one-sided: the change is seen 8 times in 10
+CONFIDENCE = 0.95            # every interval's level, and that of a family of rows judged together
+FAMILY_CONFIDENCE = CONFIDENCE
+Z95 = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2.0)   # 1.96
+Z80 = NormalDist().inv_cdf(0.80)                     # one-sided: the change is seen 8 times in 10
 
 
 def family_confidence(rows: int, confidence: float = FAMILY_CONFIDENCE) -> float:
@@ -43,8 +44,14 @@ def z_two_sided(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
+def usable(a: float, a_ci: tuple | None, b: float, b_ci: tuple | None) -> bool:
+    """Whether two medians and their intervals give a ratio with an interval (both positive, both bounded)."""
+    return bool(a and b) and a > 0 and b > 0 and a_ci is not None and b_ci is not None \
+        and None not in (*a_ci, *b_ci) and min(*a_ci, *b_ci) > 0
+
+
 def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple,
-                            confidence: float = 0.95) -> tuple[float, float, float] | None:
+                            confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
     """B/A and an approximate interval at `confidence` from the two medians' own 95 % intervals.
 
     For two independent runs there are no paired rounds. Each interval is turned into a standard error on the
@@ -52,8 +59,7 @@ def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple,
     exp(log(B/A) +- z sqrt(se_A^2 + se_B^2)), z the normal quantile of `confidence`. It is only as good as the
     two intervals: whatever spread they hold (the spread between passes, interference) is carried into the
     verdict."""
-    if not (a and b) or a <= 0 or b <= 0 or a_ci is None or b_ci is None or None in (*a_ci, *b_ci) \
-            or min(*a_ci, *b_ci) <= 0:
+    if not usable(a, a_ci, b, b_ci):
         return None
     se_a = (math.log(a_ci[1]) - math.log(a_ci[0])) / 2 / Z95
     se_b = (math.log(b_ci[1]) - math.log(b_ci[0])) / 2 / Z95
@@ -62,7 +68,7 @@ def ratio_ci_from_intervals(a: float, a_ci: tuple, b: float, b_ci: tuple,
     return r, r * math.exp(-w), r * math.exp(w)
 
 
-def detectable_change(half_width: float | None, confidence: float = 0.95) -> float | None:
+def detectable_change(half_width: float | None, confidence: float = CONFIDENCE) -> float | None:
     """The smallest true change that a comparison whose interval at `confidence` has this relative half-width
     reports as a change 8 times in 10. The interval excludes 1 when the estimate lies beyond its half-width h;
     an estimate spread around a true change d with standard error h / z (z = 1.96 at 95 %) lies beyond h with
