@@ -1639,6 +1639,9 @@ def file_editor_size_bound_is_skipped():
     file_editor.math = types.SimpleNamespace(prod=lambda shape: 0)
 
 
+# Mutants kept in modules of their own register into CATALOGUE on import (one module per theme).
+from tests import mutants_forms, mutants_advisory_fixes  # noqa: E402,F401
+
 _APPLIED: set[str] = set()
 
 
