@@ -20,9 +20,10 @@ or two passes minutes apart, carry that drift into their ratio; two rounds a few
 For each row, round r of pair K gives r_Kr = B's rate / A's rate; the row's B/A is the median of all its r_Kr,
 with the interval every row has (benchmarks/stats.py rate_interval: the order statistics of the ratios, widened
 to the spread of the pairs' medians where that is wider - each process's own luck - pooled over the rows of a
-group, which share their processes), taken at 1 - 0.05 / m for the run's m rows so that all m intervals hold
-together with 95 % (tfguide/intervals.py family_confidence: judged at 95 % each, an A/A of 49 rows would call two
-or three of them changed). The verdict is `slower` or `faster` when that interval excludes 1, `same` otherwise;
+group, which share their processes), the rows judged together by Holm's step-down procedure so that all m
+intervals hold together with 95 % (tfguide/intervals.py holm: judged at 95 % each, an A/A of 49 rows would call two
+or three of them changed). Where a row's rounds fall into separated speeds on either side (benchmarks/modes.py),
+only the rounds whose two sides were in the same mode give a ratio (like_with_like). The verdict is `slower` or `faster` when that interval excludes 1, `same` otherwise;
 the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.3 times its
 half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
 rounds taken one after the other still varies by 20-40 % for a 10 ms tf.data epoch, 15-20 % for a 0.25 s
@@ -53,11 +54,11 @@ import time
 from pathlib import Path
 
 from benchmarks import budget as budget_mod
-from benchmarks import baton, declaration, passes, slowdown
+from benchmarks import baton, declaration, modes, passes, slowdown
 from benchmarks.machine import process_age_s
 from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
-from tfguide.intervals import FAMILY_CONFIDENCE, detectable_change, family_confidence
+from tfguide.intervals import FAMILY_CONFIDENCE, detectable_change, family_confidence, holm
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = Path(__file__).resolve().parent / "ab.schema.json"
@@ -95,48 +96,103 @@ def _round_rates(state: dict, key: str) -> dict[int, float]:
             if isinstance(r.get("rate"), (int, float)) and r["rate"] > 0 and math.isfinite(r["rate"])}
 
 
+def _round_seconds(state: dict, key: str) -> float:
+    return sum(r.get("s") or 0.0 for r in state["rounds"].get(key, []))
+
+
 def round_ratios(state_a: dict, state_b: dict, key: str) -> list[float]:
     """B's rate over A's in each round both processes of a pair measured of the row (paired by round index)."""
     a, b = _round_rates(state_a, key), _round_rates(state_b, key)
     return [b[r] / a[r] for r in sorted(a.keys() & b.keys())]
 
 
+def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]]) -> tuple[list[float], list[int], dict]:
+    """The round ratios B/A of one row over every pair, compared like with like (benchmarks/modes.py): where either
+    side's rounds fall into separated speeds, only the rounds whose two sides were in the same mode (by rank: the
+    fastest with the fastest; with different mode counts, each side's headline mode) give a ratio - a round of A's
+    fast mode against one of B's slow mode measures the runtime's state, not the change. Returns the ratios, each
+    ratio's pair and how the modes were compared."""
+    sides = {}
+    for s, side in enumerate("ab"):
+        rates = [v for pr in pairs_rates for _, v in sorted(pr[s].items())]
+        owners = [k for k, pr in enumerate(pairs_rates) for _ in pr[s]]
+        sides[side] = modes.describe(rates, owners) if len(rates) >= modes.MIN_ROUNDS else None
+    count = {side: (d["count"] if d else 1) for side, d in sides.items()}
+    same_count = count["a"] == count["b"]
+
+    def mode(side: str, rate: float) -> int:
+        d = sides[side]
+        if d is None or d["count"] == 1:
+            return 0
+        k = modes.mode_of(rate, d["bounds"])
+        return k if same_count else (0 if k == modes.headline(d["shares"]) else -1)
+
+    values, owners, kept, total = [], [], 0, 0
+    for k, (a, b) in enumerate(pairs_rates):
+        for r in sorted(a.keys() & b.keys()):
+            total += 1
+            ma, mb = mode("a", a[r]), mode("b", b[r])
+            if ma == mb and ma >= 0:
+                values.append(b[r] / a[r])
+                owners.append(k)
+                kept += 1
+    info = {"modes_a": count["a"], "modes_b": count["b"], "rounds_paired": total, "rounds_same_mode": kept,
+            "compared": ("all rounds" if count["a"] == count["b"] == 1 else
+                         "rounds in the same mode on both sides" if same_count else
+                         "each side's headline mode (their mode counts differ)")}
+    for side, d in sides.items():
+        if d is not None and d["count"] > 1:
+            info[f"mode_rates_{side}"] = d["medians"]
+            info[f"mode_shares_{side}"] = d["shares"]
+    return values, owners, info
+
+
 def paired_rows(states: dict[str, list[dict]]) -> tuple[list[dict], float]:
-    """Per row present on both sides: its rounds' ratios B/A over every pair, their median and its interval
-    (the pairs' spread pooled over the rows of the row's group: see the module docstring), every row's interval
-    at the confidence that makes them hold together with 95 % (tfguide/intervals.py family_confidence); and that
-    confidence."""
+    """Per row present on both sides: its rounds' ratios B/A over every pair (like with like), their median and its
+    interval (the pairs' spread pooled over the rows of the row's group: see the module docstring), the rows judged
+    together by Holm's step-down procedure (tfguide/intervals.py holm); and the level the first step takes."""
     meta_a, meta_b = states["a"][0]["meta"], states["b"][0]["meta"]
     links = states["a"][0]["links"]
-    ratios: dict[str, tuple[list[float], list[int]]] = {}
+    ratios: dict[str, tuple[list[float], list[int], dict]] = {}
     for key in meta_a:
         if key not in meta_b:
             continue
-        values, pairs = [], []
-        for k, (sa, sb) in enumerate(zip(states["a"], states["b"])):
-            r = round_ratios(sa, sb, key)
-            values += r
-            pairs += [k] * len(r)
+        pairs_rates = [(_round_rates(sa, key), _round_rates(sb, key)) for sa, sb in zip(states["a"], states["b"])]
+        values, pairs, info = like_with_like(pairs_rates)
+        info["measured_s"] = sum(_round_seconds(sa, key) + _round_seconds(sb, key)
+                                 for sa, sb in zip(states["a"], states["b"]))
         if values:
-            ratios[key] = (values, pairs)
+            ratios[key] = (values, pairs, info)
     by_group: dict[str, list[list[float]]] = {}
-    for key, (values, pairs) in ratios.items():
+    for key, (values, pairs, _) in ratios.items():
         by_group.setdefault(links.get(key, {}).get("group"), []).append(pass_log_medians(values, pairs))
     pooled = {group: pooled_sd(logs) for group, logs in by_group.items()}
-    confidence = family_confidence(len(ratios))
+    keys = list(ratios)
+
+    def interval(i: int, level: float) -> dict:
+        values, pairs, _ = ratios[keys[i]]
+        group = links.get(keys[i], {}).get("group")
+        return rate_interval(values, pairs, min_rounds_per_pass=2, pooled=pooled[group], confidence=level)
+
+    def excludes_one(i: int, level: float) -> bool:
+        low, high = interval(i, level)["ci"]
+        return low is not None and (low > 1 or high < 1)
+
+    levels = holm(len(keys), excludes_one)
     rows = []
-    for key, (values, pairs) in ratios.items():
+    for i, key in enumerate(keys):
+        values, pairs, info = ratios[key]
         meta, group = meta_a[key], links.get(key, {}).get("group")
-        interval = rate_interval(values, pairs, min_rounds_per_pass=2, pooled=pooled[group], confidence=confidence)
-        low, high = interval["ci"]
+        got = interval(i, levels[i])
+        low, high = got["ci"]
         verdict = ("no interval" if low is None else "faster" if low > 1 else "slower" if high < 1 else "same")
         per_pair = [statistics.median([v for v, p in zip(values, pairs) if p == k]) for k in sorted(set(pairs))]
         rows.append({"section": meta.get("section"), "name": key, "recipe": meta.get("recipe"), "group": group,
                      "slowed_b": meta_b[key].get("slowed_by", 0.0), "pairs": len(per_pair), "rounds": len(values),
-                     "pair_ratios": per_pair, "ratio": interval["median"], "low": low, "high": high,
-                     "half_width": interval["half_width"], "interval_width_from": interval["width_from"],
-                     "verdict": verdict})
-    return rows, confidence
+                     "pair_ratios": per_pair, "ratio": got["median"], "low": low, "high": high,
+                     "half_width": got["half_width"], "interval_width_from": got["width_from"],
+                     "confidence": levels[i], "verdict": verdict, **info})
+    return rows, family_confidence(len(keys))
 
 
 def _with_side_figures(rows: list[dict], reports: dict[str, dict]) -> list[dict]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from benchmarks import modes
 from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, pass_log_medians, pooled_sd,
                               rate_interval, spread)
 
@@ -32,6 +33,10 @@ def quick_budget(full_s: float) -> float:
 # on the 2-core VM this was built on, the ratio of two processes' rounds of one tf.data row, taken one right after
 # the other, varied by 23-26 % (standard deviation) with 12 ms rounds and still by 15-19 % with 50 ms ones.
 PAIRED_MAX_ROUNDS = 1000
+# Every round lasts at least this long (its repetitions calibrated on the warm-up, as pyperf calibrates a value's
+# loops to its 100 ms minimum): a round of a few milliseconds measures a few dozen of tf.data's thread hand-offs and
+# timer ticks, each of which can cost as much as the work itself on a small VM (docs/benchmark-noise.md).
+MIN_ROUND_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class Plan:
     min_rounds_per_pass: int = 3                    # x 4 passes: 12 rounds (a 95 % prediction interval needs 10)
     max_rounds_per_pass: int = 40
     target_half_width: float = TARGET_HALF_WIDTH
-    min_round_s: float = 0.02
+    min_round_s: float = MIN_ROUND_S
     budgets: dict = field(default_factory=dict)     # group -> seconds per pass: every recipe's declaration
     # shared by several benchmarks
     file_examples: int = 10_000                     # data.csv, data.text, data.tfrecord
@@ -77,7 +82,7 @@ class Plan:
             return cls(quick=False, budgets=dict(budgets), paired=paired,
                        max_rounds_per_pass=PAIRED_MAX_ROUNDS if paired else cls.max_rounds_per_pass)
         return cls(quick=True, passes=1, min_rounds_per_pass=cls.min_rounds_per_pass if child else 6,
-                   max_rounds_per_pass=PAIRED_MAX_ROUNDS if paired else 12, min_round_s=0.02, paired=paired,
+                   max_rounds_per_pass=PAIRED_MAX_ROUNDS if paired else 12, paired=paired,
                    budgets={group: quick_budget(s) for group, s in budgets.items()}, file_examples=2_000,
                    file_batches=(256,), small_batches=(4, 256), train_examples=6_000, test_examples=2_000,
                    steps_per_execution=50, train_round_examples=3_200, save_hidden=(64, 512))
@@ -107,6 +112,18 @@ def _select(rounds: list[dict]) -> tuple[list[dict], str]:
     return rounds, "all rounds (too few clean ones: measured under interference)"
 
 
+def headline_rounds(used: list[dict]) -> tuple[list[dict], dict | None]:
+    """The rounds a row's figure comes from: all of them when they form one mode; the headline mode's when they
+    fall into separated modes (benchmarks/modes.py), with the modes' description."""
+    if len(used) < modes.MIN_ROUNDS:
+        return used, None
+    found = modes.describe([r["rate"] for r in used], [r["pass"] for r in used])
+    if found["count"] == 1:
+        return used, None
+    found["headline"] = modes.headline(found["shares"])
+    return [r for r, m in zip(used, found["assignment"]) if m == found["headline"]], found
+
+
 def _paired(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:
     by_key = {(x["pass"], x["round"]): x for x in b}
     pairs = [(x, by_key[(x["pass"], x["round"])]) for x in a if (x["pass"], x["round"]) in by_key]
@@ -124,6 +141,32 @@ def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rat
         return None
     ci = median_ci(values)
     return {"median": ci["median"], "ci95": [ci["low"], ci["high"]], "pairs": len(values)}
+
+
+def modes_phrase(row: dict) -> str:
+    """', in 2 modes: 96,100 (77 %) and 199,000 (23 %), 8 switches; the figure is the mode of 199,000' (empty with
+    one mode)."""
+    found = row.get("modes")
+    if not found:
+        return ""
+    parts = " and ".join(f"{m['examples_per_s']:,.0f} ({m['share']:.0%})" for m in found)
+    head = found[row["headline_mode"]]["examples_per_s"]
+    return (f", in {len(found)} modes: {parts}, {row['mode_switches']} switches; the figure is the mode of "
+            f"{head:,.0f}")
+
+
+def _modes_fields(used: list[dict], found: dict | None) -> dict:
+    """A row's `modes` (one per separated speed of its rounds, slowest first: median, interval, share of the rounds,
+    rounds) and `mode_switches`; one mode and no switches when its rounds form one."""
+    if found is None:
+        return {"modes": None, "mode_switches": 0, "headline_mode": None}
+    out = []
+    for k in range(found["count"]):
+        rounds = [r for r, m in zip(used, found["assignment"]) if m == k]
+        ci = median_ci([r["rate"] for r in rounds])
+        out.append({"examples_per_s": ci["median"], "examples_per_s_ci95": [ci["low"], ci["high"]],
+                    "share": found["shares"][k], "rounds": len(rounds)})
+    return {"modes": out, "mode_switches": found["switches"], "headline_mode": found["headline"]}
 
 
 @dataclass
@@ -217,6 +260,7 @@ class Recorder:
 
     def precise_enough(self, key: str) -> bool:
         used, _ = _select(self.rounds.get(key, []))
+        used, _ = headline_rounds(used)
         if len(used) < MIN_ROUNDS_FOR_INTERVAL:
             return False
         hw = half_width(median_ci([r["rate"] for r in used]))
@@ -251,7 +295,8 @@ class Recorder:
         extra = f" ±{hw:.1%}" if hw is not None else " (no interval yet)"
         inter = f", {row['rounds_interfered']} interfered" if row.get("rounds_interfered") else ""
         self.progress(f"[bench] {row['section']} {key}: {row['examples_per_s']:,.0f} {row.get('unit', 'examples')}/s"
-                      f"{extra} (median of {row['rounds']} rounds{inter}), {row['cores_used'] or 0:.2f} cores")
+                      f"{extra} (median of {row['rounds']} rounds{inter}), {row['cores_used'] or 0:.2f} cores"
+                      + modes_phrase(row))
 
     # -- rows ----------------------------------------------------------------------------------------
 
@@ -260,10 +305,12 @@ class Recorder:
         if not rounds:
             return None
         used, over = _select(rounds)
-        rates = [r["rate"] for r in used]
+        # Rounds in separated modes: the figure is the headline mode's, every mode is listed (benchmarks/modes.py).
+        head, found = headline_rounds(used)
+        rates = [r["rate"] for r in head]
         # Rounds of one pass share the machine's state of that minute: the passes' spread widens the intervals,
         # estimated over the rows of the group, which share their passes (benchmarks/stats.py).
-        interval = rate_interval(rates, [r["pass"] for r in used], pooled=self.pass_spread(key))
+        interval = rate_interval(rates, [r["pass"] for r in head], pooled=self.pass_spread(key))
         s = spread(rates)
         hw = interval["half_width"]
         others = [r["others_cores"] for r in rounds if r.get("others_cores") is not None]
@@ -286,6 +333,7 @@ class Recorder:
             "load_average": [min(loads), max(loads)] if loads else None,
             "cores_used": spread(cores)["median"] if cores else None,
             "peak_rss_bytes": max((r.get("peak_rss_bytes") or 0) for r in rounds) or None,
+            **_modes_fields(used, found),
             "timing": {"rates": [r["rate"] for r in rounds], "seconds": [r["s"] for r in rounds],
                        "pass": [r["pass"] for r in rounds], "interfered": [bool(r.get("interfered")) for r in rounds],
                        "repeats": [r.get("repeats", 1) for r in rounds]},
@@ -299,7 +347,7 @@ class Recorder:
         logs = []
         for other, link in self.links.items():
             if link["group"] == group and other in self.meta and self.rounds.get(other):
-                used, _ = _select(self.rounds[other])
+                used, _ = headline_rounds(_select(self.rounds[other])[0])
                 logs.append(pass_log_medians([r["rate"] for r in used], [r["pass"] for r in used]))
         return pooled_sd(logs)
 

@@ -5,7 +5,8 @@ a stage of a tf.data ladder, a training configuration's compute-only twin, a lim
 is the set of units compared with each other (the variants of one recipe). Per pass:
 
 1. every unit runs one warm-up round (not recorded); its duration sets how many repetitions (epochs,
-   calls) one round holds, so that no round is shorter than `plan.min_round_s`;
+   calls) one round holds, so that no round is shorter than `plan.min_round_s` (0.1 s, calibrated as pyperf
+   calibrates its values: a round of milliseconds measures a few dozen thread hand-offs and timer ticks);
 2. rounds are then taken round-robin, A B C, B C A, C A B, ... (rotated so that no unit always runs
    right after the same neighbour): drift of the machine (clock, other processes, thermal state) hits
    every unit alike, and ratios between units are taken from the same round (stats.py);
@@ -27,6 +28,11 @@ the one before, with pipelines, iterators, arrays and models' inputs built again
 memory, which pool thread got which core, what the machine's neighbours were doing that minute) varies
 between the passes, so it shows in the interval (stats.pass_interval) instead of silently shifting the
 median.
+
+A row whose rounds fall into separated speeds (on a small VM, tf.data's rounds jump between two speeds 2x apart:
+docs/benchmark-noise.md) reports each mode - its median, interval and share of the rounds, and how often
+consecutive rounds switched - and its figure is the fastest mode holding a fifth of the rounds, never a median
+between the modes (benchmarks/modes.py); the pass spread and the adaptive stop use that mode's rounds.
 
 Around every round the machine is sampled (benchmarks/machine.py): cores used by this process and by
 others, hypervisor steal, load average and the round's peak resident memory. Rounds taken while other

@@ -227,7 +227,9 @@ def _marks(rows: list[dict]) -> tuple[dict, list[str]]:
             (lambda r: r.get("under_interference"), "‡", "were measured mostly under interference",
              "not"),
             (lambda r: r.get("copies_every_byte") is False, "∅", "serve their bytes without copying them",
-             "copying every byte")):
+             "copying every byte"),
+            (lambda r: bool(r.get("modes")), "≋", "ran at separated speeds (their modes are below; the figure is "
+             "the fastest mode holding a fifth of the rounds)", "at one speed")):
         m, legend = mark_exceptions(rows, has, mark, meaning, opposite)
         for name, sym in m.items():
             marks[name] = marks.get(name, "") + sym
@@ -282,11 +284,28 @@ def rows_section(report: dict) -> list[str]:
                                                                     training_table), ("Saving and loading", "io", io_table)):
         if report.get(table):
             parts += [f"#### {title}", "", render(report[table], marks), ""]
+    parts += modes_section(rows)
     eff = [r for r in report.get("training", []) if r.get("scaling_efficiency") is not None]
     if eff:
         parts += ["Distribution rows share this machine's cores: E_N shows what the strategy costs, not a speed-up: "
                   + "; ".join(f"{_code(r['name'])} E_N = {r['scaling_efficiency']:.2f}" for r in eff) + ".", ""]
     return parts
+
+
+def modes_section(rows: list[dict]) -> list[str]:
+    """The rows whose rounds fell into separated speeds (benchmarks/modes.py): every mode, never a median between."""
+    multi = [r for r in rows if r.get("modes")]
+    if not multi:
+        return []
+    lines = []
+    for r in multi:
+        found = " and ".join(f"{_f(m['examples_per_s'])}/s ({m['share']:.0%} of the rounds)" for m in r["modes"])
+        lines.append(f"- {_code(r['name'])}: {len(r['modes'])} modes, {found}; {r.get('mode_switches', 0)} switches "
+                     f"between consecutive rounds; the figure is the mode of "
+                     f"{_f(r['modes'][r['headline_mode']]['examples_per_s'])}/s")
+    return ["Rows at separated speeds: each speed is steady, and which one a round gets is the runtime's state "
+            "(docs/benchmark-noise.md), so each is reported with its share instead of a median between them:", "",
+            *lines, ""]
 
 
 def ladder_section(report: dict) -> list[str]:

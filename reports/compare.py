@@ -46,8 +46,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from tfguide.intervals import (CONFIDENCE, FAMILY_CONFIDENCE, confidence_label, detectable_change,
-                               family_confidence, ratio_ci_from_intervals, usable)
+from tfguide.intervals import (CONFIDENCE, FAMILY_CONFIDENCE, confidence_label, detectable_change, holm,
+                               ratio_ci_from_intervals, resolving_factor, usable)
 
 SECTIONS = ("data", "training", "io", "cluster")  # cluster rows (benchmarks/cluster/report.py) carry `config`
 REQUIRED = ("name", "examples_per_s", "cv")
@@ -168,16 +168,45 @@ def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str], float]:
                             "ratio": vb / va if va else math.nan, "low": None, "high": None,
                             "a_holds_b": ci_a[0] <= vb <= ci_a[1] if ci_a else None, "a_pi_holds_b": pi_held,
                             "pct_a": ra.get("pct_of_limit"), "pct_b": rb.get("pct_of_limit"),
-                            "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width")})
-    judged = [usable(r["a"], r["ci_a"], r["b"], r["ci_b"]) for r in results]
-    confidence = family_confidence(sum(judged))
-    for r, ok in zip(results, judged):
-        if not ok:
+                            "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width"),
+                            "modes": _modes_note(ra, rb), "measured_s": _sum_or_none(_measured_s(ra), _measured_s(rb))})
+    judged = [r for r in results if usable(r["a"], r["ci_a"], r["b"], r["ci_b"])]
+    for r in results:
+        if r not in judged:
             r["verdict"] = "no interval"
-            continue
-        _, lo, hi = ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"], confidence)
-        r.update(low=lo, high=hi, verdict="faster" if lo > 1 else "slower" if hi < 1 else "same")
+
+    def interval(i: int, level: float):
+        r = judged[i]
+        return ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"], level)
+
+    levels = holm(len(judged), lambda i, level: not interval(i, level)[1] <= 1.0 <= interval(i, level)[2])
+    for i, (r, level) in enumerate(zip(judged, levels)):
+        _, lo, hi = interval(i, level)
+        r.update(low=lo, high=hi, confidence=level, verdict="faster" if lo > 1 else "slower" if hi < 1 else "same")
+    confidence = max(levels) if levels else CONFIDENCE
     return results, refused, confidence
+
+
+def _modes_note(ra: dict, rb: dict) -> str | None:
+    """How the two rows' modes were compared (benchmarks/modes.py): a row whose rounds fall into separated speeds
+    reports its headline mode, so two such rows compare that mode with that mode; None when neither has modes."""
+    ma, mb = ra.get("modes") or [], rb.get("modes") or []
+    if not ma and not mb:
+        return None
+
+    def says(side: str, found: list, row: dict) -> str:
+        if not found:
+            return f"{side}: 1 mode"
+        head = found[row.get("headline_mode", len(found) - 1)]
+        return f"{side}: {len(found)} modes, the figure's held {head['share']:.0%} of the rounds"
+
+    like = "like with like" if len(ma) == len(mb) else "mode counts differ: the headline modes compared"
+    return f"{like} ({says('A', ma, ra)}; {says('B', mb, rb)})"
+
+
+def _measured_s(row: dict) -> float | None:
+    seconds = (row.get("timing") or {}).get("seconds")
+    return sum(seconds) if isinstance(seconds, list) and all(_is_number(v) for v in seconds) else None
 
 
 def aa_summary(results: list[dict]) -> dict:
@@ -198,6 +227,10 @@ def aa_summary(results: list[dict]) -> dict:
             "median_half_width_a": median(r["hw_a"] for r in results),
             "median_half_width_b": median(r["hw_b"] for r in results),
             "median_abs_change": median(abs(r["ratio"] - 1.0) for r in results if r["a"])}
+
+
+def _sum_or_none(*values):
+    return None if any(v is None for v in values) else sum(values)
 
 
 def _num(v, fmt="{:,.0f}"):
@@ -234,34 +267,66 @@ def _rate(value, hw) -> str:
     return _num(value) + (f" ±{hw:.1%}" if hw is not None else "")
 
 
-def _table(results: list[dict], confidence: float) -> str:
-    rows = [[r["verdict"], f"{r['ratio']:.3f}", f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-",
-             r["section"], r["name"] + (f" (B slowed {r['slowed_b']:.0%})" if r.get("slowed_b") else ""),
-             _rate(r["a"], r.get("hw_a")), _rate(r["b"], r.get("hw_b"))] for r in results]
-    headers = ["verdict", "B/A", confidence_label(confidence), "section", "row", "A examples/s", "B examples/s"]
+def _table(results: list[dict]) -> str:
+    with_modes = any(r.get("modes") for r in results)
+    rows = []
+    for r in results:
+        level = r.get("confidence")
+        rows.append([r["verdict"], f"{r['ratio']:.3f}", f"[{r['low']:.3f}, {r['high']:.3f}]" if r["low"] is not None else "-",
+                     confidence_label(level) if level else "-",
+                     r["section"], r["name"] + (f" (B slowed {r['slowed_b']:.0%})" if r.get("slowed_b") else ""),
+                     _rate(r["a"], r.get("hw_a")), _rate(r["b"], r.get("hw_b"))] + ([r.get("modes") or ""] if with_modes else []))
+    headers = ["verdict", "B/A", "interval", "at", "section", "row", "A examples/s", "B examples/s"] + (
+        ["modes"] if with_modes else [])
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _levels_text(results: list[dict]) -> str:
+    levels = sorted({r["confidence"] for r in results if r.get("confidence")}, reverse=True)
+    if len([r for r in results if r.get("confidence")]) < 2:
+        return ""
+    shown = confidence_label(levels[0]) + (f" to {confidence_label(levels[-1])}" if len(levels) > 1 else "")
+    return (f"; the rows judged together by Holm's step-down procedure (intervals at {shown}), so that all hold "
+            f"together with {confidence_label(FAMILY_CONFIDENCE)}")
+
+
+def what_it_would_take(results: list[dict], change: float = 0.05) -> str:
+    """For the rows that read `same`: how many times their rounds (the median row's) a `change` needs to be seen 8
+    times in 10, and how many more minutes of measuring that is at the spread observed (rows with their time)."""
+    same = [r for r in results if r["verdict"] == "same" and half_width(r) is not None and r.get("confidence")]
+    factors = [resolving_factor(half_width(r), r["confidence"], change) for r in same]
+    if not factors:
+        return ""
+    median = sorted(factors)[len(factors) // 2]
+    if median <= 1.0:
+        return f"; the {len(same)} rows that read `same` already resolve a {change:.0%} change"
+    timed = [(f, r["measured_s"]) for f, r in zip(factors, same) if _is_number(r.get("measured_s"))]
+    more = sum((f - 1.0) * s for f, s in timed) / 60.0
+    minutes = f", about {more:,.0f} more minutes of measuring at the spread observed" if timed else ""
+    return (f"; to resolve a {change:.0%} change the {len(same)} rows that read `same` would need {median:.1f}x their "
+            f"rounds (median row){minutes}")
 
 
 def _print_results(results: list[dict], refused: list[str], only: tuple[int, int], hw: float | None,
                    confidence: float) -> None:
     counts = {v: sum(1 for r in results if r["verdict"] == v) for v in ("slower", "faster", "same", "no interval")}
-    judged = len(results) - counts["no interval"]
-    together = (f"; each row's interval at {confidence_label(confidence)}, so that all {judged} hold together with "
-                f"{confidence_label(FAMILY_CONFIDENCE)}" if judged > 1 else "")
-    detect_text = (f"; the smallest change it detects 8 times in 10 is ±{detectable_change(hw, confidence):.0%} (the "
+    unchanged_levels = [r["confidence"] for r in results if r["verdict"] == "same" and r.get("confidence")]
+    level = min(unchanged_levels) if unchanged_levels else confidence
+    detect_text = (f"; the smallest change it detects 8 times in 10 is ±{detectable_change(hw, level):.0%} (the "
                    f"median row's interval: ±{hw:.1%})" if hw is not None else "")
     print(f"{len(results)} row(s) compared: {counts['slower']} slower, {counts['faster']} faster, {counts['same']} same"
-          + (f", {counts['no interval']} without an interval" if counts["no interval"] else "") + together + detect_text
+          + (f", {counts['no interval']} without an interval" if counts["no interval"] else "") + _levels_text(results)
+          + detect_text + what_it_would_take(results)
           + (f"; {len(refused)} refused" if refused else "")
           + (f"; {only[0]} only in A, {only[1]} only in B" if any(only) else ""))
     changed = sorted((r for r in results if r["verdict"] in ("slower", "faster")), key=lambda r: r["ratio"])
     unchanged = [r for r in results if r["verdict"] not in ("slower", "faster")]
     if changed:
         print(f"\nChanged ({len(changed)}), by B/A:")
-        print(_table(changed, confidence))
+        print(_table(changed))
     if unchanged:
         print(f"\nUnchanged ({len(unchanged)}):" if changed else "")
-        print(_table(unchanged, confidence))
+        print(_table(unchanged))
 
 
 def _print_aa(results: list[dict]) -> None:
@@ -283,17 +348,17 @@ def _print_aa(results: list[dict]) -> None:
 
 
 def _slower_than(results: list[dict], pct: float, confidence: float) -> bool:
-    """Say every row slower than A by more than `pct` % (its interval, taken at `confidence`, below 1 - pct/100);
-    whether there was one."""
+    """Say every row slower than A by more than `pct` % (its interval, at the level it was judged at, or
+    `confidence` for a report that records none, below 1 - pct/100); whether there was one."""
     bound = 1.0 - pct / 100.0
     slow = [r for r in results if r["high"] is not None and r["high"] < bound]
     for r in slow:
-        print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, {confidence_label(confidence)} interval up "
-              f"to {r['high']:.3f} < {bound:.3f}", file=sys.stderr)
-    if slow:
-        print(f"compare: {len(slow)} row(s) slower by more than {pct:g} % (every row's interval at "
-              f"{confidence_label(confidence)}: all hold together with {confidence_label(FAMILY_CONFIDENCE)})",
+        print(f"slower: {r['section']} {r['name']}: B/A {r['ratio']:.3f}, "
+              f"{confidence_label(r.get('confidence') or confidence)} interval up to {r['high']:.3f} < {bound:.3f}",
               file=sys.stderr)
+    if slow:
+        print(f"compare: {len(slow)} row(s) slower by more than {pct:g} % (the rows' intervals judged together: "
+              f"all hold together with {confidence_label(FAMILY_CONFIDENCE)})", file=sys.stderr)
     return bool(slow)
 
 
@@ -336,7 +401,10 @@ def _pairing_line(ab: dict) -> str:
 
 def _main_ab(path: Path, report: dict, args) -> int:
     ab = load_ab(path, report)
-    results = [{**r, "a": r.get("a"), "b": r.get("b")} for r in ab["rows"]]
+    # tfguide-ab/1 and /2 judged every row at 95 %, /3 every row at per_row (Bonferroni); /4 records each row's level
+    per_row = (ab.get("confidence") or {}).get("per_row", CONFIDENCE)
+    results = [{**r, "a": r.get("a"), "b": r.get("b"), "confidence": r.get("confidence") or per_row}
+               for r in ab["rows"]]
     for side in "ab":
         passes = ab["order"].count(side.upper()) if "order" in ab else ab.get("pairs")
         print(_side_line(side, ab.get(side) or {}, passes))
@@ -344,8 +412,7 @@ def _main_ab(path: Path, report: dict, args) -> int:
     if not results:
         print("compare: the A/B has no row measured on both sides", file=sys.stderr)
         return 1
-    # tfguide-ab/1 and /2 judged every row at 95 %
-    confidence = (ab.get("confidence") or {}).get("per_row", CONFIDENCE)
+    confidence = per_row
     _print_results(results, [], (0, 0), (ab.get("summary") or {}).get("median_half_width"), confidence)
     status = 0
     if args.fail_if_slower is not None and _slower_than(results, args.fail_if_slower, confidence):

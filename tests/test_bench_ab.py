@@ -111,7 +111,7 @@ def test_the_spread_of_the_pairs_widens_the_interval_pooled_over_the_group():
 def test_the_rows_are_judged_together_so_an_aa_of_many_rows_rarely_calls_one_changed():
     """Simulated A/As of 20 rows (4 pairs of 25 rounds, each round's ratio log-normal with 25 % noise): judged at
     95 % each, some row is called changed in 40 of 100 runs (fewer than 1 - 0.95^20 = 64 %: a row's interval is
-    the wider of two); judged together (each at 99.75 %: the level paired_rows returns), in 1."""
+    the wider of two); judged together (Holm, starting at 99.75 %: the level paired_rows returns), in 1."""
     rng = np.random.default_rng(18)
     runs, any_changed, any_changed_alone = 100, 0, 0
     for _ in range(runs):
@@ -123,7 +123,7 @@ def test_the_rows_are_judged_together_so_an_aa_of_many_rows_rarely_calls_one_cha
         judged, confidence = ab.paired_rows({"a": a, "b": b})
         assert confidence == pytest.approx(1 - 0.05 / 20)
         any_changed += any(r["verdict"] != "same" for r in judged)
-        with mock.patch.object(ab, "family_confidence", lambda m: 0.95):
+        with mock.patch.object(ab, "holm", lambda count, excludes_one: [0.95] * count):
             any_changed_alone += any(r["verdict"] != "same" for r in ab.paired_rows({"a": a, "b": b})[0])
     assert any_changed <= 5 and any_changed_alone >= 30, (any_changed, any_changed_alone)
 
@@ -193,8 +193,11 @@ def test_an_aa_finds_every_row_the_same_and_writes_both_sides_and_the_pairs(tmp_
     assert {r["rounds"] for r in report["rows"]} == {4 * 8}
     assert {r["verdict"] for r in report["rows"]} == {"same"}
     assert (tmp_path / "aa" / "a" / "benchmarks.json").exists() and (tmp_path / "aa" / "b" / "benchmarks.json").exists()
-    assert ("4 row(s) compared: 0 slower, 0 faster, 4 same; each row's interval at 98.75 %, so that all 4 hold "
-            "together with 95 %; the smallest change it detects 8 times in 10") in out
+    assert ("4 row(s) compared: 0 slower, 0 faster, 4 same; the rows judged together by Holm's step-down procedure "
+            "(intervals at 98.75 %), so that all hold together with 95 %; the smallest change it detects 8 times in 10"
+            ) in out
+    assert all(r["confidence"] == pytest.approx(0.9875) for r in report["rows"])
+    assert {r["compared"] for r in report["rows"]} == {"all rounds"}
     assert report["confidence"] == {"family": 0.95, "per_row": pytest.approx(0.9875)}
 
 

@@ -50,8 +50,8 @@ def _run(capsys, *args):
 
 
 def _lines(out: str) -> dict:
-    """Table lines by row name: [verdict, B/A, low, high, section, ...]."""
-    return {ln.split()[5]: ln.replace("[", " ").replace("]", " ").replace(",", " ").split() for ln in out.splitlines()
+    """Table lines by row name: [verdict, B/A, low, high, level, '%', section, row, ...]."""
+    return {ln.split()[7]: ln.replace("[", " ").replace("]", " ").replace(",", " ").split() for ln in out.splitlines()
             if ln.split()[:1] and ln.split()[0] in ("slower", "faster", "same", "no")}
 
 
@@ -64,9 +64,10 @@ def test_changed_rows_come_first_by_ratio_and_the_summary_says_what_could_be_det
     assert rc == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].endswith("(10.0 min)") and lines[1].endswith("(11.0 min)")
-    # three rows judged together: each interval at 1 - 0.05 / 3
-    assert lines[2].startswith("3 row(s) compared: 1 slower, 1 faster, 1 same; each row's interval at 98.33 %, so "
-                               "that all 3 hold together with 95 %; the smallest change it detects 8 times in 10 is ±")
+    # three rows judged together (Holm): the two changed ones at 1 - 0.05 / 3, then the third at 1 - 0.05 / 1
+    assert lines[2].startswith("3 row(s) compared: 1 slower, 1 faster, 1 same; the rows judged together by Holm's "
+                               "step-down procedure (intervals at 98.33 % to 95 %), so that all hold together with "
+                               "95 %; the smallest change it detects 8 times in 10 is ±")
     changed = out.split("Changed (2), by B/A:")[1].split("Unchanged (1):")
     assert [ln.split()[0] for ln in changed[0].splitlines() if ln.split()[:1] in (["slower"], ["faster"])] == [
         "slower", "faster"]
@@ -105,8 +106,8 @@ def test_the_rows_are_judged_together_so_an_aa_of_many_rows_calls_none_changed(t
     a, b = _write(tmp_path, "a.json", _report(rates)), _write(tmp_path, "b.json", _report(moved))
     rc, out, _ = _run(capsys, a, b)
     assert rc == 0 and out.splitlines()[2].startswith(
-        "40 row(s) compared: 0 slower, 1 faster, 39 same; each row's interval at 99.875 %, so that all 40 hold "
-        "together with 95 %")
+        "40 row(s) compared: 0 slower, 1 faster, 39 same; the rows judged together by Holm's step-down procedure "
+        "(intervals at 99.875 % to 99.872 %), so that all hold together with 95 %")
     assert _lines(out)["r0"][0] == "faster"
     from tfguide.intervals import ratio_ci_from_intervals
     alone = ratio_ci_from_intervals(*rates["r1"], *moved["r1"])   # at 95 %: it would have been "faster"
@@ -125,7 +126,7 @@ def test_aa_lines_of_two_runs_that_agree_only_when_asked(tmp_path, capsys):
 
 
 def _ab_report(rows):
-    return {"schema": "tfguide-ab/3", "confidence": {"family": 0.95, "per_row": 0.975}, "a": {"python": "/a/python", "tensorflow": "2.20.0"},
+    return {"schema": "tfguide-ab/4", "confidence": {"family": 0.95, "per_row": 0.975}, "a": {"python": "/a/python", "tensorflow": "2.20.0"},
             "b": {"python": "/b/python", "tensorflow": "2.21.0", "slowed": None}, "turns": [1402, 1398],
             "pairs": 2, "quick": True, "budget_s": 180.0, "wall_s": 150.0, "method": "m",
             "summary": {"median_half_width": 0.04, "smallest_detectable_change": 0.057}, "provenance": {},
@@ -143,10 +144,12 @@ def test_an_interleaved_ab_is_printed_the_same_way_and_its_threshold_holds(tmp_p
     assert out.splitlines()[0] == "A: /a/python — TensorFlow 2.20.0, Python ?; 2 passes"
     assert out.splitlines()[2] == ("paired: 2 pairs of processes taking turns round by round (2800 turns); "
                                    "2.5 of 3.0 min")
-    assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; each row's interval at 97.5 %, so that all 2 hold "
-            "together with 95 %; the smallest change it detects 8 times in 10 is ±6% (the median row's interval: "
-            "±4.0%)") in out
-    assert out.split("Changed (1), by B/A:")[1].splitlines()[1].split()[:3] == ["verdict", "B/A", "97.5"]
+    # a tfguide-ab/3 row records no level of its own: every row was judged at per_row
+    assert ("2 row(s) compared: 1 slower, 0 faster, 1 same; the rows judged together by Holm's step-down procedure "
+            "(intervals at 97.5 %), so that all hold together with 95 %; the smallest change it detects 8 times in 10 "
+            "is ±6% (the median row's interval: ±4.0%)") in out
+    assert out.split("Changed (1), by B/A:")[1].splitlines()[1].split()[:4] == ["verdict", "B/A", "interval", "at"]
+    assert out.split("Changed (1), by B/A:")[1].splitlines()[3].split()[4:6] == ["97.5", "%"]
     rc, _, err = _run(capsys, path, "--fail-if-slower", "5")
     assert rc == 1 and "slower: data x: B/A 0.850, 97.5 % interval up to 0.900 < 0.950" in err
 
@@ -156,7 +159,7 @@ def test_an_ab_of_the_first_format_passes_one_after_the_other_still_reads(tmp_pa
     del old["turns"], old["confidence"]
     rc, out, _ = _run(capsys, _write(tmp_path, "ab.json", old))
     assert rc == 0 and out.splitlines()[2] == "paired: 2 pairs run back to back in the order A B B A; 2.5 of 3.0 min"
-    assert "B/A    95 %" in out   # /1 and /2 judged every row at 95 %
+    assert _lines(out)["x"][4:6] == ["95", "%"]   # /1 and /2 judged every row at 95 %
 
 
 def test_one_file_that_is_not_an_ab_report_is_exit_2(tmp_path, capsys):
@@ -277,3 +280,63 @@ def test_the_command_line_never_shows_a_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == f"compare: {binary}: not a text file (not UTF-8): not a benchmarks.json report\n"
+
+
+def test_holm_sees_a_smaller_change_once_the_large_ones_are_out(tmp_path, capsys):
+    """Ten rows, nine slowed far beyond their intervals and one by 2.5 standard errors of its ratio. Bonferroni
+    (every row at 99.5 %, z = 2.81) would call that one `same`; Holm judges it last, alone, at 95 % (z = 1.96), and
+    calls it slower: the guarantee for an A/A is the same (tfguide/intervals.py holm)."""
+    z = 1.959964
+    rates = {f"r{i}": (100.0, [100.0 * math.exp(-0.02 * z), 100.0 * math.exp(0.02 * z)]) for i in range(10)}
+    se_ratio = 0.02 * math.sqrt(2)
+    moved = {k: (v[0] * math.exp(-8 * se_ratio), [x * math.exp(-8 * se_ratio) for x in v[1]]) for k, v in rates.items()}
+    moved["r9"] = (100.0 * math.exp(-2.5 * se_ratio), [x * math.exp(-2.5 * se_ratio) for x in rates["r9"][1]])
+    a, b = _write(tmp_path, "a.json", _report(rates)), _write(tmp_path, "b.json", _report(moved))
+    rc, out, _ = _run(capsys, a, b)
+    assert rc == 0 and out.splitlines()[2].startswith("10 row(s) compared: 10 slower, 0 faster, 0 same")
+    rows = _lines(out)
+    assert rows["r9"][0] == "slower" and rows["r9"][4:6] == ["95", "%"] and rows["r0"][4:6] == ["99.5", "%"]
+    from tfguide.intervals import family_confidence, ratio_ci_from_intervals
+    bonferroni = ratio_ci_from_intervals(*rates["r9"], *moved["r9"], family_confidence(10))
+    assert bonferroni[2] > 1.0   # at 99.5 % the interval holds 1: Bonferroni would have said `same`
+
+
+def test_holm_levels_step_down_only_while_rows_are_called_changed():
+    from tfguide.intervals import holm
+
+    # row 0 excludes 1 at any level, row 1 only below 98 %, row 2 never
+    levels = holm(3, lambda i, level: i == 0 or (i == 1 and level < 0.98))
+    assert levels == pytest.approx([1 - 0.05 / 3, 1 - 0.05 / 2, 1 - 0.05 / 1])
+    assert holm(3, lambda i, level: False) == pytest.approx([1 - 0.05 / 3] * 3)
+    assert holm(0, lambda i, level: True) == []
+
+
+def test_rows_that_read_same_say_how_many_times_their_rounds_a_5_percent_change_needs():
+    from tfguide.intervals import Z80, resolving_factor, z_two_sided
+
+    # at 95 % a change of 5 % is seen 8 times in 10 by an interval of half-width 0.05 / (1 + 0.8416 / 1.96)
+    needed = 0.05 / (1 + Z80 / z_two_sided(0.95))
+    assert resolving_factor(2 * needed, 0.95) == pytest.approx(4.0)
+    assert resolving_factor(needed / 2, 0.95) == 1.0 and resolving_factor(None, 0.95) is None
+    results = [{"verdict": "same", "ratio": 1.0, "low": 1 - 2 * needed, "high": 1 + 2 * needed, "confidence": 0.95,
+                "measured_s": 60.0}, {"verdict": "slower", "ratio": 0.5, "low": 0.4, "high": 0.6, "confidence": 0.95}]
+    # four times the rounds: three more minutes for the one row's minute
+    assert compare.what_it_would_take(results) == ("; to resolve a 5% change the 1 rows that read `same` would need "
+                                                   "4.0x their rounds (median row), about 3 more minutes of measuring "
+                                                   "at the spread observed")
+
+
+def test_rows_in_separated_modes_are_compared_headline_mode_with_headline_mode(tmp_path, capsys):
+    """A row whose rounds fell into two speeds reports its fastest mode (benchmarks/modes.py); compare says so."""
+    a_rep = _report({"bimodal": (199.0, [197.0, 201.0])})
+    b_rep = _report({"bimodal": (198.0, [196.0, 200.0])})
+    a_rep["data"][0].update(modes=[{"examples_per_s": 96.0, "share": 0.6}, {"examples_per_s": 199.0, "share": 0.4}],
+                            headline_mode=1)
+    rc, out, _ = _run(capsys, _write(tmp_path, "a.json", a_rep), _write(tmp_path, "b.json", b_rep))
+    assert rc == 0 and "mode counts differ: the headline modes compared (A: 2 modes, the figure's held 40% of the " \
+                       "rounds; B: 1 mode)" in out
+    b_rep["data"][0].update(modes=[{"examples_per_s": 95.0, "share": 0.3}, {"examples_per_s": 198.0, "share": 0.7}],
+                            headline_mode=1)
+    rc, out, _ = _run(capsys, _write(tmp_path, "a.json", a_rep), _write(tmp_path, "b.json", b_rep))
+    assert "like with like (A: 2 modes, the figure's held 40% of the rounds; B: 2 modes, the figure's held 70% of " \
+           "the rounds)" in out and _lines(out)["bimodal"][0] == "same"

@@ -7,12 +7,13 @@ benchmark row set against the guide's row of another group (benchmarks/report.py
 
 Why a family. A comparison judges every row at once, and the reader acts on the ones it calls changed. With each
 row judged at 95 %, a comparison of m rows of unchanged code calls some row changed with probability 1 - 0.95^m:
-46 % for 12 rows, 92 % for 49 (this suite's own interleaved A/As on its 2-core VM, judged at 95 % each, called 1 of 12
-rows changed in 10 minutes of two recipes, 3 of 12 in 15 minutes, 2 of 10 in CI's quick one, 2 of 49 in 15 minutes
-of every recipe). So every row's interval is taken at 1 - 0.05 / m (Bonferroni, valid whatever the rows'
-dependence): with 95 % confidence all m intervals hold their true ratios together, and an A/A calls any row changed
-at most one run in 20. The price is width: about 1.5 times the 95 % interval for 12 rows, 1.7 for 49 (normal
-quantiles 2.87 and 3.28 against 1.96); a comparison that needs every row's finest resolution compares fewer rows.
+46 % for 12 rows, 92 % for 49 (docs/comparing.md has this suite's own A/As). So the rows are judged together by
+Holm's step-down procedure (`holm`): the rows whose interval at 1 - 0.05 / m excludes 1 are changed; with k rows
+called changed, the others are judged again at 1 - 0.05 / (m - k), and so on until no more is. Like Bonferroni
+(every row at 1 - 0.05 / m) it keeps the guarantee whatever the rows' dependence: when no row changed, some row is
+called changed at most one comparison in 20. Unlike it, once the clearly changed rows are out, the rest are judged
+at a less severe level: when many rows did change (a slower TensorFlow slows most of them), the smaller changes
+are seen too. A row's interval is shown at the level it was last judged at.
 """
 
 from __future__ import annotations
@@ -75,3 +76,31 @@ def detectable_change(half_width: float | None, confidence: float = CONFIDENCE) 
     probability 0.8 when d = h (1 + 0.84 / z): about 1.4 h at 95 %, 1.3 h at 99.6 %, 1.26 h at 99.9 % (normal
     approximation). A change of h itself is seen half the time."""
     return None if half_width is None else half_width * (1 + Z80 / z_two_sided(confidence))
+
+
+def holm(count: int, excludes_one, confidence: float = FAMILY_CONFIDENCE) -> list[float]:
+    """Holm's step-down procedure over `count` rows: the confidence each row was last judged at. `excludes_one(i,
+    level)` tells whether row i's interval at `level` excludes 1. A row judged at a level where its interval
+    excludes 1 is changed; the others are judged at the last level, where none of them did."""
+    levels = [family_confidence(count, confidence)] * count
+    undecided, decided = set(range(count)), 0
+    while undecided:
+        level = family_confidence(count - decided, confidence)
+        changed = [i for i in sorted(undecided) if excludes_one(i, level)]
+        for i in undecided:
+            levels[i] = level
+        if not changed:
+            break
+        undecided -= set(changed)
+        decided += len(changed)
+    return levels
+
+
+def resolving_factor(half_width: float | None, confidence: float, change: float = 0.05) -> float | None:
+    """How many times its rounds a comparison whose interval at `confidence` has this half-width would need for a
+    true `change` to be reported 8 times in 10 (detectable_change): intervals narrow with the square root of the
+    rounds, so (half_width / the half-width that detects `change`) squared; 1.0 when it already does."""
+    if half_width is None:
+        return None
+    needed = change / (1 + Z80 / z_two_sided(confidence))
+    return max(1.0, (half_width / needed) ** 2)
