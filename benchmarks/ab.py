@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -261,16 +262,31 @@ class Planner:
         self.starts.append(max(0.0, wall_s - measured))
 
 
+def duet_cpus(k: int) -> dict[str, str]:
+    """Pair k of a duet: each side's half of the usable cores, the halves swapped from pair to pair (a core that is
+    faster, or shared with the machine's interrupts, favours neither side)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    half = len(cpus) // 2
+    if half < 1:
+        raise BadSide(f"--duet needs at least 2 usable cores, this process has {len(cpus)}")
+    first, second = ",".join(map(str, cpus[:half])), ",".join(map(str, cpus[half:2 * half]))
+    return {"a": first, "b": second} if k % 2 == 0 else {"a": second, "b": first}
+
+
 def run_pair(sides: dict[str, str], k: int, seconds: float, out_dir: Path, paths: tuple[str, ...],
-             extra: dict[str, dict]) -> tuple[dict[str, dict], int]:
-    """Pair k: A's and B's pass processes started together, taking turns (benchmarks/baton.py); each side's
-    state (passes.run_children's) and how many turns the baton handed out."""
+             extra: dict[str, dict], duet: bool = False) -> tuple[dict[str, dict], int]:
+    """Pair k: A's and B's pass processes started together, taking turns (benchmarks/baton.py) or, in a duet, each
+    on its half of the cores and starting each round together; each side's state (passes.run_children's) and how
+    many turns the baton handed out."""
     outs = {side: out_dir / "passes" / f"{side}-{k + 1}.json" for side in "ab"}
     deadline = time.time() + seconds
     # The side started first joins first: it takes the first turn and goes first in the first round of each row.
     # It alternates from pair to pair, so that whatever that favours is the same for both sides.
     first = "ab" if k % 2 == 0 else "ba"
-    with baton.Server() as server:
+    if duet:
+        cpus = duet_cpus(k)
+        extra = {side: {**extra[side], baton.CPUS_ENV: cpus[side]} for side in "ab"}
+    with baton.Server(duet=duet) as server:
         # pass index k + 1: the warm-ups of a later pass, not pass 1's epoch to its end
         tasks = [launcher.Task(passes.command(sides[side], k + 1, outs[side], deadline, quick=True, paths=paths),
                                env={**extra[side], **server.env()}, name=f"{side.upper()}{k + 1}") for side in first]
@@ -299,9 +315,10 @@ def run(args) -> int:
             break
         seconds = planner.pair_seconds(left)
         say(f"pair {pair + 1} ({left} to go, {seconds / 60:.1f} min, {max(0.0, planner.left()) / 60:.1f} min left): "
-            f"A ({sides['a']}) and B ({sides['b']}) taking turns")
+            f"A ({sides['a']}) and B ({sides['b']}) " + ("at once, each on its half of the cores" if args.duet
+                                                         else "taking turns"))
         t0 = planner.clock()
-        pair_states, pair_turns = run_pair(sides, pair, seconds, out_dir, paths, extra)
+        pair_states, pair_turns = run_pair(sides, pair, seconds, out_dir, paths, extra, args.duet)
         planner.pair_done(planner.clock() - t0, pair_states)
         for side in "ab":
             states[side].append(pair_states[side])
@@ -318,7 +335,7 @@ def run(args) -> int:
     ab = {"schema": SCHEMA, "a": {"python": sides["a"], **env["a"], "report": f"{out_dir / 'a' / 'benchmarks.json'}"},
           "b": {"python": sides["b"], **env["b"], "report": f"{out_dir / 'b' / 'benchmarks.json'}",
                 "slowed": args.slow_b or None},
-          "pairs": pair, "turns": turns, "quick": args.quick, "recipes": list(args.recipes) or "all",
+          "pairs": pair, "turns": turns, "pairing": "duet" if args.duet else "turns", "quick": args.quick, "recipes": list(args.recipes) or "all",
           "budget_s": total, "wall_s": wall, "method": " ".join(p.strip() for p in __doc__.split("\n\n")[2:4]),
           "confidence": {"family": FAMILY_CONFIDENCE, "per_row": confidence},
           "rows": rows, "summary": summary(rows, confidence), "provenance": reports["a"]["provenance"]}
@@ -355,6 +372,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--fail-if-slower", type=float, default=None, metavar="PCT",
                     help="exit 1 when a row is slower by more than PCT %% (every row's interval taken so that all hold "
                          "together with 95 %% confidence)")
+    ap.add_argument("--duet", action="store_true",
+                    help="run A and B at the same time, each pinned to its half of the cores, starting each round "
+                         "together (benchmarks/baton.py), instead of taking turns")
     args = ap.parse_args(argv)
     if args.budget is not None and args.budget <= 0:
         ap.error("--budget takes a positive number of minutes")

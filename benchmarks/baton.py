@@ -11,6 +11,12 @@ row are taken within a round's time of each other, with the other process idle -
 which moves its speed by 10-20 % over seconds, hits both alike and cancels in their ratio - and neither always
 runs right after the other (a cold cache would then always hurt the same side).
 
+Duet (`Server(duet=True)`, `python -m benchmarks.ab --duet`): the two processes run *at the same time*, each pinned
+to its own half of the cores (TFGUIDE_BENCH_CPUS, applied by `join` before TensorFlow starts), and the baton
+becomes a barrier: a process waiting for a unit's round is let go when the other waits for the same unit, so that
+both start round r together (Bulej et al., "Duet Benchmarking: Improving Measurement Accuracy in the Cloud"):
+whatever slows the machine during that round slows both.
+
 Protocol, one line each: the client sends `w KEY` (waiting for a turn to measure KEY; `w ` at the start),
 which also frees the baton if it held it; the server answers `g` when the baton is the client's. A client that
 closes its socket (its process ended, or was killed) frees the baton. Standard library only.
@@ -26,14 +32,16 @@ import tempfile
 import threading
 
 ENV = "TFGUIDE_BENCH_BATON"
+CPUS_ENV = "TFGUIDE_BENCH_CPUS"   # a duet side's cores, e.g. "0" or "2,3"
 POLL_S = 0.2   # the server's thread checks this often whether it should stop
 
 
 class Server:
     """The parent's side: `with Server() as server:` then give each process `server.env()`."""
 
-    def __init__(self, expected: int = 2):
+    def __init__(self, expected: int = 2, duet: bool = False):
         self.expected = expected   # no turn is handed out before this many processes have joined
+        self.duet = duet           # both measure at once, released together round by round
         # A short path under the system's temporary folder: a Unix socket's path is limited to ~100 bytes.
         self._dir = tempfile.mkdtemp(prefix="tfguide-baton-")
         self.path = os.path.join(self._dir, "s")
@@ -49,6 +57,7 @@ class Server:
         self._held: dict[socket.socket, int] = {}         # client -> when it last got the baton (a counter)
         self._first: dict[str, int] = {}                  # key -> how often both waited for it
         self._holder: socket.socket | None = None
+        self._gone: set[socket.socket] = set()            # clients whose process ended
         self._grants = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="baton", daemon=True)
@@ -95,6 +104,7 @@ class Server:
             data = b""
         if not data:   # the process ended: whatever it held is free
             self._selector.unregister(client)
+            self._gone.add(client)
             self._waiting.pop(client, None)
             if self._holder is client:
                 self._holder = None
@@ -109,6 +119,9 @@ class Server:
                 self._waiting[client] = line[2:].decode("utf-8", "replace")
 
     def _grant(self) -> None:
+        if self.duet:
+            self._release()
+            return
         if self._holder is not None or not self._waiting or len(self._order) < self.expected:
             return
         by_key: dict[str, list[socket.socket]] = {}
@@ -131,6 +144,25 @@ class Server:
             client.sendall(b"g\n")
         except OSError:        # it died meanwhile; its end of file comes next
             self._holder = None
+
+
+    def _release(self) -> None:
+        """Duet: let waiting processes go together. One waiting to start, or alone (the other ended), goes at once;
+        two waiting go together - for the same unit, that is the round both start at once; for different units
+        (one side has a unit the other has not) they go on and meet again at the next."""
+        if not self._waiting or len(self._order) < self.expected:
+            return
+        live = [c for c in self._order if c not in self._gone]
+        ready = [c for c in self._waiting if not self._waiting[c] or len(live) < self.expected]
+        if not ready and len(self._waiting) >= len(live):
+            ready = list(self._waiting)
+        for client in ready:
+            del self._waiting[client]
+            self._grants += 1
+            try:
+                client.sendall(b"g\n")
+            except OSError:
+                pass
 
 
 class _Client:
@@ -157,9 +189,18 @@ class _Client:
 _client: _Client | None = None
 
 
+def pin() -> None:
+    """A duet side: keep to the cores TFGUIDE_BENCH_CPUS names (before TensorFlow sizes its thread pools)."""
+    cpus = os.environ.get(CPUS_ENV)
+    if cpus:
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+
+
 def join() -> None:
-    """At the process's start: take the baton if the environment names one (blocks until it is ours)."""
+    """At the process's start: keep to a duet side's cores, and take the baton if the environment names one (blocks
+    until it is ours)."""
     global _client
+    pin()
     path = os.environ.get(ENV)
     if path and _client is None:
         try:

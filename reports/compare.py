@@ -395,6 +395,9 @@ def _pairing_line(ab: dict) -> str:
     took = f"{_num(ab.get('wall_s', 0) / 60, '{:.1f}')} of {_num(ab.get('budget_s', 0) / 60, '{:.1f}')} min"
     if "order" in ab:   # tfguide-ab/1: passes one after the other
         return f"paired: {ab.get('pairs')} pairs run back to back in the order {' '.join(ab['order'])}; {took}"
+    if ab.get("pairing") == "duet":
+        return (f"paired: {ab.get('pairs')} pairs of processes running at once, each on its half of the cores, "
+                f"starting each round together ({sum(ab.get('turns') or [])} releases); {took}")
     return (f"paired: {ab.get('pairs')} pairs of processes taking turns round by round "
             f"({sum(ab.get('turns') or [])} turns); {took}")
 

@@ -5,6 +5,7 @@ slow-down (benchmarks/slowdown.py), and whole A/A and A/B runs against a stand-i
 from __future__ import annotations
 
 import json
+import os
 import math
 import stat
 import sys
@@ -174,6 +175,30 @@ def _ab(capsys, *args) -> tuple[int, str, str]:
     status = ab.main(list(args))
     out, err = capsys.readouterr()
     return status, out, err
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="a duet needs two usable cores")
+def test_a_duet_runs_both_sides_at_once_on_halves_of_the_cores_and_releases_each_round_together(
+        tmp_path, fake_python, capsys, monkeypatch):
+    turns = tmp_path / "turns.log"
+    monkeypatch.setenv("TFGUIDE_FAKE_TURNS", str(turns))
+    status, out, err = _ab(capsys, "--a", fake_python, "--b", fake_python, "--budget", "1", "--pairs", "2", "--duet",
+                           str(tmp_path / "duet"))
+    assert status == 0, out + err
+    report = json.loads((tmp_path / "duet" / "ab.json").read_text())
+    assert schema.errors(report, schema.load(ab.SCHEMA_PATH)) == [] and report["pairing"] == "duet"
+    assert "running at once, each on its half of the cores" in out
+    # each round of a unit is released to both sides together: the log's lines pair up, one from each side
+    lines = turns.read_text().split("\n")[:2 * 2 * 4 * 8]
+    assert all(sorted([lines[i][0], lines[i + 1][0]]) == ["a", "b"] and lines[i].split()[1:] == lines[i + 1].split()[1:]
+               for i in range(0, len(lines), 2))
+    # each side kept to its half of the cores, the halves swapped in the second pair
+    cpus = sorted(os.sched_getaffinity(0))
+    seen = (tmp_path / "turns.log.cpus").read_text().split("\n")[:4]
+    half = len(cpus) // 2
+    first, second = ",".join(map(str, cpus[:half])), ",".join(map(str, cpus[half:2 * half]))
+    assert sorted(seen[:2]) == sorted([f"a {first}", f"b {second}"])
+    assert sorted(seen[2:4]) == sorted([f"a {second}", f"b {first}"])
 
 
 def test_an_aa_finds_every_row_the_same_and_writes_both_sides_and_the_pairs(tmp_path, fake_python, capsys,

@@ -47,6 +47,9 @@ def main(argv):
     rec.declare(group, units)
     noise = random.Random(out.name)   # the side's own noise, the same from run to run: "a-1.json", "b-1.json", ...
     log = os.environ.get("TFGUIDE_FAKE_TURNS")
+    if log and os.environ.get(baton.CPUS_ENV):   # a duet side: the cores it was kept to
+        with open(log + ".cpus", "a") as f:
+            f.write(f"{out.name[0]} {','.join(map(str, sorted(os.sched_getaffinity(0))))}\n")
     for r in range(ROUNDS):
         drift = random.Random(f"{k}/{r}").uniform(0.8, 1.2)
         for u in units:
