@@ -463,21 +463,25 @@ def markdown(report: dict, plots: list[str] = (), plots_note: str | None = None)
 WIDTH_IN, DPI = 8.8, 100   # 880 pixels: GitHub shows a README-width image at about that size, unscaled
 
 
-def _bars(ax, labels, values, cis, colors, hatches=None):
-    ys = list(range(len(labels)))
+def _bars(ax, labels, values, cis, colors, hatches=None, bands: int = 0):
+    """Horizontal bars with their intervals, the first at the top; `bands` empty rows above them hold the limit
+    lines' labels, so that no label lies on a bar."""
+    ys = [y + bands for y in range(len(labels))]
     below = [max(0.0, v - (ci[0] if ci and ci[0] is not None else v)) for v, ci in zip(values, cis)]
     above = [max(0.0, (ci[1] if ci and ci[1] is not None else v) - v) for v, ci in zip(values, cis)]
     bars = ax.barh(ys, values, xerr=[below, above], color=colors, capsize=3)
     for bar, hatch in zip(bars, hatches or []):
         bar.set_hatch(hatch)
     ax.set_yticks(ys, labels, fontsize=9)
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) + bands - 0.5, -0.6)   # inverted: the first bar at the top, the bands above it
 
 
-def _limit_line(ax, x: float, label: str, style: str = "-") -> None:
+def _limit_line(ax, x: float, label: str, band: int, style: str = "-") -> None:
+    """A limit as a vertical line, labelled horizontally inside the axes, in its own band above the bars, ending
+    at the line (a rotated label at the axes' edge was cut by the figure and ran into the axis title)."""
     ax.axvline(x, color="black", ls=style, lw=1.2)
-    ax.annotate(label, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(-4, -4), textcoords="offset points",
-                ha="right", va="top", fontsize=9, rotation=90)
+    ax.annotate(label, xy=(x, band), xycoords="data", xytext=(-4, 0), textcoords="offset points", ha="right",
+                va="center", fontsize=9, bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"})
 
 
 def plots(report: dict, out: Path) -> tuple[list[str], str | None]:
@@ -503,27 +507,28 @@ def plots(report: dict, out: Path) -> tuple[list[str], str | None]:
                 values.append(row["pct_of_limit"])
                 cis.append(row.get("pct_of_limit_ci95"))
                 colors.append(color)
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.2 + 0.32 * len(labels)))
-        _bars(ax, labels, values, cis, colors)
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.5 + 0.3 * (len(labels) + 1)))
+        _bars(ax, labels, values, cis, colors, bands=1)
         ax.set_xscale("log")
         ax.set_xlim(min(v for v in values if v) / 3, 300)
-        _limit_line(ax, 100, f"copy bandwidth {lim['copy_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s = 100 %")
+        _limit_line(ax, 100, f"copy bandwidth {lim['copy_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s = 100 %", band=0)
         ax.set_xlabel("% of the copy bandwidth measured in this run (log; bars: 95 % interval)", fontsize=10)
         ax.set_title("tf.data: the guide's pipeline (grey) and the best tuned one (blue)", fontsize=11)
         written.append(_save(fig, out, "benchmarks_data.png", plt))
     train = [r for r in report["training"] if not r.get("distributed") and r.get("pct_of_limit") is not None
              and r.get("model") == "quickstart"]
     if train:
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.4 + 0.3 * len(train)))
+        target = next((t for t in report.get("targets", []) if t["key"] == "training_mfu_pct"), None)
+        bands = 2 if target else 1
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.5 + 0.3 * (len(train) + bands)))
         low = [r.get("reached_quality") is False for r in train]
         _bars(ax, [r["name"] for r in train], [r["pct_of_limit"] for r in train],
               [r.get("pct_of_limit_ci95") for r in train], ["#d9d9d9" if x else "#1f77b4" for x in low],
-              ["//" if x else "" for x in low])
+              ["//" if x else "" for x in low], bands=bands)
         peak = lim["matmul_peak_flop_per_s"][lim["primary_device"]]["float32"]
-        _limit_line(ax, 100, f"measured matmul peak {peak / 1e9:.0f} GFLOP/s = 100 %")
-        target = next((t for t in report.get("targets", []) if t["key"] == "training_mfu_pct"), None)
+        _limit_line(ax, 100, f"matmul peak {peak / 1e9:.0f} GFLOP/s = 100 %", band=0)
         if target:
-            _limit_line(ax, target["threshold"], f"target {target['threshold']:g} %", "--")
+            _limit_line(ax, target["threshold"], f"target {target['threshold']:g} %", band=1, style="--")
         ax.set_xlim(0, 110)
         ax.set_xlabel("% of the measured matmul peak (bars: 95 % interval; hatched: below the guide's quality)",
                       fontsize=10)
