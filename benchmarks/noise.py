@@ -57,6 +57,7 @@ CAUSES = {
     "unaligned": ("the source array misaligned by 4 bytes (not on a 64-byte boundary)", {}),
     "hashseed-0": ("PYTHONHASHSEED=0 (the default is random per process)", {"PYTHONHASHSEED": "0"}),
     "onednn-off": ("oneDNN's custom operations off (TF_ENABLE_ONEDNN_OPTS=0)", {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+    "forked": ("one process imports TensorFlow (no operation run), then forks each measured process", {}),
 }
 QUICK_CAUSES = ("baseline", "autotune-off")
 PR_SET_THP_DISABLE = 41
@@ -143,6 +144,21 @@ def _switches() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
+def forked(processes: int, rounds: int, round_s: float) -> None:
+    """The `forked` cause: TensorFlow imported once, no operation run (its runtime's threads start with the first),
+    then every measured process forked from here, one after the other - as the mutation check forks its children."""
+    import tensorflow  # noqa: F401
+
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child("baseline", rounds, round_s)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
 def child(cause: str, rounds: int, round_s: float) -> None:
     _before_tensorflow(cause)
     with tempfile.TemporaryDirectory(prefix="noise-") as work:
@@ -200,15 +216,17 @@ def run(causes: list[str], processes: int, rounds: int, round_s: float, out: Pat
     for cause in causes:
         _, extra = CAUSES[cause]
         runs = []
-        for k in range(processes):
-            task = launcher.Task(launcher.python("-m", "benchmarks.noise", "--child", cause, "--rounds", str(rounds),
+        # `forked`: one launch whose process forks every measured one; otherwise a fresh interpreter each
+        launches = 1 if cause == "forked" else processes
+        for k in range(launches):
+            argv = ["--forked", str(processes)] if cause == "forked" else ["--child", cause]
+            task = launcher.Task(launcher.python("-m", "benchmarks.noise", *argv, "--rounds", str(rounds),
                                                  "--round-s", str(round_s)), env=extra, name=f"noise-{cause}-{k}")
-            result = launcher.run([task], deadline_s=120 + rounds * 60)
+            result = launcher.run([task], deadline_s=(120 + rounds * 60) * (processes if cause == "forked" else 1))
             (proc,) = result.processes
             if proc.returncode != 0:
                 raise SystemExit(f"benchmarks.noise: {cause}, process {k + 1}: {result.failure()}")
-            line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("NOISE "))
-            runs.append(json.loads(line[len("NOISE "):]))
+            runs += [json.loads(ln[len("NOISE "):]) for ln in proc.stdout.splitlines() if ln.startswith("NOISE ")]
         results[cause] = {row: summarise([r[row] for r in runs]) for row in ROWS}
         for row, s in results[cause].items():
             say(f"[noise] {cause} {row}: median {_short(s['median'])}/s, {s['modes']} mode(s) "
@@ -233,6 +251,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK_CAUSES)}; 1 process, 3 rounds")
     ap.add_argument("--out", type=Path, default=Path("reports") / "noise", help="where noise.json/.md go")
     ap.add_argument("--child", metavar="CAUSE", help=argparse.SUPPRESS)
+    ap.add_argument("--forked", type=int, metavar="N", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     causes = list(QUICK_CAUSES) if args.quick and args.causes == ",".join(CAUSES) else args.causes.split(",")
     unknown = [c for c in causes if c not in CAUSES]
@@ -250,6 +269,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.child:
         child(args.child, args.rounds, args.round_s)
+        return 0
+    if args.forked:
+        forked(args.forked, args.rounds, args.round_s)
         return 0
     doc = run(args.causes, args.processes, args.rounds, args.round_s, args.out)
     print("\n".join(_table(doc["results"])))
