@@ -454,7 +454,9 @@ def test_backup_and_restore_resumes_interrupted_fit_to_the_uninterrupted_weights
 #
 # val_loss falls (0.9, 0.5), falls by 1e-4 (min_delta 0: an improvement), then rises at epoch 3, while the
 # training loss keeps falling: the defaults stop at epoch 3 (patience 0), and each other value of a default
-# gives another epoch: patience 1 or more, or monitor='loss', never stops here; a min_delta above 1e-4 stops
+# gives another epoch: patience 2 or more, or monitor='loss', never stops here (patience 1 stops where 0
+# does: each Keras from 2.12 on counts the epoch without improvement before comparing the wait with the
+# patience, and returns before it on an improvement); a min_delta above 1e-4 stops
 # at epoch 2; mode='max' at epoch 1; restore_best_weights=True would leave the weights of epoch 2; a
 # baseline below 0.4999 would stop at epoch 1 (no epoch beats it).
 DEFAULTS_VAL_LOSSES = [0.9, 0.5, 0.4999, 0.6, 0.3]
