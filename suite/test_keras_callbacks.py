@@ -494,7 +494,7 @@ def test_model_checkpoint_with_every_default_left_out_saves_the_whole_model_ever
     weights = sgd_weights([LR] * 3)
     assert sorted(os.listdir(tmp_path)) == ["01.keras", "02.keras", "03.keras"]
     for epoch, w in enumerate(weights, start=1):
-        loaded = keras.models.load_model(tmp_path / f"{epoch:02d}.keras")
+        loaded = keras.models.load_model(str(tmp_path / f"{epoch:02d}.keras"))
         assert kernel(loaded) == np.float32(w)
         assert isinstance(loaded.optimizer, keras.optimizers.SGD)
         assert np.float32(np.asarray(loaded.optimizer.learning_rate)) == np.float32(LR)

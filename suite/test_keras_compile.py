@@ -406,8 +406,11 @@ LOSS_CASES = {
 }
 # Each loss by each of its forms: the names Keras documents for it (keras.losses.get resolves them; compile
 # takes them), the function of tf.keras.losses and its Loss class. The function of mean squared error is
-# tf.keras.losses.mse (and mean_absolute_error's tf.keras.metrics.mae): the long names are no attributes of
-# tf.keras.losses / tf.keras.metrics under Keras 3, only names that get() and compile resolve.
+# exported as tf.keras.losses.mse (and mean absolute error's as tf.keras.metrics.mae) by Keras 2, tf_keras and
+# the tf.keras of Keras 3 (keras/api/_tf_keras, read in 3.15.1), whose plain keras.losses exports the long name
+# instead; whichever of the two this tf.keras exports is the function (the long name always resolves by get()).
+MSE_FUNCTION = getattr(keras.losses, "mse", None) or keras.losses.mean_squared_error
+MAE_FUNCTION = getattr(keras.metrics, "mae", None) or keras.metrics.mean_absolute_error
 LOSS_FORMS = {
     "mse": ["mse", "mean_squared_error", "function", "class"],
     "categorical_crossentropy": ["categorical_crossentropy", "function", "class"],
@@ -415,7 +418,7 @@ LOSS_FORMS = {
     "binary_crossentropy": ["binary_crossentropy", "function", "class"],
 }
 LOSS_OBJECTS = {
-    "mse": (lambda: keras.losses.mse, keras.losses.MeanSquaredError),
+    "mse": (lambda: MSE_FUNCTION, keras.losses.MeanSquaredError),
     "categorical_crossentropy": (lambda: keras.losses.categorical_crossentropy,
                                  keras.losses.CategoricalCrossentropy),
     "sparse_categorical_crossentropy": (lambda: keras.losses.sparse_categorical_crossentropy,
@@ -448,6 +451,7 @@ def test_each_loss_in_each_form_called_directly_on_explicit_arrays_gives_the_clo
         value = fn(tf.constant(y), variable)
         total = value if reduces else tf.reduce_sum(value)
     got_gradient = tape.gradient(total, variable).numpy()
+    assert value.dtype == tf.float32 and got_gradient.dtype == np.float32
     if reduces:
         assert tuple(value.shape) == ()
         np.testing.assert_allclose(value.numpy(), per_sample.mean(), rtol=1e-5)
@@ -515,7 +519,7 @@ METRIC_CASES = {
     # id: (the metric in that form, the loss compiled beside it, targets, outputs, closed form)
     "mae-by_name": (lambda: "mae", "mse", Y_REG_FORMS, P_REG, mae_closed_form),
     "mean_absolute_error-by_name": (lambda: "mean_absolute_error", "mse", Y_REG_FORMS, P_REG, mae_closed_form),
-    "mae-function": (lambda: keras.metrics.mae, "mse", Y_REG_FORMS, P_REG, mae_closed_form),
+    "mae-function": (lambda: MAE_FUNCTION, "mse", Y_REG_FORMS, P_REG, mae_closed_form),
     "mae-class": (lambda: keras.metrics.MeanAbsoluteError(), "mse", Y_REG_FORMS, P_REG, mae_closed_form),
     "categorical_accuracy-by_name": (lambda: "categorical_accuracy", "categorical_crossentropy", Y_CAT, P_CAT,
                                      lambda: hits(LABELS_CAT, P_CAT)),

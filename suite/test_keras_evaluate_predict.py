@@ -177,7 +177,8 @@ def test_evaluate_and_predict_on_numpy_with_batch_size_left_out_run_batches_of_3
 
     p, per_sample_loss, per_sample_hit = classifier_closed_form(X70, LABELS70)
     assert (test_batches.count, predict_batches.count) == (3, 3)   # ceil(70 / 32)
+    assert_loss_not_a_plain_mean_of_batches(loss, per_sample_loss, [32, 32, 6])
     np.testing.assert_allclose([loss, accuracy], [per_sample_loss.mean(), per_sample_hit.mean()],
                                rtol=1e-5, atol=1e-6)
-    assert predicted.shape == (70, 3)
+    assert predicted.dtype == np.float32 and predicted.shape == (70, 3)
     np.testing.assert_allclose(predicted, p, rtol=1e-5, atol=1e-6)
