@@ -308,6 +308,27 @@ def test_learning_rate_scheduler_sets_optimizer_rate_each_epoch():
     np.testing.assert_allclose(kernel(model), sgd_weights(schedule)[-1], rtol=1e-6)
 
 
+def test_learning_rate_scheduler_passes_each_epoch_the_current_rate_to_the_schedule():
+    # The documented schedule(epoch, lr) receives the optimizer's current rate (Keras 2 and 3 docstrings: "takes
+    # an epoch index ... and current learning rate ... as inputs"), so a schedule may derive each rate from the
+    # last: halving from 0.5 gives 0.25, 0.125, 0.0625.
+    seen = []
+
+    def halve(epoch, lr):
+        seen.append((epoch, float(np.float32(lr))))
+        return lr * 0.5
+
+    recorder = RateRecorder()
+    model = one_weight_model(learning_rate=0.5)
+
+    fit_one_weight(model, epochs=3, callbacks=[keras.callbacks.LearningRateScheduler(halve), recorder],
+                   validation=False)
+
+    assert seen == [(0, 0.5), (1, 0.25), (2, 0.125)]
+    np.testing.assert_array_equal(recorder.rates, np.float32([0.25, 0.125, 0.0625]))
+    np.testing.assert_allclose(kernel(model), sgd_weights([0.25, 0.125, 0.0625])[-1], rtol=1e-6)
+
+
 # --- TensorBoard ------------------------------------------------------------------------------------
 
 def read_scalars(run_dir, tag: str):

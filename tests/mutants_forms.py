@@ -333,3 +333,35 @@ def fit_validation_dataset_drops_last_batch():
             return orig(self, *args, **kwargs)
         return fit
     _wrap(_keras().Model, "fit", make)
+
+
+@mutant("keras.callbacks", "LearningRateScheduler gives its schedule the rate the optimizer started with, not the "
+        "current one")
+def lr_scheduler_passes_the_initial_rate():
+    def make(orig):
+        def init(self, schedule, *args, **kwargs):
+            first = []
+
+            def stale(epoch, lr=None):
+                if lr is None:
+                    return schedule(epoch)
+                if not first:
+                    first.append(lr)
+                return schedule(epoch, first[0])
+            orig(self, stale, *args, **kwargs)
+        return init
+    _wrap(_keras().callbacks.LearningRateScheduler, "__init__", make)
+
+
+@mutant("keras.compile", "evaluate(return_dict=True) files the first metric's value under 'loss' and the loss under "
+        "the metric's name (the list form right)")
+def evaluate_return_dict_swaps_loss_and_first_metric():
+    def make(orig):
+        def evaluate(self, *args, **kwargs):
+            result = orig(self, *args, **kwargs)
+            if isinstance(result, dict) and len(result) > 1 and "loss" in result:
+                other = next(key for key in result if key != "loss")
+                result = {**result, "loss": result[other], other: result["loss"]}
+            return result
+        return evaluate
+    _wrap(_keras().Model, "evaluate", make)
