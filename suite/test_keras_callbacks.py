@@ -308,6 +308,27 @@ def test_learning_rate_scheduler_sets_optimizer_rate_each_epoch():
     np.testing.assert_allclose(kernel(model), sgd_weights(schedule)[-1], rtol=1e-6)
 
 
+def test_learning_rate_scheduler_passes_each_epoch_the_current_rate_to_the_schedule():
+    # The documented schedule(epoch, lr) receives the optimizer's current rate (Keras 2 and 3 docstrings: "takes
+    # an epoch index ... and current learning rate ... as inputs"), so a schedule may derive each rate from the
+    # last: halving from 0.5 gives 0.25, 0.125, 0.0625.
+    seen = []
+
+    def halve(epoch, lr):
+        seen.append((epoch, float(np.float32(lr))))
+        return lr * 0.5
+
+    recorder = RateRecorder()
+    model = one_weight_model(learning_rate=0.5)
+
+    fit_one_weight(model, epochs=3, callbacks=[keras.callbacks.LearningRateScheduler(halve), recorder],
+                   validation=False)
+
+    assert seen == [(0, 0.5), (1, 0.25), (2, 0.125)]
+    np.testing.assert_array_equal(recorder.rates, np.float32([0.25, 0.125, 0.0625]))
+    np.testing.assert_allclose(kernel(model), sgd_weights([0.25, 0.125, 0.0625])[-1], rtol=1e-6)
+
+
 # --- TensorBoard ------------------------------------------------------------------------------------
 
 def read_scalars(run_dir, tag: str):
@@ -442,3 +463,73 @@ def test_backup_and_restore_resumes_interrupted_fit_to_the_uninterrupted_weights
         raise AssertionError(f"the resumed fit ended at {kernel(resumed)}, where a resume without the optimizer's "
                              f"momentum ends, not at {uninterrupted}: the backup did not restore the optimizer state")
     np.testing.assert_allclose(kernel(resumed), uninterrupted, rtol=1e-6)
+
+
+# --- callbacks given as instances with the documented defaults left out (issue 28) ------------------------
+#
+# The signatures each Keras documents (alike in Keras 2.12-2.15, tf_keras and Keras 3.0-3.15):
+# EarlyStopping(monitor='val_loss', min_delta=0, patience=0, verbose=0, mode='auto', baseline=None,
+# restore_best_weights=False, start_from_epoch=0); ModelCheckpoint(filepath, monitor='val_loss', verbose=0,
+# save_best_only=False, save_weights_only=False, mode='auto', save_freq='epoch', initial_value_threshold=None);
+# TensorBoard(log_dir='logs', ...). LearningRateScheduler(schedule, verbose=0) has no default that acts.
+#
+# val_loss falls (0.9, 0.5), falls by 1e-4 (min_delta 0: an improvement), then rises at epoch 3, while the
+# training loss keeps falling: the defaults stop at epoch 3 (patience 0), and each other value of a default
+# gives another epoch: patience 2 or more, or monitor='loss', never stops here (patience 1 stops where 0
+# does: each Keras from 2.12 on counts the epoch without improvement before comparing the wait with the
+# patience, and returns before it on an improvement); a min_delta above 1e-4 stops
+# at epoch 2; mode='max' at epoch 1; restore_best_weights=True would leave the weights of epoch 2; a
+# baseline below 0.4999 would stop at epoch 1 (no epoch beats it).
+DEFAULTS_VAL_LOSSES = [0.9, 0.5, 0.4999, 0.6, 0.3]
+DEFAULTS_TRAIN_LOSSES = [1.0, 0.8, 0.6, 0.4, 0.2]
+
+
+def test_early_stopping_with_every_default_left_out_monitors_val_loss_with_patience_0_and_keeps_the_last_weights():
+    stopper = keras.callbacks.EarlyStopping()
+    model = one_weight_model()
+    stopper.set_model(model)
+    model.stop_training = False
+    stopper.on_train_begin()
+
+    stopped_at = None
+    for epoch, (loss, val_loss) in enumerate(zip(DEFAULTS_TRAIN_LOSSES, DEFAULTS_VAL_LOSSES)):
+        model.set_weights([np.full((1, 1), epoch, "float32")])
+        stopper.on_epoch_end(epoch, logs={"loss": loss, "val_loss": val_loss})
+        if model.stop_training:
+            stopped_at = epoch
+            break
+    stopper.on_train_end()
+
+    assert stopped_at == stopper.stopped_epoch == 3
+    assert float(np.float32(stopper.best)) == np.float32(0.4999)   # min_delta 0: 1e-4 less was an improvement
+    assert kernel(model) == 3.0   # restore_best_weights=False: the weights of the last epoch stay
+
+
+def test_model_checkpoint_with_every_default_left_out_saves_the_whole_model_every_epoch(tmp_path):
+    # The one-weight model's val_loss falls then rises (0.09, 0.0025, 0.005625): save_best_only=False saves
+    # epoch 3 too; save_weights_only=False saves the model with its compiled optimizer. The `.keras` file
+    # is the whole-model format of every Keras of the matrix (Keras 2 from 2.12 on).
+    model = one_weight_model()
+    fit_one_weight(model, epochs=3, callbacks=[keras.callbacks.ModelCheckpoint(str(tmp_path / "{epoch:02d}.keras"))])
+
+    weights = sgd_weights([LR] * 3)
+    assert sorted(os.listdir(tmp_path)) == ["01.keras", "02.keras", "03.keras"]
+    for epoch, w in enumerate(weights, start=1):
+        loaded = keras.models.load_model(str(tmp_path / f"{epoch:02d}.keras"))
+        assert kernel(loaded) == np.float32(w)
+        assert isinstance(loaded.optimizer, keras.optimizers.SGD)
+        assert np.float32(np.asarray(loaded.optimizer.learning_rate)) == np.float32(LR)
+
+
+@pytest.mark.skipif(not TENSORBOARD_INSTALLED, reason="the tensorboard package is not installed here "
+                    "(`pip install tensorboard`): the TensorBoard callback's event files were not verified")
+def test_tensorboard_with_log_dir_left_out_writes_under_logs_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    history = fit_one_weight(one_weight_model(), epochs=1, callbacks=[keras.callbacks.TensorBoard()])
+
+    assert sorted(os.listdir(tmp_path)) == ["logs"]
+    assert sorted(os.listdir(tmp_path / "logs")) == ["train", "validation"]
+    for run, key in (("train", "loss"), ("validation", "val_loss")):
+        steps, values = read_scalars(tmp_path / "logs" / run, "epoch_loss")
+        assert steps == [0]
+        assert np.float32(values[0]) == np.float32(history.history[key][0])

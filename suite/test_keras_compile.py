@@ -315,3 +315,274 @@ def test_sgd_replacement_of_gradient_descent_optimizer_steps_by_rate_times_gradi
     got = weights_after_each_step(optimizer)
     want = -LR * np.cumsum(STEP_GRADIENTS.astype(np.float64), axis=0)
     np.testing.assert_allclose(got, want, rtol=PATH_RTOL, atol=PATH_ATOL)
+
+
+# --- every form of each loss, metric and optimizer the guide names (issue 28) ------------------------------
+#
+# "Loss functions are given by name or as a callable from tf.keras.losses": the forms are the string names
+# (the guide's 'mse', the function's own name), the function, and the Loss class (instance), called directly
+# or given to compile. Inside a model whose last layer is a softmax or sigmoid, Keras recovers the logits
+# from the output and computes the loss from them (its backend ignores from_logits=False when the output
+# carries _keras_logits), so a loss wrong on plain probabilities passes every spec that goes through such a
+# model: here the loss is called on explicit probability arrays, and compiled into a model whose output is
+# its input (a Dense with identity kernel, no activation), and both its value and its gradient are checked
+# against the closed form. The crossentropies also with from_logits=True on explicit logits.
+#
+# The closed forms, as Keras 2 (keras/backend.py), tf_keras and Keras 3 (keras/src/backend/tensorflow/nn.py)
+# document and implement them alike (probabilities within [0.05, 0.9], far from the 1e-7 clipping):
+# - mean_squared_error: mean((y - p)^2, axis=-1); d/dp = 2 (p - y) / d.
+# - categorical_crossentropy on probabilities: p is scaled to sum to 1 over the last axis, then
+#   -sum(y log p); d/dp_k = -y_k / p_k + 1 / sum(p) (the rows here sum to 1 up to float32 rounding).
+#   From logits z: -sum(y log softmax(z)); d/dz = softmax(z) - y.
+# - sparse_categorical_crossentropy: the same with the one-hot of the integer label.
+# - binary_crossentropy: mean(-(y log p + (1 - y) log(1 - p)), axis=-1); d/dp = (p - y) / (p (1 - p) d).
+#   From logits: the same of sigmoid(z); d/dz = (sigmoid(z) - y) / d.
+# A Loss instance reduces by the mean over the batch ("sum_over_batch_size"), the functions return one value
+# per sample; compile reports the mean over the samples.
+FORMS_RNG = np.random.default_rng(28)
+N_FORMS, CLASSES = 6, 3
+
+
+def _probabilities(shape) -> np.ndarray:
+    p = FORMS_RNG.uniform(0.1, 1.0, size=shape)
+    return (p / p.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+P_CAT = _probabilities((N_FORMS, CLASSES))
+assert 0.05 < P_CAT.min() and P_CAT.max() < 0.9
+LABELS_CAT = np.array([0, 1, 2, 2, 1, 0], np.int64)
+Y_CAT = np.eye(CLASSES, dtype=np.float32)[LABELS_CAT]
+Z_CAT = FORMS_RNG.normal(size=(N_FORMS, CLASSES)).astype(np.float32)
+P_BIN = FORMS_RNG.uniform(0.05, 0.9, size=(N_FORMS, 2)).astype(np.float32)
+Y_BIN_FORMS = np.array([[1, 0], [0, 0], [1, 1], [0, 1], [1, 0], [0, 1]], np.float32)
+Z_BIN = FORMS_RNG.normal(size=(N_FORMS, 2)).astype(np.float32)
+P_REG = FORMS_RNG.uniform(0.05, 0.9, size=(N_FORMS, 2)).astype(np.float32)
+Y_REG_FORMS = FORMS_RNG.normal(size=(N_FORMS, 2)).astype(np.float32)
+
+
+def _f64(*arrays):
+    return [np.asarray(a, np.float64) for a in arrays]
+
+
+def mse_closed_form(y, p):
+    y, p = _f64(y, p)
+    return np.mean((y - p) ** 2, axis=-1), 2 * (p - y) / p.shape[-1]
+
+
+def categorical_closed_form(y, p):
+    y, p = _f64(y, p)
+    s = p.sum(axis=-1, keepdims=True)
+    return -np.sum(y * np.log(p / s), axis=-1), -y / p + 1 / s
+
+
+def categorical_logits_closed_form(y, z):
+    y, z = _f64(y, z)
+    return -np.sum(y * np.log(softmax(z)), axis=-1), softmax(z) - y
+
+
+def binary_closed_form(y, p):
+    y, p = _f64(y, p)
+    d = p.shape[-1]
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p), axis=-1), (p - y) / (p * (1 - p) * d)
+
+
+def binary_logits_closed_form(y, z):
+    y, z = _f64(y, z)
+    value, _ = binary_closed_form(y, sigmoid(z))
+    return value, (sigmoid(z) - y) / z.shape[-1]
+
+
+# (loss, logits): the targets, the explicit outputs and the closed form.
+LOSS_CASES = {
+    ("mse", False): (Y_REG_FORMS, P_REG, mse_closed_form),
+    ("categorical_crossentropy", False): (Y_CAT, P_CAT, categorical_closed_form),
+    ("categorical_crossentropy", True): (Y_CAT, Z_CAT, categorical_logits_closed_form),
+    ("sparse_categorical_crossentropy", False): (LABELS_CAT, P_CAT,
+                                                 lambda y, p: categorical_closed_form(Y_CAT, p)),
+    ("sparse_categorical_crossentropy", True): (LABELS_CAT, Z_CAT,
+                                                lambda y, z: categorical_logits_closed_form(Y_CAT, z)),
+    ("binary_crossentropy", False): (Y_BIN_FORMS, P_BIN, binary_closed_form),
+    ("binary_crossentropy", True): (Y_BIN_FORMS, Z_BIN, binary_logits_closed_form),
+}
+# Each loss by each of its forms: the names Keras documents for it (keras.losses.get resolves them; compile
+# takes them), the function of tf.keras.losses and its Loss class. The function of mean squared error is
+# exported as tf.keras.losses.mse (and mean absolute error's as tf.keras.metrics.mae) by Keras 2, tf_keras and
+# the tf.keras of Keras 3 (keras/api/_tf_keras, read in 3.15.1), whose plain keras.losses exports the long name
+# instead; whichever of the two this tf.keras exports is the function (the long name always resolves by get()).
+MSE_FUNCTION = getattr(keras.losses, "mse", None) or keras.losses.mean_squared_error
+MAE_FUNCTION = getattr(keras.metrics, "mae", None) or keras.metrics.mean_absolute_error
+LOSS_FORMS = {
+    "mse": ["mse", "mean_squared_error", "function", "class"],
+    "categorical_crossentropy": ["categorical_crossentropy", "function", "class"],
+    "sparse_categorical_crossentropy": ["sparse_categorical_crossentropy", "function", "class"],
+    "binary_crossentropy": ["binary_crossentropy", "function", "class"],
+}
+LOSS_OBJECTS = {
+    "mse": (lambda: MSE_FUNCTION, keras.losses.MeanSquaredError),
+    "categorical_crossentropy": (lambda: keras.losses.categorical_crossentropy,
+                                 keras.losses.CategoricalCrossentropy),
+    "sparse_categorical_crossentropy": (lambda: keras.losses.sparse_categorical_crossentropy,
+                                        keras.losses.SparseCategoricalCrossentropy),
+    "binary_crossentropy": (lambda: keras.losses.binary_crossentropy, keras.losses.BinaryCrossentropy),
+}
+LOSS_FORM_PARAMS = [pytest.param(loss, form, logits, id=f"{loss}-{form}{'-from_logits' if logits else ''}")
+                    for (loss, logits) in LOSS_CASES for form in LOSS_FORMS[loss]]
+
+
+def loss_in_form(loss: str, form: str, logits: bool):
+    """(the loss object in this form, whether it reduces to the batch mean itself)."""
+    function, cls = LOSS_OBJECTS[loss]
+    if form == "class":
+        return (cls(from_logits=True) if logits else cls()), True
+    fn = function() if form == "function" else keras.losses.get(form)
+    if logits:
+        return (lambda y, p: fn(y, p, from_logits=True)), False
+    return fn, False
+
+
+@pytest.mark.parametrize("loss, form, logits", LOSS_FORM_PARAMS)
+def test_each_loss_in_each_form_called_directly_on_explicit_arrays_gives_the_closed_form_and_its_gradient(
+        loss, form, logits):
+    y, outputs, closed_form = LOSS_CASES[(loss, logits)]
+    per_sample, gradient = closed_form(y, outputs)
+    fn, reduces = loss_in_form(loss, form, logits)
+    variable = tf.Variable(outputs)
+    with tf.GradientTape() as tape:
+        value = fn(tf.constant(y), variable)
+        total = value if reduces else tf.reduce_sum(value)
+    got_gradient = tape.gradient(total, variable).numpy()
+    assert value.dtype == tf.float32 and got_gradient.dtype == np.float32
+    if reduces:
+        assert tuple(value.shape) == ()
+        np.testing.assert_allclose(value.numpy(), per_sample.mean(), rtol=1e-5)
+        np.testing.assert_allclose(got_gradient, gradient / N_FORMS, rtol=1e-4, atol=1e-7)
+    else:
+        assert tuple(value.shape) == (N_FORMS,)
+        np.testing.assert_allclose(value.numpy(), per_sample, rtol=1e-5)
+        np.testing.assert_allclose(got_gradient, gradient, rtol=1e-4, atol=1e-7)
+
+
+def passthrough_model(width: int) -> keras.Model:
+    """A model whose output is its input: one Dense with identity kernel, no bias, no activation."""
+    model = keras.Sequential([keras.Input((width,)), keras.layers.Dense(width, use_bias=False)])
+    model.layers[-1].set_weights([np.eye(width, dtype=np.float32)])
+    return model
+
+
+# Compiled: every form on plain outputs, and the Loss classes with from_logits=True on logits (a string or
+# function cannot carry from_logits into compile).
+COMPILED_LOSS_FORM_PARAMS = [param for param in LOSS_FORM_PARAMS
+                             if not param.values[2] or param.values[1] == "class"]
+
+
+@pytest.mark.parametrize("loss, form, logits", COMPILED_LOSS_FORM_PARAMS)
+def test_each_loss_in_each_form_compiled_reports_the_closed_form_of_plain_outputs_and_steps_down_its_gradient(
+        loss, form, logits):
+    y, outputs, closed_form = LOSS_CASES[(loss, logits)]
+    per_sample, gradient = closed_form(y, outputs)
+    given = loss_in_form(loss, form, logits)[0] if form in ("function", "class") else form   # a string as such
+    model = passthrough_model(outputs.shape[1])
+    model.compile(optimizer=keras.optimizers.SGD(STEP_LR), loss=given)
+
+    reported, steps = one_step_on(model, outputs, y)
+
+    np.testing.assert_allclose(reported, per_sample.mean(), rtol=1e-5)
+    # The output is x @ K with x = outputs: d(mean loss)/dK = x^T (d/doutputs) / n.
+    np.testing.assert_allclose(steps[0], -STEP_LR * outputs.T.astype(np.float64) @ gradient / N_FORMS,
+                               rtol=1e-4, atol=1e-6)
+
+
+def one_step_on(model, x, y) -> tuple[float, list[np.ndarray]]:
+    """one_step on other data: the loss fit reports for one step on the whole batch, and the weights' moves."""
+    before = [w.astype(np.float64) for w in model.get_weights()]
+    history = model.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
+    return history.history["loss"][0], [after - b for after, b in zip(model.get_weights(), before)]
+
+
+# "metrics: string names or callables from tf.keras.metrics". 'accuracy' by name is Keras's shorthand: the
+# binary, categorical or sparse categorical accuracy, chosen by the shapes of targets and outputs (Keras 2
+# compile_utils.get_metric_function, Keras 3 trainers/compile_utils.get_metric, alike): one output ->
+# binary (threshold 0.5), integer labels of one dimension fewer -> sparse, otherwise categorical.
+P_ONE = FORMS_RNG.uniform(0.05, 0.95, size=(N_FORMS, 1)).astype(np.float32)
+Y_ONE = np.array([[1], [0], [1], [1], [0], [0]], np.float32)
+
+
+def mae_closed_form():
+    return np.mean(np.abs(np.asarray(Y_REG_FORMS, np.float64) - P_REG))
+
+
+def hits(y_labels, p):
+    return np.mean(np.argmax(p, axis=-1) == y_labels)
+
+
+METRIC_CASES = {
+    # id: (the metric in that form, the loss compiled beside it, targets, outputs, closed form)
+    "mae-by_name": (lambda: "mae", "mse", Y_REG_FORMS, P_REG, mae_closed_form),
+    "mean_absolute_error-by_name": (lambda: "mean_absolute_error", "mse", Y_REG_FORMS, P_REG, mae_closed_form),
+    "mae-function": (lambda: MAE_FUNCTION, "mse", Y_REG_FORMS, P_REG, mae_closed_form),
+    "mae-class": (lambda: keras.metrics.MeanAbsoluteError(), "mse", Y_REG_FORMS, P_REG, mae_closed_form),
+    "categorical_accuracy-by_name": (lambda: "categorical_accuracy", "categorical_crossentropy", Y_CAT, P_CAT,
+                                     lambda: hits(LABELS_CAT, P_CAT)),
+    "categorical_accuracy-function": (lambda: keras.metrics.categorical_accuracy, "categorical_crossentropy",
+                                      Y_CAT, P_CAT, lambda: hits(LABELS_CAT, P_CAT)),
+    "categorical_accuracy-class": (lambda: keras.metrics.CategoricalAccuracy(), "categorical_crossentropy",
+                                   Y_CAT, P_CAT, lambda: hits(LABELS_CAT, P_CAT)),
+    "accuracy-categorical_targets": (lambda: "accuracy", "categorical_crossentropy", Y_CAT, P_CAT,
+                                     lambda: hits(LABELS_CAT, P_CAT)),
+    "accuracy-sparse_targets": (lambda: "accuracy", "sparse_categorical_crossentropy", LABELS_CAT, P_CAT,
+                                lambda: hits(LABELS_CAT, P_CAT)),
+    "accuracy-one_output": (lambda: "accuracy", "binary_crossentropy", Y_ONE, P_ONE,
+                            lambda: np.mean((P_ONE > 0.5) == Y_ONE)),
+}
+
+
+@pytest.mark.parametrize("case", list(METRIC_CASES))
+def test_each_metric_by_name_and_as_callable_reports_its_closed_form_of_plain_outputs(case):
+    make, loss, y, outputs, closed_form = METRIC_CASES[case]
+    expected = closed_form()
+    assert 0 < expected < 1
+    model = passthrough_model(outputs.shape[1])
+    model.compile(optimizer="sgd", loss=loss, metrics=[make()])
+    # Two batches (4 and 2 samples): the metric is the mean over every sample.
+    _, metric = model.evaluate(outputs, y, batch_size=4, verbose=0)
+    np.testing.assert_allclose(metric, expected, rtol=1e-6, atol=1e-7)
+
+
+# Optimizers by name ('adam', 'rmsprop', 'sgd' resolve to the Keras class with every argument at its
+# default) and as instances with the arguments left out: the defaults each Keras documents (the class
+# signatures; alike in Keras 2.12-2.15, tf_keras and Keras 3.0-3.15): Adam and RMSprop learning_rate 0.001,
+# SGD 0.01; the other defaults as above (ADAM_DEFAULTS, RMSPROP_DEFAULTS; SGD momentum 0).
+OPTIMIZER_FORMS = {
+    "adam-by_name": (lambda: "adam", "Adam", 0.001),
+    "Adam-instance_with_defaults": (lambda: keras.optimizers.Adam(), "Adam", 0.001),
+    "rmsprop-by_name": (lambda: "rmsprop", "RMSprop", 0.001),
+    "RMSprop-instance_with_defaults": (lambda: keras.optimizers.RMSprop(), "RMSprop", 0.001),
+    "sgd-by_name": (lambda: "sgd", "SGD", 0.01),
+    "SGD-instance_with_defaults": (lambda: keras.optimizers.SGD(), "SGD", 0.01),
+}
+
+
+def sgd_path(gradients, lr) -> np.ndarray:
+    return -lr * np.cumsum(gradients.astype(np.float64), axis=0)
+
+
+@pytest.mark.parametrize("form", list(OPTIMIZER_FORMS))
+def test_each_optimizer_by_name_and_as_instance_with_defaults_left_out_steps_by_its_documented_defaults(form):
+    make, class_name, lr = OPTIMIZER_FORMS[form]
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(STEP_GRADIENTS.shape[1], use_bias=False,
+                                                                    kernel_initializer="zeros")])
+    model.compile(optimizer=make(), loss=gradient_is_the_target)
+    assert isinstance(model.optimizer, getattr(keras.optimizers, class_name)), type(model.optimizer)
+    assert np.float32(np.asarray(model.optimizer.learning_rate)) == np.float32(lr)
+    after = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            after.append(np.array(model.layers[0].get_weights()[0][0], dtype=np.float64))
+
+    model.fit(np.ones((len(STEP_GRADIENTS), 1), np.float32), STEP_GRADIENTS, batch_size=1, epochs=1,
+              shuffle=False, verbose=0, callbacks=[Record()])
+    want = {"Adam": lambda: adam_path(STEP_GRADIENTS, lr, **ADAM_DEFAULTS),
+            "RMSprop": lambda: rmsprop_path(STEP_GRADIENTS, lr, **RMSPROP_DEFAULTS),
+            "SGD": lambda: sgd_path(STEP_GRADIENTS, lr)}[class_name]()
+    np.testing.assert_allclose(np.array(after), want, rtol=PATH_RTOL, atol=PATH_ATOL)

@@ -101,3 +101,84 @@ def test_evaluate_loss_and_accuracy_are_means_over_every_sample_including_the_sh
     assert_loss_not_a_plain_mean_of_batches(loss, per_sample_loss, [32, 32, 6])
     np.testing.assert_allclose(loss, per_sample_loss.mean(), rtol=1e-5)
     np.testing.assert_allclose(accuracy, per_sample_hit.mean(), rtol=0, atol=1e-6)
+
+
+# --- the forms §1.4's text allows: "evaluate and predict can use NumPy data and tf.data.Dataset" ------------
+#
+# 2 x 2 forms (NumPy / Dataset; evaluate / predict), and the Dataset finite with a partial last batch (70
+# samples in batches of 32: 32, 32, 6), where an implementation can lose or repeat examples. Without
+# `steps`, evaluate and predict run a finite Dataset to its end, once (Keras 2 and 3 document it alike:
+# "If x is a tf.data.Dataset and steps is None, evaluate/predict will run until the dataset is exhausted");
+# with NumPy data, batch_size left out is 32.
+def classifier() -> keras.Model:
+    model = keras.Sequential([keras.Input((DIM,)), keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([CLS_W, CLS_B])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def classifier_closed_form(x, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities, per-sample loss and per-sample hit of the classifier CLS_W/CLS_B."""
+    logits = x.astype(np.float64) @ CLS_W + CLS_B
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return p, -np.log(p[np.arange(len(x)), labels]), (p.argmax(axis=1) == labels).astype(np.float64)
+
+
+class PredictBatchCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.count += 1
+
+
+@pytest.mark.parametrize("elements", ["features", "features_and_labels"])
+def test_predict_on_a_finite_dataset_with_a_partial_last_batch_predicts_every_example_once_in_order(elements):
+    slices = X70 if elements == "features" else (X70, LABELS70)
+    dataset = tf.data.Dataset.from_tensor_slices(slices).batch(32)
+    batches = PredictBatchCounter()
+
+    result = classifier().predict(dataset, verbose=0, callbacks=[batches])
+
+    p, _, _ = classifier_closed_form(X70, LABELS70)
+    assert isinstance(result, np.ndarray) and result.dtype == np.float32 and result.shape == (70, 3)
+    assert batches.count == 3
+    np.testing.assert_allclose(result, p, rtol=1e-5, atol=1e-6)   # row i is sample i's, each once
+    assert len(np.unique(result.round(4), axis=0)) == 70
+
+
+def test_evaluate_on_a_finite_dataset_with_a_partial_last_batch_weights_every_example_once():
+    # The NumPy form of the same evaluation is the spec above (evaluate_numpy, batches of 32, 32, 6).
+    batches = BatchCounter()
+    dataset = tf.data.Dataset.from_tensor_slices((X70, LABELS70)).batch(32)
+    result = classifier().evaluate(dataset, verbose=0, callbacks=[batches])
+
+    _, per_sample_loss, per_sample_hit = classifier_closed_form(X70, LABELS70)
+    assert batches.count == 3
+    # Guards: the plain mean of the three batch means, and the data without the last batch or with it twice,
+    # give other numbers.
+    for values in (per_sample_loss, per_sample_hit):
+        assert abs(np.mean([values[i:i + 32].mean() for i in (0, 32, 64)]) - values.mean()) > 1e-3
+        assert abs(values[:64].mean() - values.mean()) > 1e-3
+        assert abs(np.concatenate([values, values[64:]]).mean() - values.mean()) > 1e-3
+    assert_loss_not_a_plain_mean_of_batches(result[0], per_sample_loss, [32, 32, 6])
+    np.testing.assert_allclose(result[0], per_sample_loss.mean(), rtol=1e-5)
+    np.testing.assert_allclose(result[1], per_sample_hit.mean(), rtol=0, atol=1e-6)
+
+
+def test_evaluate_and_predict_on_numpy_with_batch_size_left_out_run_batches_of_32():
+    model = classifier()
+    test_batches, predict_batches = BatchCounter(), PredictBatchCounter()
+
+    loss, accuracy = model.evaluate(X70, LABELS70, verbose=0, callbacks=[test_batches])
+    predicted = model.predict(X70, verbose=0, callbacks=[predict_batches])
+
+    p, per_sample_loss, per_sample_hit = classifier_closed_form(X70, LABELS70)
+    assert (test_batches.count, predict_batches.count) == (3, 3)   # ceil(70 / 32)
+    assert_loss_not_a_plain_mean_of_batches(loss, per_sample_loss, [32, 32, 6])
+    np.testing.assert_allclose([loss, accuracy], [per_sample_loss.mean(), per_sample_hit.mean()],
+                               rtol=1e-5, atol=1e-6)
+    assert predicted.dtype == np.float32 and predicted.shape == (70, 3)
+    np.testing.assert_allclose(predicted, p, rtol=1e-5, atol=1e-6)

@@ -165,3 +165,67 @@ def test_multi_epoch_sgd_fit_takes_every_step_of_the_closed_form_and_reports_the
         sizes, losses = zip(*epoch)
         assert_loss_not_a_plain_mean_of_batches(reported, np.repeat(losses, sizes), sizes)
     np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=1e-5)
+
+
+# --- the forms §1.3's text allows beside the guide's code (issue 28) ----------------------------------------
+#
+# fit takes NumPy arrays (batch_size, 32 when left out) or a tf.data.Dataset; a finite Dataset without
+# steps_per_epoch is run to its end every epoch, its partial last batch included (Keras 2 and 3 document it
+# alike: "If x is a tf.data.Dataset, and steps_per_epoch is None, the epoch will run until the input dataset
+# is exhausted"); validation_data is a tuple of arrays or a Dataset, evaluated over every example.
+def sgd_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.set_weights([SGD_KERNEL, SGD_BIAS])
+    model.compile(optimizer=keras.optimizers.SGD(SGD_LR), loss="mse")
+    return model
+
+
+def test_fit_on_a_finite_dataset_with_a_partial_last_batch_takes_every_step_of_the_closed_form_each_epoch():
+    model = sgd_model()
+    after = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            after.append([w.astype(np.float64) for w in model.get_weights()])
+
+    dataset = tf.data.Dataset.from_tensor_slices((SGD_X, SGD_Y)).batch(SGD_BATCH)   # 4, 4, 2 rows
+    history = model.fit(dataset, epochs=SGD_EPOCHS, verbose=0, callbacks=[Record()])
+    steps, batches = sgd_fit_by_hand()
+
+    assert len(after) == len(steps) == SGD_EPOCHS * 3
+    assert int(model.optimizer.iterations.numpy()) == SGD_EPOCHS * 3
+    for index, ((kernel, bias), (want_kernel, want_bias)) in enumerate(zip(after, steps)):
+        np.testing.assert_allclose(kernel, want_kernel, rtol=1e-5, atol=1e-6, err_msg=f"kernel after step {index}")
+        np.testing.assert_allclose(bias, want_bias, rtol=1e-5, atol=1e-6, err_msg=f"bias after step {index}")
+    for reported, epoch in zip(history.history["loss"], batches):
+        sizes, losses = zip(*epoch)
+        assert_loss_not_a_plain_mean_of_batches(reported, np.repeat(losses, sizes), sizes)
+    np.testing.assert_allclose(history.history["loss"],
+                               [sum(n * loss for n, loss in epoch) / len(SGD_X) for epoch in batches], rtol=1e-5)
+
+
+def test_fit_on_numpy_with_batch_size_left_out_runs_batches_of_32():
+    model, sizes = counting_model(), BatchSizes()
+    model.fit(X, Y, epochs=2, callbacks=[sizes], verbose=0)
+    assert sizes.per_epoch == [[32, 32, 6]] * 2
+
+
+def test_validation_data_as_a_finite_dataset_is_evaluated_over_every_example_each_epoch():
+    model = sgd_model()
+    val_x, val_y = SGD_X[:7] * 2 + 1, SGD_Y[:7] - 1   # 7 examples: batches of 3, 3, 1
+    by_hand = []
+
+    class AtEpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            kernel, bias = (w.astype(np.float64) for w in model.get_weights())
+            by_hand.append(np.mean((val_x.astype(np.float64) @ kernel + bias - val_y) ** 2, axis=1))
+
+    validation = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(3)
+    history = model.fit(SGD_X, SGD_Y, batch_size=SGD_BATCH, epochs=2, shuffle=False, verbose=0,
+                        validation_data=validation, callbacks=[AtEpochEnd()])
+
+    assert len(history.history["val_loss"]) == len(by_hand) == 2
+    for reported, per_example in zip(history.history["val_loss"], by_hand):
+        assert abs(per_example[:6].mean() - per_example.mean()) > 1e-3 * per_example.mean()   # the last one counts
+        assert_loss_not_a_plain_mean_of_batches(reported, per_example, [3, 3, 1])
+        np.testing.assert_allclose(reported, per_example.mean(), rtol=1e-5)

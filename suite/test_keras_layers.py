@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import keras_layers as reference
-from suite.helpers import assert_loss_not_a_plain_mean_of_batches, keras
+from suite.helpers import assert_loss_not_a_plain_mean_of_batches, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.layers")
 
@@ -151,3 +151,82 @@ def test_fit_reports_and_minimises_the_data_loss_plus_both_penalties():
                                                                   data_gradients, penalty_gradients)):
         want = start.astype(np.float64) - PENALTY_LR * (data_g + penalty_g)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"weight {index} after the step")
+
+
+# --- the forms §1.1's text allows beside the guide's code (issue 28) ----------------------------------------
+#
+# "activation: by name of a built-in function or as a callable"; regularizers and initializers likewise by
+# name, as the function of tf.keras.regularizers / initializers, or as the class (instance). By name, the
+# arguments are the documented defaults (Keras 2.12-2.15, tf_keras and Keras 3 alike): 'l1' is L1(l1=0.01),
+# 'l2' L2(l2=0.01); 'orthogonal' Orthogonal(gain=1.0). 'constant' by name is no form of the guide's
+# constant(2.0) (a name carries no value; and Keras 3.15's initializers.get('constant') raises KeyError 'value'
+# from Constant.from_config).
+def _relu(z):
+    return np.maximum(z, 0)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+ACTIVATION_FORMS = {
+    "relu-by_name": (lambda: "relu", _relu),
+    "relu-tf.nn.relu": (lambda: tf.nn.relu, _relu),
+    "relu-keras.activations.relu": (lambda: keras.activations.relu, _relu),
+    "softmax-by_name": (lambda: "softmax", _softmax),
+    "softmax-tf.nn.softmax": (lambda: tf.nn.softmax, _softmax),
+    "softmax-keras.activations.softmax": (lambda: keras.activations.softmax, _softmax),
+    "sigmoid-by_name": (lambda: "sigmoid", _sigmoid),
+    "sigmoid-tf.sigmoid": (lambda: tf.sigmoid, _sigmoid),
+    "sigmoid-keras.activations.sigmoid": (lambda: keras.activations.sigmoid, _sigmoid),
+}
+
+
+@pytest.mark.parametrize("form", list(ACTIVATION_FORMS))
+def test_each_activation_by_name_and_as_callable_gives_its_closed_form(form):
+    make, closed_form = ACTIVATION_FORMS[form]
+    z = X.astype(np.float64) @ W + B
+    assert (z > 6).any() and (z < 0).any()   # relu6 or a leaky relu would differ
+    layer = built(keras.layers.Dense(64, activation=make()), weights=[W, B])
+    np.testing.assert_allclose(layer(X).numpy(), closed_form(z), rtol=1e-5, atol=1e-6)
+
+
+REGULARIZER_FORMS = {
+    # id: (Dense argument -> the regularizer in that form, the penalty in closed form)
+    "l1-by_name": ({"kernel_regularizer": "l1"}, lambda: 0.01 * np.abs(W.astype(np.float64)).sum()),
+    "L1-instance_with_defaults": ({"kernel_regularizer": keras.regularizers.L1()},
+                                  lambda: 0.01 * np.abs(W.astype(np.float64)).sum()),
+    "l2-by_name": ({"bias_regularizer": "l2"}, lambda: 0.01 * np.square(B.astype(np.float64)).sum()),
+    "L2-instance_with_defaults": ({"bias_regularizer": keras.regularizers.L2()},
+                                  lambda: 0.01 * np.square(B.astype(np.float64)).sum()),
+    "L1-class_with_0.01": ({"kernel_regularizer": keras.regularizers.L1(0.01)},
+                           lambda: 0.01 * np.abs(W.astype(np.float64)).sum()),
+    "L2-class_with_0.01": ({"bias_regularizer": keras.regularizers.L2(0.01)},
+                           lambda: 0.01 * np.square(B.astype(np.float64)).sum()),
+}
+
+
+@pytest.mark.parametrize("form", list(REGULARIZER_FORMS))
+def test_each_regularizer_by_name_and_as_instance_adds_its_closed_form_penalty(form):
+    argument, penalty = REGULARIZER_FORMS[form]
+    layer = built(keras.layers.Dense(64, **argument), weights=[W, B])
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]), penalty(), rtol=1e-6)
+
+
+def test_orthogonal_initializer_as_instance_has_orthonormal_columns_like_by_name():
+    kernel = built(keras.layers.Dense(64, kernel_initializer=keras.initializers.Orthogonal()), fan_in=100).kernel
+    kernel = kernel.numpy()
+    np.testing.assert_allclose(kernel.T @ kernel, np.eye(64), rtol=0, atol=1e-5)
+    assert np.count_nonzero(kernel) == kernel.size and np.abs(kernel).max() < 0.9
+
+
+def test_constant_initializer_as_the_class_gives_exactly_its_value():
+    bias = built(keras.layers.Dense(64, bias_initializer=keras.initializers.Constant(2.0))).bias.numpy()
+    assert bias.dtype == np.float32
+    np.testing.assert_array_equal(bias, np.full(64, 2.0, dtype=np.float32))
