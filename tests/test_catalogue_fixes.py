@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from reports import render
 from tfguide import catalogue
 
 ADVISORIES = catalogue.advisories()
@@ -157,6 +158,16 @@ def test_a_malformed_fix_record_is_refused(tmp_path):
         path.write_text(base.replace(bad, message, 1))
         with pytest.raises(ValueError, match="10-hex|ascend"):
             catalogue.advisories(path)
+
+
+def test_the_report_lists_the_disagreements_and_nothing_when_there_are_none():
+    agree = {"id": "CVE-2026-1462", "version_check": _check("CVE-2026-1462", "refused").as_dict()}
+    assert render.version_disagreements([agree, {"id": "OLD"}]) == []
+    disagree = {"id": "CVE-2026-1462", "version_check": _check("CVE-2026-1462", "refused", keras="3.13.1").as_dict()}
+    lines = render.version_disagreements([agree, disagree])
+    assert lines[0] == "### Behaviour and version disagree"
+    assert ("- [CVE-2026-1462](#cve-2026-1462): refused (the version is in the advisory's range: patched build?): "
+            "keras 3.13.1 is before the recorded fix (3.12.1, 3.13.2, 3.14.0).") in lines
 
 
 # --- against the git history, where a clone is at hand ---------------------------------------------------------
