@@ -8,6 +8,7 @@ its subject names its PR, and its first tag is the recorded release (`git tag --
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -138,10 +139,22 @@ def test_tf_keras_is_compared_with_its_own_record_and_tensorflow_where_only_it_h
 
 
 def test_a_fix_that_depends_on_the_python_uses_the_record_of_this_python():
-    # filter='data' reached Python 3.12+ with 3.12.0 (#21760), 3.10.12+/3.11.4+ only with 3.12.3 / 3.15.0 (#23108)
-    assert _check("CVE-2025-12060", "refused", keras="3.12.0", python="3.12.4").disagreement is None
-    assert _check("CVE-2025-12060", "refused", keras="3.12.0", python="3.11.7").disagreement == \
-        catalogue.IN_RANGE_BUT_REFUSED
+    # As filter='data' reached get_file: with 3.12.0 on Python 3.12+, with 3.12.3 / 3.15.0 on Python 3.11.
+    base = ADVISORIES["CVE-2025-12060"]
+    advisory = dataclasses.replace(base, fixes=(catalogue.Fix("keras", ("3.12.0",), python=">=3.12"),
+                                                catalogue.Fix("keras", ("3.12.3", "3.15.0"))))
+    packages = {"keras": "3.12.0", "tf-keras": None, "tensorflow": "2.20.0"}
+    assert advisory.version_check("refused", packages, "3.12.4").disagreement is None
+    assert advisory.version_check("refused", packages, "3.11.7").disagreement == catalogue.IN_RANGE_BUT_REFUSED
+    assert advisory.version_check("refused", packages, None).disagreement == catalogue.IN_RANGE_BUT_REFUSED
+
+
+def test_a_version_before_the_first_affected_release_is_not_in_the_range():
+    # Keras 2.12's configs name no module (it refuses the crafted file); the new serialization came with 2.13.
+    check = _check("CVE-2025-1550", "refused", keras="2.12.0", module="keras.api._v2.keras")
+    assert (check.says, check.disagreement) == ("not affected", None)
+    assert _check("CVE-2025-1550", "vulnerable", keras="2.12.0").disagreement == catalogue.BEFORE_RANGE_BUT_VULNERABLE
+    assert _check("CVE-2025-1550", "vulnerable", keras="2.13.1").disagreement is None
 
 
 def test_the_advisorys_own_range_is_said_where_it_differs_from_the_record():

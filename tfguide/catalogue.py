@@ -91,6 +91,7 @@ FIX_PACKAGES = ("keras", "tf-keras", "tensorflow")
 # the fix record) disagree. The verdict stays the behaviour's.
 IN_RANGE_BUT_REFUSED = "refused (the version is in the advisory's range: patched build?)"
 PAST_FIX_BUT_VULNERABLE = "vulnerable (the version is past the recorded fix)"
+BEFORE_RANGE_BUT_VULNERABLE = "vulnerable (the version is before the advisory's range)"
 _COMMIT = re.compile(r"[0-9a-f]{10}")
 
 
@@ -109,8 +110,9 @@ class FixCommit:
 @dataclass(frozen=True)
 class Fix:
     """What a version number implies for one package (FIX_PACKAGES): `fixed_in` holds the first fixed release of
-    each release line (empty: no fix released), `stated_fixed_in` the advisory's own range where it differs
-    (None: it does not), `python` a specifier when the fix depends on the interpreter."""
+    each release line (empty: no fix released), `introduced` the first affected release where earlier ones are
+    not (""), `stated_fixed_in` the advisory's own range where it differs (None: it does not), `python` a
+    specifier when the fix depends on the interpreter."""
     package: str
     fixed_in: tuple[str, ...]
     commits: tuple[FixCommit, ...] = ()
@@ -118,6 +120,7 @@ class Fix:
     stated_fixed_in: tuple[str, ...] | None = None
     stated: str = ""
     note: str = ""
+    introduced: str = ""
 
     def fixes(self, version: str) -> bool | None:
         """True when `version` has the recorded fix, False when it is in the range; None for a pre-release or
@@ -147,8 +150,9 @@ def _in_fixed(version: str, fixed_in: tuple[str, ...]) -> bool | None:
 
 @dataclass(frozen=True)
 class VersionCheck:
-    """The installed version against an advisory's fix record: `says` is "fixed", "in range" or None (no record
-    for this package, not installed, or a pre-release); `disagreement` is set only when the verdict observed
+    """The installed version against an advisory's fix record: `says` is "fixed", "in range", "not affected" (before
+    the first affected release) or None (no record for this package, not installed, or a pre-release);
+    `disagreement` is set only when the verdict observed
     contradicts it; `stated_says` is the advisory's own range's answer where the record differs from it."""
     package: str | None
     version: str | None
@@ -220,6 +224,10 @@ class Advisory:
             return VersionCheck(chosen, version, None, None,
                                 f"{chosen} {version} is a pre-release or development build: its version does not "
                                 "say which fixes it has")
+        if fix.introduced and Version(version) < Version(fix.introduced):
+            return VersionCheck(chosen, version, "not affected",
+                                BEFORE_RANGE_BUT_VULNERABLE if verdict == "vulnerable" else None,
+                                f"{chosen} {version} is before the first affected release ({fix.introduced})")
         says = "fixed" if fixed else "in range"
         note = (f"{chosen} {version} {'has' if fixed else 'is before'} the recorded fix ({where})" if fix.fixed_in
                 else f"no release of {chosen} has a fix ({chosen} {version} here)")
@@ -310,7 +318,8 @@ def _releases(where: str, values) -> tuple[str, ...]:
 
 def _fix(path: Path, advisory: str, raw: dict) -> Fix:
     where = f"{path}: advisory {advisory}: fix {raw.get('package', '?')}"
-    unknown = set(raw) - {"package", "fixed_in", "commits", "python", "stated_fixed_in", "stated", "note"}
+    unknown = set(raw) - {"package", "fixed_in", "commits", "python", "stated_fixed_in", "stated", "note",
+                          "introduced"}
     if raw.get("package") not in FIX_PACKAGES or "fixed_in" not in raw or unknown:
         raise ValueError(f"{where}: needs `package` (one of {FIX_PACKAGES}) and `fixed_in`; unknown keys "
                          f"{sorted(unknown)}")
@@ -333,9 +342,12 @@ def _fix(path: Path, advisory: str, raw: dict) -> Fix:
             _releases(where, [commit.release])
         commits.append(commit)
     stated = raw.get("stated_fixed_in")
+    introduced = raw.get("introduced", "")
+    if introduced:
+        _releases(f"{where} (introduced)", [introduced])
     return Fix(raw["package"], _releases(where, raw["fixed_in"]), tuple(commits), raw.get("python", ""),
                None if stated is None else _releases(f"{where} (stated)", stated), raw.get("stated", ""),
-               raw.get("note", ""))
+               raw.get("note", ""), introduced)
 
 
 @functools.lru_cache(maxsize=None)
