@@ -183,6 +183,26 @@ def test_the_report_lists_the_disagreements_and_nothing_when_there_are_none():
             "keras 3.13.1 is before the recorded fix (3.12.1, 3.13.2, 3.14.0).") in lines
 
 
+def test_the_matrix_says_per_environment_where_behaviour_and_version_disagree():
+    from reports import matrix
+
+    def report(keras, verdict):
+        return {"environment": {"python": "3.11.7", "tensorflow": "2.21.0",
+                                "keras": {"version": keras, "module": "keras._tf_keras.keras"}},
+                "advisories": [{"id": "CVE-2026-1462", "verdict": verdict, "detail": "ValueError: refused"}]}
+
+    # A vendor's Keras 3.13.1 with the backport, beside the upstream 3.13.2: only the first disagrees.
+    rows = matrix._merge_advisories({"vendor-3.13.1": report("3.13.1", "refused"), "3.13.2": report("3.13.2", "refused")})
+    cells = next(r for r in rows if r["id"] == "CVE-2026-1462")["cells"]
+    assert cells["vendor-3.13.1"]["disagreement"] == catalogue.IN_RANGE_BUT_REFUSED
+    assert cells["3.13.2"]["disagreement"] is None
+    lines = matrix.findings_grid({"environments": [{"name": "vendor-3.13.1"}, {"name": "3.13.2"}], "defects": [],
+                                  "advisories": rows})
+    said = [line for line in lines if "disagree" in line or line.startswith("- [CVE-2026-1462](#cve-2026-1462) on")]
+    assert said[1:] == ["- [CVE-2026-1462](#cve-2026-1462) on vendor-3.13.1: refused (the version is in the advisory's "
+                        "range: patched build?): keras 3.13.1 is before the recorded fix (3.12.1, 3.13.2, 3.14.0)."]
+
+
 # --- against the git history, where a clone is at hand ---------------------------------------------------------
 
 CLONES = {"keras": os.environ.get("TFGUIDE_KERAS_GIT"), "tf-keras": os.environ.get("TFGUIDE_TF_KERAS_GIT")}
