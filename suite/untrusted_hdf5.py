@@ -231,7 +231,9 @@ def deflate_bomb(head: bytes, fill: bytes, declared: int) -> tuple[bytes, int, i
     repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
     if compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH) != repeated:
         raise AssertionError("zlib did not compress a block the same after a full flush: cannot build the bomb")
-    stream = first + repeated * (count - 1) + repeated + compressor.flush()
+    # The final flush after a full flush is an empty last block whatever came before: the stream may hold the
+    # repeated block any number of times.
+    stream = first + repeated * count + compressor.flush()
     crc, piece_crc, piece_len, n = 0, zlib.crc32(block), len(block), count
     while n:
         if n & 1:

@@ -5,7 +5,8 @@ Registered into tests.mutants.CATALOGUE by `@mutant` on import (tests/mutants.py
 
 from __future__ import annotations
 
-from tests.mutants import NotApplicable, _advisory, _keras3_src, _tar_extraction_unfiltered, _unsafe_from_config
+from tests.mutants import (NotApplicable, _advisory, _hdf5_advisory, _keras3_src, _tar_extraction_unfiltered,
+                           _unsafe_from_config)
 
 
 @_advisory("get_file extracts tar members unfiltered ('../' members and links out of the directory followed)",
@@ -29,9 +30,6 @@ def torch_module_wrapper_from_config_unscoped_is_unsafe():
 
 
 # --- decompression bombs (suite/test_keras_advisories_hdf5.py): each removes one bound of Keras 3.15.1 ---------
-
-from tests.mutants import _hdf5_advisory  # noqa: E402
-
 
 def _saving_lib():
     return _keras3_src().saving.saving_lib
