@@ -273,7 +273,7 @@ class ConformancePlugin:
         counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
         run = {"partial": coverage["partial"], "why": coverage["why"], "specs_run": coverage["specs_run"]}
         return {"schema_version": SCHEMA_VERSION, "provenance": provenance, "environment": env, "run": run,
-                "summary": counts, "recipes": rows, "advisories": self._advisories()}
+                "summary": counts, "recipes": rows, "advisories": self._advisories(env)}
 
     def _results(self) -> dict[str, RecipeResult]:
         """Each recipe's specs, counted by how they ended, with what the report says about them."""
@@ -316,12 +316,14 @@ class ConformancePlugin:
             res.vulnerable.sort(key=lambda aid: (order.get(aid, len(order)), aid))
         return results
 
-    def _advisories(self) -> list[dict]:
+    def _advisories(self, env: dict | None = None) -> list[dict]:
         """One verdict per catalogued advisory, from what its specs observed: `vulnerable` when any of them
         saw the crafted file take effect, else `undetermined` when one failed (the reproduction itself
         broke: its failure is the detail), else `refused` when any saw it refused, else `not applicable`
         (with the reason); `not run` when none of its specs ran."""
         rows = []
+        env = env or {}
+        packages = catalogue.installed_packages(env)
         for advisory in catalogue.advisories().values():
             entries = [e for e in self.outcomes.values() if e["outcome"] is not None
                        and advisory.reproduced_by(e["recipe"], e["name"])]
@@ -343,7 +345,10 @@ class ConformancePlugin:
             rows.append({"id": advisory.id, "aliases": list(advisory.aliases), "recipe": advisory.recipes[0],
                          "recipes": list(advisory.recipes), "format": advisory.format, "verdict": verdict,
                          "detail": "; ".join(dict.fromkeys(details)), "payload": advisory.payload,
-                         "sentence": advisory.sentence, "fixed": advisory.fixed, "upstream": advisory.upstream})
+                         "sentence": advisory.sentence, "fixed": advisory.fixed, "upstream": advisory.upstream,
+                         # What the installed version implies against the catalogue's fix record, and where the
+                         # verdict (from behaviour alone) contradicts it: a vendor backport, or a wrong record.
+                         "version_check": advisory.version_check(verdict, packages, env.get("python")).as_dict()})
         return rows
 
     def pytest_sessionfinish(self, session):

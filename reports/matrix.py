@@ -274,10 +274,11 @@ def _merge_defects(recipes: list[dict], names: list[str]) -> list[dict]:
 def _merge_advisories(reports_by_env: dict[str, dict | None]) -> list[dict]:
     """One row per advisory (catalogue order, then any a report names that this catalogue lacks), one
     verdict per environment, with what the advisory is as the newest report describes it."""
+    advisories = catalogue.advisories()
     rows: dict[str, dict] = {aid: {"id": a.id, "aliases": list(a.aliases), "format": a.format,
                                    "payload": a.payload, "fixed": a.fixed, "upstream": a.upstream,
                                    "sentence": a.sentence, "cells": {}}
-                             for aid, a in catalogue.advisories().items()}
+                             for aid, a in advisories.items()}
     for report in reports_by_env.values():
         for found in (report or {}).get("advisories", []):
             rows.setdefault(found["id"], {key: found.get(key, "") for key in
@@ -291,6 +292,11 @@ def _merge_advisories(reports_by_env: dict[str, dict | None]) -> list[dict]:
             elif row["id"] in found:
                 row["cells"][name] = {"verdict": found[row["id"]]["verdict"],
                                       "detail": found[row["id"]].get("detail", "")}
+                if row["id"] in advisories:  # the verdict against this catalogue's fix record (reports of any age)
+                    env = report.get("environment") or {}
+                    check = advisories[row["id"]].version_check(
+                        found[row["id"]]["verdict"], catalogue.installed_packages(env), env.get("python"))
+                    row["cells"][name].update(disagreement=check.disagreement, version_note=check.note)
             else:
                 row["cells"][name] = {"verdict": NO_DATA, "detail": "this environment's report does not verify it"}
     return list(rows.values())
@@ -498,6 +504,12 @@ def findings_grid(matrix: dict) -> list[str]:
         else:
             parts += [f"  - on {', '.join(envs)}: {effect}" for effect, envs in effects.items()]
     parts.append("")
+    disagree = [(a["id"], n, a["cells"][n]) for a in advisories for n in names if a["cells"][n].get("disagreement")]
+    if disagree:  # a vendor's backport, a build from another branch, or a fix record to correct
+        parts += ["Behaviour and version disagree (the verdict is the behaviour's; the version is set against the "
+                  "releases `reports/catalogue.toml` records as fixed):", "",
+                  *[f"- {render.link(aid)} on {name}: {cell['disagreement']}: {cell['version_note']}."
+                    for aid, name, cell in disagree], ""]
     return parts
 
 

@@ -279,7 +279,21 @@ def advisories_markdown(advisories: list[dict]) -> list[str]:
                       disable_numparse=True), ""]
     parts += [f"- {advisory_line(a)}" for a in advisories]
     parts.append("")
-    return parts
+    return parts + version_disagreements(advisories)
+
+
+def version_disagreements(advisories: list[dict]) -> list[str]:
+    """Where the verdict (behaviour) and the installed version (the catalogue's fix record) disagree: a vendor's
+    backport, a build from another branch, or a record to correct. Reports without `version_check` (written before
+    it existed) and agreements say nothing."""
+    found = [a for a in advisories if (a.get("version_check") or {}).get("disagreement")]
+    if not found:
+        return []
+    return ["### Behaviour and version disagree", "",
+            "The verdict is what the crafted file did here; the installed version, set against the releases "
+            "`reports/catalogue.toml` records as fixed, says otherwise:", "",
+            *[f"- {link(a['id'])}: {a['version_check']['disagreement']}: {a['version_check']['note']}."
+              for a in found], ""]
 
 
 def advisory_line(a: dict) -> str:

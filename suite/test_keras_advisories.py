@@ -259,6 +259,30 @@ def test_lambda_from_config_does_not_run_bytecode_without_a_safe_mode_argument(t
 
 
 @config_json
+def test_torch_module_wrapper_from_config_does_not_unpickle_without_a_safe_mode_argument(tmp_path, advisory):
+    # CVE-2026-12484: the guide's from_config round trip with a TorchModuleWrapper config someone else wrote; outside
+    # load_model no safe-mode scope is open, and before #23048 from_config read that as "unsafe".
+    if not hasattr(keras.layers, "TorchModuleWrapper"):
+        advisory.not_applicable("CVE-2026-12484", "this Keras has no TorchModuleWrapper")
+    try:
+        import torch
+    except ImportError:
+        advisory.not_applicable("CVE-2026-12484", "the torch package is not installed: TorchModuleWrapper.from_config "
+                                                  "fails at `import torch`, before it unpickles anything")
+    import base64
+    import io
+
+    marker = tmp_path / "unpickled"
+    blob = io.BytesIO()
+    torch.save(Touch(marker), blob)
+    config = {"name": "torch", "module": base64.b64encode(blob.getvalue()).decode(), "output_shape": None}
+    result = advisory.load("probe_torch_from_config", config=json.dumps(config), marker=str(marker))
+    advisory.judge("CVE-2026-12484", result, lambda seen: (
+        "TorchModuleWrapper.from_config unpickled the module in the config (torch.load ran the pickle's code)"
+        if seen["marker"] else None))
+
+
+@config_json
 def test_model_from_yaml_does_not_construct_python_objects(tmp_path, advisory):
     if not hasattr(keras.models, "model_from_yaml"):
         advisory.not_applicable("CVE-2021-37678", "this Keras has no model_from_yaml (Keras 3 never had it)")
@@ -306,3 +330,15 @@ def test_get_file_extraction_does_not_create_links_named_out_of_its_directory(tm
     _extraction(tmp_path, advisory, "CVE-2026-12482", [
         ("symlink_name", [("../../escape_symlink", "symlink", "ok.txt")], "escape_symlink"),
         ("hardlink_name", [("../../escape_hardlink.txt", "hardlink", "ok.txt")], "escape_hardlink.txt")])
+
+
+@data_loader
+def test_get_file_extraction_writes_nothing_outside_its_directory(tmp_path, advisory):
+    # CVE-2024-55459 names no carrier ("write arbitrary files ... via a crafted tar file" through get_file, Keras
+    # 3.7.0; disputed, keras-team/keras#20766): the three a tar file has, each with a member written through it.
+    # Relative paths go up from the extraction directory into tmp_path/c1/c2/cache (outside datasets/).
+    _extraction(tmp_path, advisory, "CVE-2024-55459", [
+        ("dotdot_member", [("../../escape_member.txt", "file", "x\n")], "escape_member.txt"),
+        ("relative_symlink", [("rel", "symlink", "../.."), ("rel/escape_rel.txt", "file", "x\n")], "escape_rel.txt"),
+        ("absolute_symlink", [("abs", "symlink", str(tmp_path / "outside")), ("abs/escape_abs.txt", "file", "x\n")],
+         "escape_abs.txt")])

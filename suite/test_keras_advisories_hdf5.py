@@ -14,18 +14,25 @@ same address-space limit as the shape bombs; when a control fails, the spec fail
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
-from suite.untrusted_hdf5 import (BOMB_SHAPE, CANARY, canary_through, craft, external_link, external_storage,
-                                  npz_pickle_archive, shape_bomb, top_group_link, virtual_dataset)
+from suite.untrusted_hdf5 import (BOMB_SHAPE, CANARY, EXTRACT_BOMB_DECLARED, EXTRACT_FILE_LIMIT, ZIP_BOMB_DECLARED,
+                                  asset_extraction_bomb, canary_through, craft, external_link, external_storage,
+                                  npz_pickle_archive, npz_shape_bomb_archive, save_dense, shape_bomb, top_group_link,
+                                  virtual_dataset, zip_member_bomb)
 
 PROBES = "suite.untrusted_hdf5"
 CANARY_KERNEL = CANARY.ravel().tolist()
 # The shape bomb declares 64 GiB; the child may map 2 GiB more than it has when it starts (TensorFlow's
 # own mappings are already counted): a legitimate load fits, an attempt at the declared size cannot.
 HEADROOM = 2 * 2**30
-LIMIT = f"{HEADROOM / 2**30:g} GiB of address-space headroom"
+# A member that inflates grows the child step by step until the limit stops it: the time that takes grows with the
+# headroom (here 4.4 s at 2 GiB, 1.2 s at 512 MiB, 0.7 s at 256 MiB, where the legitimate files still loaded).
+# A legitimate file that does not load under it fails the spec (undetermined), never makes a verdict.
+INFLATE_HEADROOM = 2**29
 DECLARED = f"{BOMB_SHAPE[0] * BOMB_SHAPE[1] * 4 / 2**30:.0f} GiB"
 
 
@@ -64,9 +71,9 @@ def _said(observation: dict, tmp_path, took_effect: str | None) -> str:
     if wrapped:
         error = f"{error.split(':')[0]}: ... {wrapped.group(1)}"
     error = error if len(error) <= 240 else error[:240] + "..."
-    caught = observation.get("memory_errors")
+    caught = observation.get("memory_errors")  # "Type: message" of each bound hit (memory, or file size)
     if caught and caught[0] not in error:  # the loader caught it and reported something else
-        error = f"MemoryError: {caught[0]}, reported as {error}"
+        error = f"{caught[0]}, reported as {error}"
     return f"{took_effect} ({error})" if took_effect else f"refused: {error}"
 
 
@@ -90,31 +97,43 @@ def _judge_canary(advisory, advisory_id: str, tmp_path, variants: dict) -> None:
               "read the canary", tmp_path)
 
 
-def _judge_bomb(advisory, advisory_id: str, tmp_path, loader: str, suffixes: tuple[str, ...]) -> None:
-    """Each legitimate file (the control) and its shape bomb, loaded by `loader` under HEADROOM. The
-    legitimate files load first: a later MemoryError, or the child's death by the limit, is the bomb's."""
+def _limit(headroom: int) -> str:
+    return f"{headroom / 2**30:g} GiB of address-space headroom"
+
+
+def _judge_bomb(advisory, advisory_id: str, tmp_path, loader: str, suffixes: tuple[str, ...], make=None,
+                declared: str = DECLARED, attempt: str | None = None, headroom: int = HEADROOM, **bounds) -> None:
+    """Each legitimate file (the control) and its bomb, loaded by `loader` under HEADROOM. The legitimate
+    files load first: a later MemoryError, or the child's death by the limit, is the bomb's. The bomb is the
+    HDF5 shape bomb, or `make(copy of the legitimate file)`; `bounds` go to the probe (a file-size bound)."""
     controls, bombs = {}, {}
     for suffix in suffixes:
-        legit, crafted, _, _ = craft(tmp_path / f"shape-bomb{suffix.replace('.', '-')}", suffix, shape_bomb)
+        directory = tmp_path / f"bomb{suffix.replace('.', '-')}"
+        if make is None:
+            legit, crafted, _, _ = craft(directory, suffix, shape_bomb)
+        else:
+            directory.mkdir(parents=True)
+            legit = save_dense(directory / f"legit{suffix}")
+            crafted = make(Path(shutil.copyfile(legit, directory / f"crafted{suffix}")))
         controls[f"legit{suffix}"] = [loader, str(legit)]
         bombs[f"bomb{suffix}"] = [loader, str(crafted)]
     result = advisory.load(f"{PROBES}:probe_variants", variants={**controls, **bombs}, watch_memory=True,
-                           memory_headroom=HEADROOM)
+                           memory_headroom=headroom, **bounds)
     if result.status == "memory":  # the child died of the limit: its last line says what it was loading
         loading = re.findall(r"probe: loading (\S+)", result.output)
         assert loading and loading[-1] in bombs, (
-            f"control: the legitimate file did not load under {LIMIT}: {result.output[-500:]}")
+            f"control: the legitimate file did not load under {_limit(headroom)}: {result.output[-500:]}")
         advisory.vulnerable(advisory_id, f"loading {loading[-1]} with {loader} made the child die of its address-"
-                                         f"space limit: the loader tried to allocate the declared {DECLARED}")
+                                         f"space limit: the loader tried to allocate the declared {declared}")
     seen = _observed(result)
     broken = {name: o["error"] or o["memory_errors"] for name, o in seen.items()
               if name in controls and (o["status"] == "raised" or o["memory_errors"])}
-    assert not broken, f"control: the legitimate files must load under {LIMIT}: {broken}"
+    assert not broken, f"control: the legitimate files must load under {_limit(headroom)}: {broken}"
     # The legitimate load just before raised none: a MemoryError now is the bomb's, whatever Keras reported.
     tried = [name for name in bombs if seen[name]["memory_errors"]]
     _conclude(advisory, advisory_id, {name: seen[name] for name in bombs}, tried,
-              f"{loader} tried to allocate the declared {DECLARED} (MemoryError under the limit)",
-              "tried to allocate", tmp_path)
+              attempt or f"{loader} tried to allocate the declared {declared} (MemoryError under the limit)",
+              "tried to allocate" if attempt is None else "hit the bound", tmp_path)
 
 
 # --- pickled NumPy weights ------------------------------------------------------------------------------
@@ -194,3 +213,45 @@ def test_an_hdf5_shape_bomb_in_a_model_file_is_refused_before_allocating(tmp_pat
 def test_an_hdf5_shape_bomb_is_refused_by_the_file_editor_before_allocating(tmp_path, advisory):
     # The editor's bound (3.14.0 / 3.12.1 / 3.13.2) came before load_weights' (3.15.0 / 3.12.3): see above.
     _judge_bomb(advisory, "CVE-2026-0897", tmp_path, "file_editor", (".weights.h5", ".keras"))
+
+
+# --- archive members that declare far more than they store (decompression bombs) ---------------------------------
+# Security fixes without an advisory: keras-team/keras#23010, #23016, #23101; #23212 reported what is left. Each
+# crafted member is honest (it inflates to what it declares); the sandbox's bounds stop the load long before that.
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"
+
+
+@pytest.mark.recipe("keras.save_model")
+def test_a_keras_file_whose_config_declares_gigabytes_is_refused_before_inflating(tmp_path, advisory):
+    # config.json is the first thing load_model reads, in any safe mode: a few MiB inflating to 4 GiB of JSON
+    _judge_bomb(advisory, "KERAS-23010", tmp_path, "load_model", (".keras",), make=zip_member_bomb,
+                declared=_mib(ZIP_BOMB_DECLARED), headroom=INFLATE_HEADROOM)
+
+
+@pytest.mark.recipe("keras.save_model")
+def test_npz_weights_declaring_gigabytes_are_refused_before_allocating(tmp_path, advisory):
+    # The loader reads model.weights.npz when the archive has no model.weights.h5 (as KERAS-NPZ-PICKLE does);
+    # NumPy allocates what a .npy header declares before reading any data.
+    _judge_bomb(advisory, "KERAS-23016", tmp_path, "load_model", (".keras",), make=npz_shape_bomb_archive)
+
+
+@pytest.mark.recipe("keras.save_model")
+def test_an_archive_member_declaring_hundreds_of_mib_is_not_extracted_to_disk(tmp_path, advisory):
+    # An archive of more than three members is extracted to disk for the asset store. The child may write no file
+    # over EXTRACT_FILE_LIMIT (its temporary directories under tmp_path): a write past it is the attempt.
+    _judge_bomb(advisory, "KERAS-23101", tmp_path, "load_model", (".keras",), make=asset_extraction_bomb,
+                declared=_mib(EXTRACT_BOMB_DECLARED),
+                attempt=f"load_model extracted a member declaring {_mib(EXTRACT_BOMB_DECLARED)} to disk, past the "
+                        f"{_mib(EXTRACT_FILE_LIMIT)} file-size bound",
+                file_limit=EXTRACT_FILE_LIMIT, tmp=str(tmp_path / "tmp"))
+
+
+@pytest.mark.recipe("keras.save_weights")
+def test_the_file_editor_refuses_a_config_declaring_gigabytes(tmp_path, advisory):
+    # keras-team/keras#23212: KerasFileEditor reads config.json and metadata.json unbounded (#23303 bounds them on
+    # master, in no release up to 3.15.1). No control beyond the legitimate file: the day a release refuses the
+    # bomb, the refusal is the verdict.
+    _judge_bomb(advisory, "KERAS-23212", tmp_path, "file_editor", (".keras",), make=zip_member_bomb,
+                declared=_mib(ZIP_BOMB_DECLARED), headroom=INFLATE_HEADROOM)

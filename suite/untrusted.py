@@ -312,6 +312,20 @@ def probe_from_config(variants: list[dict]) -> dict:
     return observed
 
 
+def probe_torch_from_config(config: str, marker: str) -> dict:
+    """CVE-2026-12484: keras.layers.TorchModuleWrapper.from_config(config) with no safe_mode argument, outside any
+    safe-mode scope; when the marker did not appear, the control: from_config(config, safe_mode=False)."""
+    wrapper = keras.layers.TorchModuleWrapper
+
+    def rebuild(**kwargs):
+        return wrapper.from_config(json.loads(config), **kwargs)
+
+    Path(marker).unlink(missing_ok=True)
+    main = observe(rebuild, marker, None)
+    second = None if main["marker"] else observe(lambda: rebuild(safe_mode=False), marker, None)
+    return {"from_config": {"main": main, "control": second}}
+
+
 def probe_yaml(text: str, marker: str) -> dict:
     """keras.models.model_from_yaml(text), which TF 2.6 removed (it raises RuntimeError since)."""
     return {"yaml": {"main": observe(lambda: keras.models.model_from_yaml(text), marker, None), "control": None}}

@@ -171,6 +171,154 @@ def npz_pickle_archive(path: Path, marker: Path) -> Path:
     return rewrite_archive(path, swap)
 
 
+# --- ZIP and npz members that declare far more than they store (keras-team/keras#23010, #23016, #23101) -------
+
+# Just over the 4 GiB floor of #23010's check (and 100 times what is stored): the member a reader inflating it
+# whole must allocate, which the sandbox's 2 GiB of headroom cannot hold.
+ZIP_BOMB_DECLARED = 4 * 2**30 + 2**26
+# Past the 256 MiB floor of #23101's extraction check; the probe bounds the files the child may write far below it.
+EXTRACT_BOMB_DECLARED = 2**28 + 2**24
+EXTRACT_FILE_LIMIT = 2**24
+_BLOCK = 2**20
+
+
+def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """zlib's crc32_combine: the CRC-32 of A + B from those of A and B and B's length (GF(2) matrices), so the
+    CRC of gigabytes of repeated blocks costs a few hundred operations instead of reading them."""
+    def times(mat, vec):
+        out, i = 0, 0
+        while vec:
+            if vec & 1:
+                out ^= mat[i]
+            vec >>= 1
+            i += 1
+        return out
+
+    def square(mat):
+        return [times(mat, mat[n]) for n in range(32)]
+
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]
+    even = square(odd)
+    odd = square(even)
+    while True:
+        even = square(odd)
+        if len2 & 1:
+            crc1 = times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = square(even)
+        if len2 & 1:
+            crc1 = times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+def deflate_bomb(head: bytes, fill: bytes, declared: int) -> tuple[bytes, int, int]:
+    """A raw DEFLATE stream of `head` followed by `fill` repeated up to at least `declared` bytes, built in the
+    time of its compressed size (a few MiB): after a full flush the compressor starts afresh, so every further
+    block of `fill` compresses to the same bytes. Returns (stream, size, CRC-32) of the whole content."""
+    import zlib
+
+    block = fill * (_BLOCK // len(fill))
+    count = -(-(declared - len(head)) // len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    if compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH) != repeated:
+        raise AssertionError("zlib did not compress a block the same after a full flush: cannot build the bomb")
+    # The final flush after a full flush is an empty last block whatever came before: the stream may hold the
+    # repeated block any number of times.
+    stream = first + repeated * count + compressor.flush()
+    crc, piece_crc, piece_len, n = 0, zlib.crc32(block), len(block), count
+    while n:
+        if n & 1:
+            crc = _crc32_combine(crc, piece_crc, piece_len)
+        piece_crc, piece_len, n = _crc32_combine(piece_crc, piece_crc, piece_len), piece_len * 2, n >> 1
+    return stream, len(head) + count * len(block), _crc32_combine(zlib.crc32(head), crc, count * len(block))
+
+
+class _Deflated:
+    """A compressor for zipfile's member writer that hands over a finished DEFLATE stream."""
+
+    def __init__(self, stream: bytes):
+        self.stream = stream
+
+    def compress(self, data: bytes) -> bytes:
+        return b""
+
+    def flush(self) -> bytes:
+        return self.stream
+
+
+def _write_members(path: Path, members: dict[str, bytes], bombs: dict[str, tuple[bytes, int, int]]) -> Path:
+    """Write the archive `path`: `members` stored as Keras stores them, each of `bombs` as its (DEFLATE stream,
+    size, CRC): an honest ZIP64 member whose content is what the stream inflates to."""
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name, data in members.items():
+            if name not in bombs:
+                archive.writestr(name, data)
+                continue
+            stream, size, crc = bombs[name]
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as member:
+                # zipfile's writer counts and checksums what passes through it; the content never does here
+                member._compressor = _Deflated(stream)
+                member._file_size, member._crc = size, crc
+    with zipfile.ZipFile(tmp) as archive:  # the archive says what it declares, and starts as the real member
+        for name, (_, size, _) in bombs.items():
+            if archive.getinfo(name).file_size != size or not archive.open(name).read(len(members[name])) == members[name]:
+                raise AssertionError(f"the crafted member {name} does not read back as written")
+    tmp.replace(path)
+    return path
+
+
+def zip_member_bomb(path: Path, member: str = "config.json") -> Path:
+    """A copy of the '.keras' archive at `path` whose `member` is its real content followed by spaces (JSON still:
+    inflated whole, it is the same config) up to ZIP_BOMB_DECLARED, stored deflated in about 4 MiB."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    return _write_members(path, members, {member: deflate_bomb(members[member], b" ", ZIP_BOMB_DECLARED)})
+
+
+def asset_extraction_bomb(path: Path) -> Path:
+    """A copy of the '.keras' archive at `path` with a fourth member, assets/padding.bin: EXTRACT_BOMB_DECLARED
+    zero bytes deflated into about 300 KiB. With more than three members the loader extracts the archive to disk
+    for its asset store."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members["assets/padding.bin"] = b""
+    return _write_members(path, members, {"assets/padding.bin": deflate_bomb(b"", b"\0", EXTRACT_BOMB_DECLARED)})
+
+
+def npz_shape_bomb_archive(path: Path) -> Path:
+    """A copy of the '.keras' archive at `path` whose HDF5 weights are replaced by a model.weights.npz (which the
+    loader reads when the archive has no model.weights.h5) holding, for the Dense layer, a .npy member whose
+    header declares a float32 array of BOMB_SHAPE (64 GiB) and no data: a few hundred bytes each."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": BOMB_SHAPE})
+    # The store's key is the layer's path in the model: by class name in Keras 3 ('layers/dense'), the other
+    # layouts for the versions that name it otherwise. Not "__root__": #23016 checks only the layers' keys.
+    keys = ("layers/dense", "layers/d", "_layer_checkpoint_dependencies/dense", "_layer_checkpoint_dependencies/d")
+    bomb = {f"{key}.npy": header.getvalue() for key in keys}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as npz:  # np.savez's layout: one stored .npy member per key
+        for name, data in bomb.items():
+            npz.writestr(name, data)
+
+    def swap(members: dict[str, bytes]) -> None:
+        del members[WEIGHTS_MEMBER]
+        members[NPZ_MEMBER] = buffer.getvalue()
+
+    return rewrite_archive(path, swap)
+
+
 # --- probes (in the sandbox's child process) -------------------------------------------------------------
 # Each probe returns observations only; the spec decides the verdict.
 
@@ -218,13 +366,21 @@ def _open_in_file_editor(path: str, seen: dict) -> None:
 LOADERS = {"load_model": _load_model, "load_weights": _load_weights, "file_editor": _open_in_file_editor}
 
 
+def _is_bound(exc_type, exc) -> bool:
+    """MemoryError (the address-space bound), or EFBIG: a write past the file-size bound (RLIMIT_FSIZE)."""
+    import errno
+
+    return issubclass(exc_type, MemoryError) or (issubclass(exc_type, OSError)
+                                                 and getattr(exc, "errno", None) == errno.EFBIG)
+
+
 def _watching_memory_errors(load: Callable[[], None], caught: list[str]) -> None:
     """load(), noting every MemoryError raised in it, even one the loader catches: Keras 3 collects a
     layer's loading error and may report a later one in its place (3.15.0 says "expected 2 variables, but
     received 0" after a refused or failed first read), so the final message alone can hide an attempt."""
     def in_frame(frame, event, arg):
-        if event == "exception" and issubclass(arg[0], MemoryError) and str(arg[1]) not in caught:
-            caught.append(str(arg[1]))
+        if event == "exception" and _is_bound(arg[0], arg[1]) and f"{arg[0].__name__}: {arg[1]}" not in caught:
+            caught.append(f"{arg[0].__name__}: {arg[1]}")
         return in_frame
 
     def on_call(frame, event, arg):
@@ -238,10 +394,27 @@ def _watching_memory_errors(load: Callable[[], None], caught: list[str]) -> None
         sys.settrace(None)
 
 
-def probe_variants(variants: dict[str, list[str]], watch_memory: bool = False) -> dict[str, dict]:
+def _bound_files(tmp: str, limit: int) -> None:
+    """In this child: no file larger than `limit` bytes (a write past it fails with EFBIG instead of killing the
+    child with SIGXFSZ), and temporary directories (the loader's extraction) under `tmp`, in the spec's tmp_path."""
+    import resource
+    import signal
+    import tempfile
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    Path(tmp).mkdir(parents=True, exist_ok=True)
+    tempfile.tempdir = tmp
+
+
+def probe_variants(variants: dict[str, list[str]], watch_memory: bool = False, file_limit: int | None = None,
+                   tmp: str | None = None) -> dict[str, dict]:
     """Load each file of {variant: [loader, path]} in turn (LOADERS; the default safe mode) in this one
     child. Per variant: status returned / raised / absent, the error, the (2, 3) kernel read (flat), and
-    with `watch_memory` the MemoryErrors raised during the load, caught or not."""
+    with `watch_memory` the MemoryErrors raised during the load, caught or not (and writes past `file_limit`,
+    which bounds the files this child may write, its temporary directories going to `tmp`)."""
+    if file_limit:
+        _bound_files(tmp, file_limit)
     seen = {}
     for name, (loader, path) in variants.items():
         # A child that dies of the address-space limit leaves only its output: this line says which file.

@@ -353,6 +353,16 @@ def test_a_reproduced_advisory_makes_its_recipe_vulnerable_and_the_headline_says
     # (column widths depend on the catalogue's advisories: match the cells, not the padding)
     assert re.search(r"\| \[CVE-2025-9905\]\(#cve-2025-9905\) +\| \.h5 +\| 🔒 \*\*vulnerable\*\* ", markdown)
     assert re.search(r"\| \[CVE-2024-3660\]\(#cve-2024-3660\) +\| \.keras +\| ✓ refused ", markdown)
+    # The installed version against the catalogue's fix record, per advisory, beside the verdict (never deciding
+    # it): on Keras >= 3.12 a reproduced CVE-2025-9905 is past its recorded fix, and the report says so.
+    env = report["environment"]
+    packages = catalogue.installed_packages(env)
+    for a in report["advisories"]:
+        expected = catalogue.advisories()[a["id"]].version_check(a["verdict"], packages, env["python"])
+        assert a["version_check"] == expected.as_dict()
+    check = next(a for a in report["advisories"] if a["id"] == "CVE-2025-9905")["version_check"]
+    assert (check["disagreement"] == catalogue.PAST_FIX_BUT_VULNERABLE) == (check["says"] == "fixed")
+    assert ("### Behaviour and version disagree" in markdown) == (check["says"] == "fixed")
 
 
 def test_a_note_left_by_a_skipped_spec_replaces_its_skip_reason(mini_suite):
