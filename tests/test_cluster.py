@@ -280,7 +280,8 @@ def test_compare_divides_cluster_rows_of_the_same_configuration_and_refuses_othe
     cluster_report.merge_into(c, [_row("cluster/2-workers-x1/b128", 2, 250.0, device_type="GPU")], {})
     assert compare.main([str(a / "benchmarks.json"), str(b / "benchmarks.json")]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^faster +2\.500 +\[[\d.]+, [\d.]+\] +cluster +cluster/2-workers-x1/b128 +100 ±10\.0% +250 ±4\.0%",
+    assert re.search(r"^faster +2\.500 +\[[\d.]+, [\d.]+\] +95 % +cluster +cluster/2-workers-x1/b128 +100 ±10\.0% +250 "
+                     r"±4\.0%",
                      out, re.M), out
     assert compare.main([str(a / "benchmarks.json"), str(c / "benchmarks.json")]) == 1
     assert "refused: cluster cluster/2-workers-x1/b128: configuration differs (device_type: None vs 'GPU')" in (
