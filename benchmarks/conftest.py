@@ -120,8 +120,6 @@ def _refuse_pytest_benchmark_flags(config) -> None:
 def pytest_configure(config):
     if _under_xdist(config):
         raise pytest.UsageError(XDIST_REFUSAL)
-    config.addinivalue_line("markers", "micro: a tf.data microbenchmark (pytest-benchmark's `benchmark` fixture; "
-                                       "benchmarks/micro/)")
     _refuse_pytest_benchmark_flags(config)
     if config.getoption("budget", None) is not None and config.getoption("budget") <= 0:
         raise pytest.UsageError("--budget takes a positive number of minutes")
@@ -415,25 +413,15 @@ def recorder(pytestconfig, plan, budget, watchdog, progress, tf):
 
 
 def _to_pytest_benchmark(config, built: dict) -> int:
-    """Every row of the written report, as pytest-benchmark's own records in its session: it then saves them with
-    the microbenchmarks (one file per run), compares them and applies --benchmark-compare-fail. How many."""
+    """Every row of the written report handed to pytest-benchmark's session (benchmarks/export.py): it then saves
+    them with the microbenchmarks (one file per run), tables them and applies --benchmark-compare-fail. Not with
+    --benchmark-disable, which asks for no statistics. How many."""
     bs = _benchmark_session(config)
     if bs is None or bs.disabled:
         return 0
-    from types import SimpleNamespace
-
-    from pytest_benchmark.stats import Metadata
-
     from benchmarks import export
 
-    entries = export.pytest_benchmark_entries(built)
-    for e in entries:
-        fixture = SimpleNamespace(name=e["name"], fullname=e["fullname"], group=e["group"], param=None, params=None,
-                                  extra_info=e["extra_info"], cprofile_stats=None, has_error=False)
-        record = Metadata(fixture, iterations=e["stats"]["iterations"], options=e["options"])
-        record.stats.data.extend(e["stats"]["data"])
-        bs.benchmarks.append(record)
-    return len(entries)
+    return export.into_session(bs, built)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -155,6 +155,25 @@ def pytest_benchmark_entries(report: dict, include_data: bool = True) -> list[di
     return out
 
 
+def into_session(bs, report: dict) -> int:
+    """The report's rows appended to pytest-benchmark's session `bs` (config._benchmarksession) as its own records
+    (pytest_benchmark.stats.Metadata, as its `benchmark` fixture makes them): at the session's end it saves them
+    (--benchmark-save/-autosave/-json), compares them (--benchmark-compare, --benchmark-compare-fail) and tables
+    them as it does its own. How many."""
+    from types import SimpleNamespace
+
+    from pytest_benchmark.stats import Metadata
+
+    entries = pytest_benchmark_entries(report)
+    for e in entries:
+        fixture = SimpleNamespace(name=e["name"], fullname=e["fullname"], group=e["group"], param=None, params=None,
+                                  extra_info=e["extra_info"], cprofile_stats=None, has_error=False)
+        record = Metadata(fixture, iterations=e["stats"]["iterations"], options=e["options"])
+        record.stats.data.extend(e["stats"]["data"])
+        bs.benchmarks.append(record)
+    return len(entries)
+
+
 def machine_info(report: dict) -> dict:
     """pytest-benchmark's machine_info from the report's environment (when no pytest session supplies its own)."""
     env = report.get("environment") or {}
