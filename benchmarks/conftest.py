@@ -168,7 +168,6 @@ def pytest_benchmark_update_commit_info(config, commit_info):
     commit, dirty = git_state(ROOT)
     if commit != NOT_A_CHECKOUT:
         commit_info.update(id=commit, dirty=bool(dirty))
-    commit_info.setdefault("project", "tfguide-conformance")
 
 
 @pytest.hookimpl(optionalhook=True)
