@@ -6,7 +6,6 @@
 - Bencher Metric Format (benchmarks-bencher.json): {row name: {measure: {value, lower_value, upper_value}}},
   `throughput` (Bencher's own measure: operations per second) for every row, and `time-to-quality` (seconds)
   for the time-to-quality rows; the lower and upper values are the interval's ends.
-
 - pytest-benchmark's JSON (`pytest_benchmark_doc`): one benchmark per row, its stats computed by pytest-benchmark's
   own `Stats` from the row's real rounds, each round's time divided by the examples it processed (seconds per
   example: pytest-benchmark's `ops` is then examples/s, and a quick run's rows stay comparable with a full run's,
@@ -81,8 +80,8 @@ def write(report: dict, report_dir: Path) -> list[Path]:
 # -- pytest-benchmark --------------------------------------------------------------------------------------
 
 PROJECT = "tfguide-conformance"
-# What one pytest-benchmark "iteration" is for each table: the rows' rates count examples (files for save/load
-# rows, per their `unit`), so one iteration is one of those and a round's time is divided by how many it held.
+# One pytest-benchmark "iteration" is one of what a row's rate counts (examples; files for save/load rows, per
+# their `unit`): a round's time is divided by how many it held. Every fullname is "benchmarks.json::<table>/<row>".
 SOURCE = "benchmarks.json"
 
 
