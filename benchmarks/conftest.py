@@ -297,6 +297,15 @@ def _within_budget(request):
     """A test whose turn comes once only the report's reserve is left is not run, and its groups are reported as not
     measured (benchmarks/budget.py): the run stays within its budget on a machine slower than the budget assumes."""
     budget, declared = _STATE.get("budget"), getattr(request.module, "BENCHMARK", None)
+    if _is_micro(request.node):
+        reason = micro_skip_reason(budget)
+        if reason:
+            if not _STATE.get("micro_skipped"):
+                _STATE["micro_skipped"] = True
+                progress = _STATE.get("recorder").progress if _STATE.get("recorder") else print
+                progress(f"[bench] micro: skipped ({reason})")
+            pytest.skip(reason)
+        return
     if budget is None or declared is None or not declared.budgets or not budget.exhausted():
         return
     reason = (f"not measured: the {budget.total_s / 60:.1f}-min budget was spent before its turn "
@@ -307,6 +316,16 @@ def _within_budget(request):
             skipped.add(group)
             recorder.skip(slot_of(request.node), group, reason, recipe=declared.recipe, budget=True)
     pytest.skip(reason)
+
+
+def micro_skip_reason(budget) -> str | None:
+    """Why a microbenchmark is not run now, or None. The budget plans no time for them (they are not a recipe's
+    rows), so they run only while the run is not behind it: once the time left no longer covers the report and the
+    set-up of the groups still to come, the rows come first. `pytest benchmarks -m micro` has no budget."""
+    if budget is not None and budget.behind():
+        return (f"not measured: the run is behind its {budget.total_s / 60:.1f}-min budget, and the recipes' rows "
+                f"come first (`pytest benchmarks -m micro` runs them alone)")
+    return None
 
 
 @pytest.fixture(scope="session")

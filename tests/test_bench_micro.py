@@ -73,3 +73,19 @@ def test_the_table_shows_each_operation_and_what_it_adds_over_batch(tmp_path, ca
     assert table.main([str(path)]) == 0 and capsys.readouterr().out == text
     path.write_text(json.dumps({"benchmarks": doc["benchmarks"][-1:]}))
     assert table.main([str(path)]) == 1 and "no tf.data microbenchmarks" in capsys.readouterr().err
+
+
+def test_the_microbenchmarks_yield_to_the_rows_once_the_run_is_behind_its_budget():
+    from benchmarks.budget import Budget
+    from benchmarks.conftest import micro_skip_reason
+
+    now = [100.0]
+
+    def budget(elapsed_s):
+        return Budget(total_s=180.0, weights={"data.numpy": 4.0, "keras.fit": 9.0}, started=now[0] - elapsed_s,
+                      clock=lambda: now[0], reserve_s=10.0)
+
+    assert micro_skip_reason(None) is None                  # pytest benchmarks -m micro: no budget, they run
+    assert micro_skip_reason(budget(20.0)) is None          # time left for the rows' set-up and the report
+    reason = micro_skip_reason(budget(160.0))               # 20 s left < the rows' set-up (1.5 x 13 s) + the report
+    assert reason.startswith("not measured: the run is behind its 3.0-min budget")

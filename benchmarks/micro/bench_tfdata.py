@@ -26,7 +26,8 @@ of an operation are timed, its per-batch and per-element cost with intervals fro
 (their ends combined the conservative way: both hold together with at least 90 %). No timing is asserted.
 
 `pytest benchmarks -m micro` runs these alone (no whole-run rows, no report); `pytest benchmarks --benchmark-skip`
-leaves them out.
+leaves them out. In a whole run they come with pass 1's tf.data groups and only while the run is not behind its
+budget (benchmarks/conftest.py, micro_skip_reason): the budget plans no time for them, and the rows come first.
 """
 
 from __future__ import annotations
