@@ -321,7 +321,8 @@ def _within_budget(request):
 def micro_skip_reason(budget) -> str | None:
     """Why a microbenchmark is not run now, or None. The budget plans no time for them (they are not a recipe's
     rows), so they run only while the run is not behind it: once the time left no longer covers the report and the
-    set-up of the groups still to come, the rows come first. `pytest benchmarks -m micro` has no budget."""
+    set-up of the groups still to come, the rows come first. `pytest benchmarks/micro` has no budget; with
+    `pytest benchmarks -m micro` only a run far past its budget would skip them."""
     if budget is not None and budget.behind():
         return (f"not measured: the run is behind its {budget.total_s / 60:.1f}-min budget, and the recipes' rows "
                 f"come first (`pytest benchmarks -m micro` runs them alone)")
