@@ -15,6 +15,14 @@ and every round its own limit (benchmarks/watchdog.py).
 A later pass's process is `pytest benchmarks --bench-child-pass K ...`: the same modules, only the tests that
 measure per pass (those using the `bench_pass` fixture), which write their rounds to a file for the parent.
 `python -m benchmarks.ab` starts the same processes with two interpreters.
+
+pytest-benchmark: the microbenchmarks (benchmarks/micro/, marker `micro`) use its `benchmark` fixture, and once
+the report is written every row of it is handed to pytest-benchmark's own session (benchmarks/export.py), so that
+its options act on the whole run as they would on any benchmark: `--benchmark-autosave` (on by default in the
+run's own process: `.benchmarks/` of the current directory, where pytest-benchmark and its `list`/`compare` look),
+`--benchmark-save`, `--benchmark-json`, `--benchmark-compare`, `--benchmark-compare-fail`, `--benchmark-storage`,
+its table and `--benchmark-histogram`. A flag that cannot work is refused at once with one line, never found out
+after a 15-minute run.
 """
 
 from __future__ import annotations
@@ -41,6 +49,11 @@ PER_PASS = "bench_pass"   # the fixture of every test that measures in every pas
 XDIST_REFUSAL = ("pytest benchmarks must run in a single process: drop -n/--dist (pytest-xdist workers would share "
                  "the cores and every timing would include the other workers' work). Run `pytest benchmarks` "
                  "or `pytest benchmarks --quick` on its own.")
+MICRO = "benchmark"         # the fixture of every microbenchmark (pytest-benchmark's)
+# pytest-benchmark's per-test time, when the command line leaves it at its default: the microbenchmarks' share of a
+# quick run (3 minutes) stays at about ten seconds, and every test keeps enough rounds for a 95 % interval.
+MICRO_MAX_TIME = {True: 0.25, False: 1.0}
+MICRO_MIN_ROUNDS = {True: 6, False: 10}
 _STATE: dict = {}
 
 
@@ -86,9 +99,28 @@ def _terminal(config):
     return terminal
 
 
+def _benchmark_session(config):
+    """pytest-benchmark's session, or None when the plugin is not installed (or disabled with -p no:benchmark)."""
+    return getattr(config, "_benchmarksession", None)
+
+
+def _refuse_pytest_benchmark_flags(config) -> None:
+    """pytest-benchmark's flags that could only fail at the end of the run are refused now, in one line each."""
+    if config.getoption("benchmark_compare_fail", None) and not config.getoption("benchmark_compare", None):
+        raise pytest.UsageError("--benchmark-compare-fail needs --benchmark-compare[=NNNN] (a run saved before in "
+                                "--benchmark-storage, default .benchmarks/; `pytest-benchmark list` lists them)")
+    if config.getoption("benchmark_histogram", None):
+        try:
+            import pygal  # noqa: F401
+        except ImportError:
+            raise pytest.UsageError("--benchmark-histogram needs pygal: pip install 'pytest-benchmark[histogram]' "
+                                    "(or read the plots of benchmarks.md, `python -m reports benchmarks DIR`)") from None
+
+
 def pytest_configure(config):
     if _under_xdist(config):
         raise pytest.UsageError(XDIST_REFUSAL)
+    _refuse_pytest_benchmark_flags(config)
     if config.getoption("budget", None) is not None and config.getoption("budget") <= 0:
         raise pytest.UsageError("--budget takes a positive number of minutes")
     # A pass of python -m benchmarks.ab works only while it holds the baton, from before TensorFlow's import.
@@ -103,6 +135,52 @@ def pytest_configure(config):
     _STATE["threads"] = fix_threads(tf)
     # The budget counts from the process's start: the interpreter and TensorFlow's import are part of the run.
     _STATE["started"] = time.monotonic() - process_age_s()
+
+
+def pytest_sessionstart(session):
+    """The run's own process saves its rows into pytest-benchmark's storage under --benchmark-autosave's name unless
+    --benchmark-save/--benchmark-autosave say otherwise; a later pass's process saves nothing (the parent's file holds
+    its rounds). The name is the checkout's commit (pytest-benchmark's own is the current directory's)."""
+    bs = _benchmark_session(session.config)
+    if bs is None:
+        return
+    if child_pass(session.config) is not None:
+        bs.save = bs.autosave = bs.json = None
+        return
+    if bs.compare_fail and not bs.compared_mapping:
+        raise pytest.UsageError(f"--benchmark-compare-fail: no saved run matches --benchmark-compare in {bs.storage} "
+                                f"(`pytest-benchmark --storage {bs.storage} list` lists them)")
+    if not (bs.save or bs.autosave) and not bs.disabled:
+        from pytest_benchmark.utils import get_current_time
+
+        from tfguide.provenance import NOT_A_CHECKOUT, git_state
+
+        commit, dirty = git_state(ROOT)
+        bs.autosave = "_".join([commit if commit != NOT_A_CHECKOUT else "unversioned", get_current_time()]
+                               + (["uncommitted-changes"] if dirty else []))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_commit_info(config, commit_info):
+    """The checkout's commit, not the current directory's (pytest-benchmark asks git where pytest was started)."""
+    from tfguide.provenance import NOT_A_CHECKOUT, git_state
+
+    commit, dirty = git_state(ROOT)
+    if commit != NOT_A_CHECKOUT:
+        commit_info.update(id=commit, dirty=bool(dirty))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """What changes these figures besides the machine: the TensorFlow and Keras under test (a comparison of two
+    runs with different ones says so: pytest-benchmark warns when machine_info differs)."""
+    from importlib import metadata
+
+    for name in ("tensorflow", "tensorflow-cpu", "tf-nightly", "keras", "tf-keras"):
+        try:
+            machine_info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
 
 
 def _budget_seconds(config) -> float:
@@ -128,6 +206,7 @@ def pytest_collection_modifyitems(session, config, items):
     bench = [i for i in items if Path(str(i.path)).parent.name == "benchmarks"]
     if _under_xdist(config) and bench:
         raise pytest.UsageError(XDIST_REFUSAL)
+    _configure_micro(config, items)
     if not bench:
         return
     index = {id(item): n for n, item in enumerate(items)}
@@ -139,6 +218,30 @@ def pytest_collection_modifyitems(session, config, items):
             items[:] = [i for i in items if PER_PASS in getattr(i, "fixturenames", ())]
     items.sort(key=lambda item: (SLOT_ORDER.get(slot_of(item), 0), _scalable(item), index[id(item)]))
     _STATE["budget"] = _make_budget(config, items, child)
+
+
+def _is_micro(item) -> bool:
+    return MICRO in getattr(item, "fixturenames", ())
+
+
+def _configure_micro(config, items) -> None:
+    """The microbenchmarks' time per test and rounds, unless the command line set them (pytest-benchmark's options
+    win then); without pytest-benchmark they are skipped, saying why."""
+    quick = bool(config.getoption("quick"))
+    if _benchmark_session(config) is None:
+        skip = pytest.mark.skip(reason="pytest-benchmark is not installed (pip install pytest-benchmark)")
+        for item in items:
+            if _is_micro(item):
+                item.add_marker(skip)
+        return
+    settings = {}
+    if str(config.getoption("benchmark_max_time")) == "1.0":       # pytest-benchmark's default
+        settings["max_time"] = MICRO_MAX_TIME[quick]
+    if config.getoption("benchmark_min_rounds") == 5:              # likewise
+        settings["min_rounds"] = MICRO_MIN_ROUNDS[quick]
+    for item in items:
+        if _is_micro(item) and settings and item.get_closest_marker("benchmark") is None:
+            item.add_marker(pytest.mark.benchmark(**settings))
 
 
 def _make_budget(config, items, child: bool) -> budget_mod.Budget:
@@ -175,7 +278,8 @@ def pytest_runtestloop(session):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     budget, watchdog = _STATE.get("budget"), _STATE.get("watchdog")
-    _STATE["previous_slot"], _STATE["current_slot"] = _STATE.get("current_slot"), slot_of(item)
+    if not _is_micro(item):  # a microbenchmark before a section must not hide the section's start (its limits)
+        _STATE["previous_slot"], _STATE["current_slot"] = _STATE.get("current_slot"), slot_of(item)
     if budget is not None:
         budget.item_started = budget.clock()
     if watchdog is not None:
@@ -193,6 +297,15 @@ def _within_budget(request):
     """A test whose turn comes once only the report's reserve is left is not run, and its groups are reported as not
     measured (benchmarks/budget.py): the run stays within its budget on a machine slower than the budget assumes."""
     budget, declared = _STATE.get("budget"), getattr(request.module, "BENCHMARK", None)
+    if _is_micro(request.node):
+        reason = micro_skip_reason(budget)
+        if reason:
+            if not _STATE.get("micro_skipped"):
+                _STATE["micro_skipped"] = True
+                progress = _STATE.get("recorder").progress if _STATE.get("recorder") else print
+                progress(f"[bench] micro: skipped ({reason})")
+            pytest.skip(reason)
+        return
     if budget is None or declared is None or not declared.budgets or not budget.exhausted():
         return
     reason = (f"not measured: the {budget.total_s / 60:.1f}-min budget was spent before its turn "
@@ -203,6 +316,17 @@ def _within_budget(request):
             skipped.add(group)
             recorder.skip(slot_of(request.node), group, reason, recipe=declared.recipe, budget=True)
     pytest.skip(reason)
+
+
+def micro_skip_reason(budget) -> str | None:
+    """Why a microbenchmark is not run now, or None. The budget plans no time for them (they are not a recipe's
+    rows), so they run only while the run is not behind it: once the time left no longer covers the report and the
+    set-up of the groups still to come, the rows come first. `pytest benchmarks/micro` has no budget; with
+    `pytest benchmarks -m micro` only a run far past its budget would skip them."""
+    if budget is not None and budget.behind():
+        return (f"not measured: the run is behind its {budget.total_s / 60:.1f}-min budget, and the recipes' rows "
+                f"come first (`pytest benchmarks -m micro` runs them alone)")
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +425,22 @@ def recorder(pytestconfig, plan, budget, watchdog, progress, tf):
     for p in problems:
         progress(f"[bench] REPORT CHECK FAILED: {p}")
     _STATE["problems"] = problems
+    handed = _to_pytest_benchmark(pytestconfig, report.jsonable(built))
+    if handed:
+        progress(f"[bench] {handed} rows handed to pytest-benchmark (saved, compared and tabled at the end of the "
+                 f"session: --benchmark-save/-autosave/-json/-compare)")
+
+
+def _to_pytest_benchmark(config, built: dict) -> int:
+    """Every row of the written report handed to pytest-benchmark's session (benchmarks/export.py): it then saves
+    them with the microbenchmarks (one file per run), tables them and applies --benchmark-compare-fail. Not with
+    --benchmark-disable, which asks for no statistics. How many."""
+    bs = _benchmark_session(config)
+    if bs is None or bs.disabled:
+        return 0
+    from benchmarks import export
+
+    return export.into_session(bs, built)
 
 
 def pytest_sessionfinish(session, exitstatus):
