@@ -23,8 +23,8 @@ to the spread of the pairs' medians where that is wider - each process's own luc
 group, which share their processes), the rows judged together by Holm's step-down procedure so that all m
 intervals hold together with 95 % (tfguide/intervals.py holm: judged at 95 % each, an A/A of 49 rows would call two
 or three of them changed). Where a row's rounds fall into separated speeds on either side (benchmarks/modes.py),
-only the rounds whose two sides were in the same mode give a ratio (like_with_like). The verdict is `slower` or `faster` when that interval excludes 1, `same` otherwise;
-the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.3 times its
+only the rounds whose two sides were in the same mode give a ratio (like_with_like). The verdict is `slower` or
+`faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.3 times its
 half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
 rounds taken one after the other still varies by 20-40 % for a 10 ms tf.data epoch, 15-20 % for a 0.25 s
 training round): the interval narrows with the square root of the rounds a row gets. A row's rates on each side

@@ -4,7 +4,8 @@
     python -m benchmarks.noise --quick          # one process per cause, a few rounds: checks that it runs
 
 For every cause it starts --processes fresh processes, one after the other (never two at once: they would share
-the cores), each building three representative rows and timing --rounds rounds of each:
+the cores) and in sweeps (process k of every cause, then process k + 1: the machine's drift over the experiment
+falls on every cause alike), each building three representative rows and timing --rounds rounds of each:
 
 - `data`: the guide's tf.data recipe, `from_tensor_slices((x, y)).batch(32)` over 60,000 x 784 float32
   (reference/data_numpy.py), one epoch consumed in a Python loop;
@@ -211,23 +212,32 @@ def _short(v: float) -> str:
     return f"{v / 1e3:,.1f}k" if v >= 1e4 else f"{v:,.1f}"
 
 
+def _launch(cause: str, argv: list[str], rounds: int, round_s: float, deadline_s: float, k: int) -> list[dict]:
+    _, extra = CAUSES[cause]
+    task = launcher.Task(launcher.python("-m", "benchmarks.noise", *argv, "--rounds", str(rounds),
+                                         "--round-s", str(round_s)), env=extra, name=f"noise-{cause}-{k}")
+    result = launcher.run([task], deadline_s=deadline_s)
+    (proc,) = result.processes
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmarks.noise: {cause}, process {k + 1}: {result.failure()}")
+    return [json.loads(ln[len("NOISE "):]) for ln in proc.stdout.splitlines() if ln.startswith("NOISE ")]
+
+
 def run(causes: list[str], processes: int, rounds: int, round_s: float, out: Path, say=print) -> dict:
+    """Every cause's processes, in sweeps: process k of every cause, then process k + 1 of every cause, so that the
+    machine's drift over the minutes of the experiment (its neighbours, its clock) falls on every cause alike, as
+    the harness rotates its rows. `forked` is one process forking all of its measured ones, after the sweeps."""
+    runs: dict[str, list[dict]] = {cause: [] for cause in causes}
+    deadline = 120 + rounds * 60
+    for k in range(processes):
+        for cause in causes:
+            if cause != "forked":
+                runs[cause] += _launch(cause, ["--child", cause], rounds, round_s, deadline, k)
+    if "forked" in causes:
+        runs["forked"] = _launch("forked", ["--forked", str(processes)], rounds, round_s, deadline * processes, 0)
     results: dict = {}
     for cause in causes:
-        _, extra = CAUSES[cause]
-        runs = []
-        # `forked`: one launch whose process forks every measured one; otherwise a fresh interpreter each
-        launches = 1 if cause == "forked" else processes
-        for k in range(launches):
-            argv = ["--forked", str(processes)] if cause == "forked" else ["--child", cause]
-            task = launcher.Task(launcher.python("-m", "benchmarks.noise", *argv, "--rounds", str(rounds),
-                                                 "--round-s", str(round_s)), env=extra, name=f"noise-{cause}-{k}")
-            result = launcher.run([task], deadline_s=(120 + rounds * 60) * (processes if cause == "forked" else 1))
-            (proc,) = result.processes
-            if proc.returncode != 0:
-                raise SystemExit(f"benchmarks.noise: {cause}, process {k + 1}: {result.failure()}")
-            runs += [json.loads(ln[len("NOISE "):]) for ln in proc.stdout.splitlines() if ln.startswith("NOISE ")]
-        results[cause] = {row: summarise([r[row] for r in runs]) for row in ROWS}
+        results[cause] = {row: summarise([r[row] for r in runs[cause]]) for row in ROWS}
         for row, s in results[cause].items():
             say(f"[noise] {cause} {row}: median {_short(s['median'])}/s, {s['modes']} mode(s) "
                 f"{[_short(m) for m in s['mode_rates']]}, within {s['within_cv']:.1%}, between {s['between_cv']:.1%}, "
