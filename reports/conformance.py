@@ -29,7 +29,7 @@ ADVISORY_KEY = "advisory"          # a verdict a spec recorded: {"id", "verdict"
 VULNERABLE_KEY = "vulnerable"      # the advisory id whose crafted file took effect
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
-# conformance.json's contract (README, "conformance.json"). 2: `schema_version`, `provenance`; per recipe
+# conformance.json's contract (docs/contracts.md, "conformance.json"). 2: `schema_version`, `provenance`; per recipe
 # `known_defect_specs`, `vulnerable_specs`, `api_sentence`, `skips`; `skipped` counts skipped specs only (in 1 it
 # also counted known defects); `sentence` is the table cell (at most reports.text.CELL_LIMIT characters), no
 # longer the API sentence with every defect, skip and note appended. A report without `schema_version` is 1.

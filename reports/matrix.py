@@ -40,7 +40,7 @@ ABSENT = "absent"
 REQUIRED_RECIPE_KEYS = ("id", "status", "api_state", "sentence")
 API_STATES = (*catalogue.STATES, None)
 PUBLISHED_NAME = "compatibility.md"
-# matrix.json's contract (README, "matrix.json"). 2: `schema_version`, `provenance` (the merge's), per
+# matrix.json's contract (docs/contracts.md, "matrix.json"). 2: `schema_version`, `provenance` (the merge's), per
 # environment `provenance` (its run's), per recipe `title`, per cell `skips`, and `defects` (each defect once,
 # with its state in every environment). A matrix.json without `schema_version` is 1.
 SCHEMA_VERSION = 2

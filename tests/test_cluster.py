@@ -98,7 +98,7 @@ def test_the_command_refuses_to_run_without_a_cluster(tmp_path):
     done, _ = run_worker({}, tmp_path)
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["python -m benchmarks.cluster: bad input: no cluster: set TF_CONFIG (see "
-                                        "README, 'Benchmarks on a cluster') or start one task per host with Slurm's "
+                                        "docs/cluster.md) or start one task per host with Slurm's "
                                         "srun"]
 
 
