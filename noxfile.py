@@ -4,8 +4,8 @@ one report merging them all.
     pip install -e ".[matrix]"     # nox itself
     nox                            # every environment, then the merge (the default sessions)
 
-writes reports/matrix/<environment>/{conformance.md,conformance.json,install.json} per environment, then
-reports/matrix.md / .json and the published table reports/published/compatibility.md. `nox -s tf2.21-keras3.15`
+writes tfguide-reports/matrix/<environment>/{conformance.md,conformance.json,install.json} per environment, then
+tfguide-reports/matrix.md / .json and the published table reports/published/compatibility.md. `nox -s tf2.21-keras3.15`
 runs one environment, `nox -s matrix` merges the reports already there again, `nox --install-only` only
 creates the environments (.nox/, reused by later runs), and arguments after `--` go to pytest
 (`nox -- -k keras`: the published table then shows `not run` cells, so publish only a full run).
@@ -31,7 +31,8 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-MATRIX_DIR = ROOT / "reports" / "matrix"
+REPORT_DIR = ROOT / "tfguide-reports"   # nox runs in ROOT: the default report directory under it
+MATRIX_DIR = REPORT_DIR / "matrix"
 PUBLISHED_DIR = ROOT / "reports" / "published"
 PYTHON = "3.11"  # the newest Python that every TensorFlow below supports (2.12-2.15 stop at 3.11)
 
@@ -219,11 +220,11 @@ for _name, _spec in ENVIRONMENTS.items():
 
 @nox.session(python=PYTHON)
 def matrix(session: nox.Session) -> None:
-    """Merge the environments' reports into reports/matrix.{md,json} and reports/published/compatibility.md."""
+    """Merge the environments' reports into tfguide-reports/matrix.{md,json} and reports/published/compatibility.md."""
     # Only what reports/matrix.py imports: merging needs no TensorFlow.
     session.install("tabulate", "packaging")
     # Relative paths (nox runs in this folder): they are what the tables show. A run with `-- -k ...`
-    # wrote conformance-partial.json: merged into reports/matrix.md, never published.
+    # wrote conformance-partial.json: merged into tfguide-reports/matrix.md, never published.
     reports, partial = [], []
     for name in ENVIRONMENTS:
         full, part = MATRIX_DIR / name / "conformance.json", MATRIX_DIR / name / "conformance-partial.json"
@@ -235,11 +236,12 @@ def matrix(session: nox.Session) -> None:
         session.log(f"partial runs ({', '.join(partial)}): {PUBLISHED_DIR.relative_to(ROOT)} is left as it was")
     # --allow-missing: an environment that broke before pytest wrote its report still gets a column
     # ("no report") rather than preventing the matrix.
-    merged = session.run("python", "-m", "reports", "matrix", "--allow-missing", "--out-dir", "reports",
+    merged = session.run("python", "-m", "reports", "matrix", "--allow-missing",
+                         "--out-dir", str(REPORT_DIR.relative_to(ROOT)),
                          *publish, *reports)
     if merged is None:  # --install-only
         return
-    report = json.loads((ROOT / "reports" / "matrix.json").read_text())
+    report = json.loads((REPORT_DIR / "matrix.json").read_text())
     problems = {env["name"]: Counter() for env in report["environments"]}
     for recipe in report["recipes"]:
         for env, cell in recipe["cells"].items():

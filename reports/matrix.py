@@ -4,13 +4,14 @@ by side.
     python -m reports matrix [--out-dir DIR] [--publish DIR] [--allow-missing] [NAME=]REPORT ...
 
 Each REPORT is a conformance.json written by `pytest suite --report-dir ...` (or the folder holding it);
-NAME is the environment's column (default: the report's folder name, e.g. reports/matrix/tf2.15 ->
-tf2.15). Without REPORT arguments every reports/matrix/*/conformance.json is merged. An install.json
+NAME is the environment's column (default: the report's folder name, e.g. tfguide-reports/matrix/tf2.15 ->
+tf2.15). Without REPORT arguments every tfguide-reports/matrix/*/conformance.json is merged. An install.json
 beside a report (written by the nox matrix: what `pip install -e .` changed in that environment, and
 `pip check`'s verdict) is shown with its environment. Writes DIR/matrix.md and DIR/matrix.json (DIR
-defaults to reports/): the environments free of failures, known defects and security findings (or the
-least costly) and what the others cost, then one row per recipe of the catalogue, in catalogue order, one
-column per environment, one symbol per cell, and a grid of known defects and advisories × environments.
+defaults to tfguide-reports/ under the current directory): the environments free of failures, known defects and
+security findings (or the least costly) and what the others cost, then one row per recipe of the catalogue, in
+catalogue order, one column per environment, one symbol per cell, and a grid of known defects and advisories ×
+environments.
 `--publish DIR` also writes DIR/compatibility.md, the published table (full runs only: a partial report is
 refused there).
 
@@ -188,7 +189,7 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
         raise MatrixError(f"environment name(s) given twice: {', '.join(twice)} (use NAME=PATH to tell them apart)")
     if not sources:
         raise MatrixError("no reports to merge: give [NAME=]PATH arguments, or run the environments first "
-                          "(`nox`), which write reports/matrix/<environment>/conformance.json")
+                          "(`nox`), which write tfguide-reports/matrix/<environment>/conformance.json")
 
     environments, rows_by_env, reports_by_env = [], {}, {}
     for name, path in sources:
@@ -615,10 +616,10 @@ def _render(matrix: dict, title: str, intro: list[str], appendix: list[str]) -> 
 
 
 def to_markdown(matrix: dict) -> str:
-    """reports/matrix.md: any set of runs, partial ones included."""
+    """matrix.md: any set of runs, partial ones included."""
     return _render(matrix, "# Conformance to the TensorFlow 2 guide, across versions",
                    ["Each environment's own report, with a sentence for every recipe, is "
-                    "`reports/matrix/<environment>/conformance.md`.", ""], [])
+                    "`tfguide-reports/matrix/<environment>/conformance.md`.", ""], [])
 
 
 def to_published(matrix: dict) -> str:
@@ -643,9 +644,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Merge per-environment conformance reports into matrix.md and matrix.json.")
     parser.add_argument("reports", nargs="*", metavar="[NAME=]REPORT",
                         help="a conformance.json (or its folder); NAME defaults to the folder's name. "
-                             "Default: every reports/matrix/*/conformance.json")
+                             "Default: every tfguide-reports/matrix/*/conformance.json")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_REPORT_DIR,
-                        help="where matrix.md and matrix.json are written (default: reports/)")
+                        help="where matrix.md and matrix.json are written (default: tfguide-reports/)")
     parser.add_argument("--publish", type=Path, metavar="DIR",
                         help=f"also write DIR/{PUBLISHED_NAME}, the published table (full runs only)")
     parser.add_argument("--allow-missing", action="store_true",

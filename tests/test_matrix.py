@@ -149,7 +149,7 @@ def test_name_given_as_name_equals_path_and_folder_accepted_for_the_file(two_env
 def test_without_arguments_merges_every_report_under_the_matrix_folder(two_envs, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(matrix, "DEFAULT_REPORT_DIR", tmp_path / "in")
     (tmp_path / "in" / "matrix").mkdir()
-    for src in two_envs:  # reports/matrix/<env>/conformance.json is where the nox sessions write
+    for src in two_envs:  # tfguide-reports/matrix/<env>/conformance.json is where the nox sessions write
         write(tmp_path / "in" / "matrix" / src.parent.name / "conformance.json", src.read_text())
 
     code, _, _ = run([], capsys)
