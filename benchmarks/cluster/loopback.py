@@ -190,7 +190,7 @@ def main(argv=None) -> int:
             if r["workers"] in args.workers:
                 print(f"[loopback] {r['name']}: {r['examples_per_s']:,.0f} examples/s, E_N {r['scaling_efficiency']:.3f}"
                       + (" (workers share this host)" if r.get("hosts_shared") else ""))
-        print(f"[loopback] wrote {report}, {args.report_dir / 'benchmarks.json'}, {args.report_dir / 'benchmarks.md'}")
+        print(f"[loopback] wrote {report} and {args.report_dir / 'benchmarks.md'}")
     return status if status > 0 else 1 if status else 0
 
 
