@@ -2,13 +2,13 @@
 
 The contract is benchmarks/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
 `provenance` (with the date), `threads`, `method`, `plan`, `budget` (the run's time against its budget:
-benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its
-sweep and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a
-denominator; the file-system bandwidths of the best page-cache probes; `details`); the rows of `data`,
-`training`, `io` (`cluster` stays empty: a cluster run writes its rows into cluster.json), each with its
-interval (Recorder.row) and the figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved
-FLOP/s, ms per step, the unpaired speed-up against the guide's row of another group, E_N, and for the quickstart
-model's training rows whether they reached the guide's quality; `time_to_quality` (benchmarks/quality.py); `selfcheck`, `skipped`,
+benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its sweep
+and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a denominator;
+the file-system bandwidths of the best page-cache probes; `details`); the rows of `data`, `training`, `io`
+(`cluster` stays empty: a cluster run writes its rows into cluster.json), each with its interval (Recorder.row) and
+the figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved FLOP/s, ms per step, the
+unpaired speed-up against the guide's row of another group, E_N, and for the quickstart model's training rows
+whether they reached the guide's quality; `time_to_quality` (benchmarks/quality.py); `selfcheck`, `skipped`,
 `targets` (with their three-valued verdict) and `ladders` (declared by each recipe's benchmark module:
 benchmarks/declaration.py); `recipes` and `headline` (benchmarks/summary.py); `summary`, `notes`, and `checks`
 (problems(): the schema, and no row beyond its limit by more than its noise).
