@@ -3,11 +3,11 @@
 
     python -m benchmarks.aa [--quick] [--budget MINUTES] [DIR]
 
-writes DIR/a/ and DIR/b/ (default: tfguide-reports/aa/ under the current directory) and prints the comparison:
-what changed (nothing did, so every "slower" or "faster" is noise), the smallest change two runs on this machine can tell apart, and the A/A lines
-(rows within +-5 %, intervals that held B's median, median half-width). This is how far two runs can be trusted
-to agree; `python -m benchmarks.ab --a PYTHON --b PYTHON` is the interleaved A/A, which resolves smaller changes.
-Each run is bounded by its budget's deadline (benchmarks/watchdog.py). Exit status: compare's.
+writes DIR/a/ and DIR/b/ (default: tfguide-reports/aa/ under the current directory) and prints the comparison: what
+changed (nothing did, so every "slower" or "faster" is noise), the smallest change two runs on this machine can tell
+apart, and the A/A lines (rows within +-5 %, intervals that held B's median, median half-width). This is how far two
+runs can be trusted to agree; `python -m benchmarks.ab --a PYTHON --b PYTHON` is the interleaved A/A, which resolves
+smaller changes. Each run is bounded by its budget's deadline (benchmarks/watchdog.py). Exit status: compare's.
 """
 
 from __future__ import annotations
