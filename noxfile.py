@@ -15,7 +15,7 @@ environment's Keras, or tf_keras) in one pip command, then the suite in a second
 pins of what TensorFlow requires, as installed, then `pip install -e ".[plots]" -c pins.txt`). What the
 second step changed (`pip freeze` before and after) and `pip check`'s verdict are recorded in
 install.json; the session fails when `pip check` is not clean or when the suite's install changed a
-package that the installed TensorFlow / Keras / tf_keras requires (reports/pins.py's `closure`).
+package that the installed TensorFlow / Keras / tf_keras requires (tfguide/pins.py's `closure`).
 
 tensorflow-cpu rather than tensorflow: the same Python API without the CUDA build, so a smaller download
 and install; the matrix runs on the CPU anyway.
@@ -90,10 +90,8 @@ nox.options.reuse_venv = "yes"
 INSTALL_RECORD = "tfguide-install.json"
 
 # Run inside the environment: what is installed, and what the installed TensorFlow / Keras / tf_keras
-# require (reports/pins.py, standard library only, importable from the checkout nox runs in).
-_SNAPSHOT = ("import json; from reports.pins import _installed, closure; d = _installed(); "
-             "print(json.dumps({'installed': {n: x.version for n, x in d.items()}, 'required': closure(d), "
-             "'requires': {n: list(x.requires or ()) for n, x in d.items()}}))")
+# require (tfguide/pins.py snapshot, standard library only, importable from the checkout nox runs in).
+_SNAPSHOT = "import json; from tfguide import pins; print(json.dumps(pins.snapshot()))"
 # A report left by an earlier run must not pass for this run's; install.json stays (it is rewritten).
 _CLEAR_REPORT = ("import sys, pathlib; [p.unlink() for p in pathlib.Path(sys.argv[1]).glob('conformance*')]")
 _TF_DISTRIBUTIONS = ("tensorflow-cpu", "tensorflow-intel", "tensorflow-gpu", "tf-nightly", "tf-nightly-cpu",
@@ -156,7 +154,7 @@ def _snapshot(session: nox.Session) -> dict:
 
 
 # README, "An existing TensorFlow environment", word for word; pins.txt lives inside the environment.
-SUITE_COMMAND = 'python -m reports pins -o pins.txt && pip install -e ".[plots]" -c pins.txt'
+SUITE_COMMAND = 'python -m tfguide.pins -o pins.txt && pip install -e ".[plots]" -c pins.txt'
 
 
 def _make_environment(session: nox.Session, venv: Path, install: list[str], no_deps: tuple[str, ...]) -> dict:
@@ -166,7 +164,7 @@ def _make_environment(session: nox.Session, venv: Path, install: list[str], no_d
         session.install("--no-deps", *no_deps)
     before = _snapshot(session)
     pins = venv / "pins.txt"
-    session.run_install("python", "-m", "reports", "pins", "-o", str(pins), silent=True)
+    session.run_install("python", "-m", "tfguide.pins", "-o", str(pins), silent=True)
     session.install("-e", ".[plots]", "-c", str(pins))
     after = _snapshot(session)
     try:

@@ -88,7 +88,7 @@ def links() -> list[tuple[str, str]]:
 
 def test_the_pages_show_the_commands_a_reader_needs():
     shown = {" ".join(c) for c in commands()}
-    assert {"pytest suite", "pytest benchmarks", "python -m reports pins", "python -m reports compare",
+    assert {"pytest suite", "pytest benchmarks", "python -m tfguide.pins", "python -m reports compare",
             "python -m benchmarks.ab", "python -m benchmarks.cluster", "python tests/run_mutants.py",
             "nox"} <= shown
 
