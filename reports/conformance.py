@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import text
-from tfguide import atomic, catalogue, environment
+from tfguide import atomic, catalogue, environment, text
 from tfguide.provenance import report_provenance
 
 RECIPE_KEY = "recipe"
@@ -31,7 +30,7 @@ STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
 FULL_NAME, PARTIAL_NAME = "conformance", "conformance-partial"
 # conformance.json's contract (docs/contracts.md, "conformance.json"). 2: `schema_version`, `provenance`; per recipe
 # `known_defect_specs`, `vulnerable_specs`, `api_sentence`, `skips`; `skipped` counts skipped specs only (in 1 it
-# also counted known defects); `sentence` is the table cell (at most reports.text.CELL_LIMIT characters), no
+# also counted known defects); `sentence` is the table cell (at most tfguide.text.CELL_LIMIT characters), no
 # longer the API sentence with every defect, skip and note appended. A report without `schema_version` is 1.
 SCHEMA_VERSION = 2
 _MARK = re.compile(r"""mark\.recipe\(\s*["']([^"']+)["']""")

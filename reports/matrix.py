@@ -29,8 +29,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import DEFAULT_REPORT_DIR, render, text
-from tfguide import atomic, catalogue
+from reports import DEFAULT_REPORT_DIR, render
+from tfguide import atomic, catalogue, text
 from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS

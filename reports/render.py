@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import text
+from tfguide import text
 from tfguide.environment import header_lines
 from tfguide.provenance import NOT_A_CHECKOUT
 

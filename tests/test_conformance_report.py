@@ -485,7 +485,7 @@ def test_a_report_written_before_provenance_says_so():
     ("word " * 40, ("word " * 27).strip() + "…", ("word " * 13).strip()),
 ], ids=["fits", "at-a-full-stop", "at-a-clause", "never-inside-brackets", "between-words"])
 def test_a_cell_takes_the_lead_of_a_sentence_and_leaves_the_rest_for_the_details(sentence, cell, rest):
-    from reports import text
+    from tfguide import text
 
     assert text.lead(sentence) == (cell, rest)
     assert len(text.lead(sentence)[0]) <= text.CELL_LIMIT
