@@ -14,9 +14,18 @@ import pytest
 from tfguide import catalogue
 
 CONFTEST = """
+import importlib.util
+import sys
 from pathlib import Path
-from reports.conformance import ConformancePlugin
+
 from tfguide import environment
+
+# The plugin lives beside the real specs (suite/conformance.py); the mini suite's own `suite` package, first on
+# sys.path here, hides that one, so the plugin is loaded from its file.
+_spec = importlib.util.spec_from_file_location("tfguide_conformance_plugin", "@ROOT@/suite/conformance.py")
+_plugin = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_plugin)
+ConformancePlugin = _plugin.ConformancePlugin
 
 def pytest_addoption(parser):
     parser.addoption("--report-dir")
@@ -35,6 +44,7 @@ environment.for_config = lambda config: FAKE
 
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFTEST = CONFTEST.replace("@ROOT@", ROOT.as_posix())
 
 
 @pytest.fixture
