@@ -36,7 +36,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     # Relative to where pytest was started, whatever a spec or a child process later takes as its directory.
     config.option.report_dir = str(report_dir(config.getoption("report_dir"), config.invocation_params.dir))
-    config.addinivalue_line("markers", "recipe(id): the catalogue recipe id (reports/catalogue.toml) a spec verifies")
+    config.addinivalue_line("markers", "recipe(id): the catalogue recipe id (tfguide/catalogue.toml) a spec verifies")
     config.pluginmanager.register(ConformancePlugin(config, ROOT / "suite"), "tfguide-conformance")
 
 

@@ -56,7 +56,7 @@ def recipe_of(item: pytest.Item) -> str:
     if len(marks) != 1 or len(marks[0].args) != 1 or marks[0].kwargs:
         raise pytest.Collector.CollectError(
             f"{item.nodeid}: every spec needs exactly one @pytest.mark.recipe(\"<id>\") "
-            f"(found {len(marks)}); ids are listed in reports/catalogue.toml")
+            f"(found {len(marks)}); ids are listed in tfguide/catalogue.toml")
     rid = marks[0].args[0]
     if rid not in known:
         raise pytest.Collector.CollectError(
