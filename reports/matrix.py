@@ -332,7 +332,7 @@ def cell_symbol(cell: dict) -> str:
 
 def legend() -> str:
     return ("Symbols: ✓ pass (for a defect: not seen; for an advisory: its crafted file was refused); ⚠ known "
-            "defect (the specs fail only the way a defect catalogued in `reports/catalogue.toml` does); 🔒 a "
+            "defect (the specs fail only the way a defect catalogued in `tfguide/catalogue.toml` does); 🔒 a "
             "security finding (an advisory's crafted file took effect, or a security defect); ✗ fail (for a "
             "defect or advisory: its specs failed otherwise, so it is undetermined); – nothing to verify there "
             "(every spec skipped, no spec, or the format does not exist); ? not verified (not run, no report, or "
@@ -508,7 +508,7 @@ def findings_grid(matrix: dict) -> list[str]:
     disagree = [(a["id"], n, a["cells"][n]) for a in advisories for n in names if a["cells"][n].get("disagreement")]
     if disagree:  # a vendor's backport, a build from another branch, or a fix record to correct
         parts += ["Behaviour and version disagree (the verdict is the behaviour's; the version is set against the "
-                  "releases `reports/catalogue.toml` records as fixed):", "",
+                  "releases `tfguide/catalogue.toml` records as fixed):", "",
                   *[f"- {render.link(aid)} on {name}: {cell['disagreement']}: {cell['version_note']}."
                     for aid, name, cell in disagree], ""]
     return parts
