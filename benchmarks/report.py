@@ -1,6 +1,6 @@
 """benchmarks.json: the rows of a `pytest benchmarks` session with every figure derived from them, written once.
 
-The contract is benchmarks/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
+The contract is tfguide/schemas/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
 `provenance` (with the date), `threads`, `method`, `plan`, `budget` (the run's time against its budget:
 benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its sweep
 and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a denominator;
@@ -35,7 +35,7 @@ from benchmarks.stats import scaling_efficiency
 from tfguide import atomic, launcher, schema
 from tfguide.intervals import ratio_ci_from_intervals
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "benchmarks.schema.json"
+SCHEMA_PATH = Path(schema.__file__).resolve().parent / "schemas" / "benchmarks.schema.json"   # in the core
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
 TABLES = ("data", "training", "io")
 DATA_CONFIG_KEYS = ("source", "variant", "batch_size", "consumer", "examples_per_epoch", "bytes_per_example",

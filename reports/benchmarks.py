@@ -1,6 +1,6 @@
 """benchmarks.md and the plots, drawn from benchmarks.json: `python -m reports benchmarks DIR`.
 
-benchmarks/report.py writes DIR/benchmarks.json (its contract: benchmarks/benchmarks.schema.json), with every
+benchmarks/report.py writes DIR/benchmarks.json (its contract: tfguide/schemas/benchmarks.schema.json), with every
 figure already derived - the per-recipe lines and the headline too (benchmarks/summary.py) - and then starts this
 command; this module only reads the JSON and renders it: the Markdown with tabulate and, when matplotlib is
 installed (the `plots` extra), two PNG plots. The cluster rows come from DIR/cluster.json, which only
