@@ -32,10 +32,10 @@ from benchmarks import budget as budget_mod
 from benchmarks import declaration, export, summary
 from benchmarks.quality import quality_target
 from benchmarks.stats import scaling_efficiency
-from tfguide import atomic, launcher, schema
+from tfguide import atomic, contracts, launcher, schema
 from tfguide.intervals import ratio_ci_from_intervals
 
-SCHEMA_PATH = Path(schema.__file__).resolve().parent / "schemas" / "benchmarks.schema.json"   # in the core
+SCHEMA_PATH = contracts.BENCHMARKS_SCHEMA   # the contract, in the core
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
 TABLES = ("data", "training", "io")
 DATA_CONFIG_KEYS = ("source", "variant", "batch_size", "consumer", "examples_per_epoch", "bytes_per_example",

@@ -19,7 +19,6 @@ Exit status: 0, or 2 when DIR/benchmarks.json cannot be read (one line naming th
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from tabulate import tabulate
 
 from reports import cluster as cluster_section
 from reports.marks import mark_exceptions
-from tfguide import atomic
+from tfguide import atomic, contracts
 from tfguide.environment import header_lines
 
 NO_MATPLOTLIB = "no plots: matplotlib is not installed (pip install -e '.[plots]')"
@@ -552,26 +551,10 @@ def read(report_dir: Path) -> dict:
     missing, not both; a benchmarks.json from before cluster.json existed keeps the cluster rows it holds."""
     report_dir = Path(report_dir)
     bench, cluster = report_dir / "benchmarks.json", report_dir / "cluster.json"
-    report = {} if cluster.exists() and not bench.exists() else _object(bench)
+    report = {} if cluster.exists() and not bench.exists() else contracts.load(bench, "benchmarks")
     if cluster.exists():
-        rows = _object(cluster).get("cluster")
-        if not isinstance(rows, list):
-            raise ValueError(f"{cluster}: not a cluster report (no list of cluster rows)")
-        report["cluster"] = rows
+        report["cluster"] = contracts.load(cluster, "cluster")["cluster"]
     return report
-
-
-def _object(path: Path) -> dict:
-    """The JSON object in `path`; OSError or ValueError naming the file."""
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OSError(f"{path}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # not JSON, not UTF-8
-        raise ValueError(f"{path}: {exc}") from None
-    if not isinstance(found, dict):
-        raise ValueError(f"{path}: not a JSON object")
-    return found
 
 
 def write(report_dir: Path) -> list[Path]:
@@ -592,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv in (["-h"], ["--help"]) else 2
     try:
         written = write(Path(argv[0]))
-    except (OSError, ValueError) as exc:  # ValueError: not JSON; each names its file
+    except (OSError, ValueError) as exc:  # contracts.ContractError (a ValueError) names the file
         print(f"python -m reports benchmarks: {exc}", file=sys.stderr)
         return 2
     print("\n".join(map(str, written)))

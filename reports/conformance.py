@@ -6,12 +6,11 @@ which pytest shows at the end of the run. Exit status 0, or 2 with one line nami
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from reports import render
-from tfguide import atomic
+from tfguide import atomic, contracts
 
 USAGE = "usage: python -m reports conformance DIR [--partial]  (renders DIR/conformance[-partial].json into .md)"
 
@@ -19,14 +18,7 @@ USAGE = "usage: python -m reports conformance DIR [--partial]  (renders DIR/conf
 def write(report_dir: Path, partial: bool = False) -> tuple[Path, dict]:
     """DIR/conformance[-partial].md from the JSON beside it: (the file written, the report)."""
     source = Path(report_dir) / f"conformance{'-partial' if partial else ''}.json"
-    try:
-        report = json.loads(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{source}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # not JSON, not UTF-8
-        raise ValueError(f"{source}: {exc}") from None
-    if not isinstance(report, dict) or not isinstance(report.get("recipes"), list):
-        raise ValueError(f"{source}: not a conformance report (no object with a list of recipes)")
+    report = contracts.load(source, "conformance")   # ContractError (a ValueError) names the file
     return atomic.write_text(source.with_suffix(".md"), render.conformance_markdown(report)), report
 
 

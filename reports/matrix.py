@@ -30,7 +30,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reports import DEFAULT_REPORT_DIR, render
-from tfguide import atomic, catalogue, text
+from tfguide import atomic, catalogue, contracts, text
 from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
@@ -72,26 +72,14 @@ def discover(matrix_dir: Path) -> list[tuple[str, Path]]:
     return [(p.parent.name, p) for p in sorted(matrix_dir.glob("*/conformance.json"))]
 
 
-def _read_json(path: Path, what: str) -> object:
-    """The JSON in `path`; MatrixError naming the file and what is wrong with it otherwise."""
-    if path.is_dir():
-        raise MatrixError(f"{path}: is a directory, expected {what} (a file)")
+def _read_json(path: Path, what: str, kind: str | None = None) -> object:
+    """The JSON in `path` (with `kind`, a report of that kind: tfguide/contracts.py load); MatrixError naming the
+    file and what is wrong with it otherwise."""
+    missing = f"write it with `pytest suite --report-dir {path.parent}`"
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MatrixError(f"{path}: no such file (write it with `pytest suite --report-dir {path.parent}`)")
-    except UnicodeDecodeError:
-        raise MatrixError(f"{path}: not {what}: not text (binary content)")
-    except OSError as exc:
-        raise MatrixError(f"{path}: cannot read it: {exc.strerror or exc}")
-    if "\x00" in text:
-        raise MatrixError(f"{path}: not {what}: not text (binary content)")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MatrixError(f"{path}: not {what}: not JSON ({exc})")
-    except RecursionError:
-        raise MatrixError(f"{path}: not {what}: JSON nested too deeply")
+        return contracts.load(path, kind, missing) if kind else contracts.read_json(path, what, missing)
+    except contracts.ContractError as exc:
+        raise MatrixError(str(exc)) from None
 
 
 def _expect(ok: bool, path: Path, what: str, message: str) -> None:
@@ -101,13 +89,8 @@ def _expect(ok: bool, path: Path, what: str, message: str) -> None:
 
 def load_report(path: Path) -> dict:
     """Read and check one conformance.json; MatrixError says what is wrong with it."""
-    what = "a conformance report"
-    report = _read_json(path, what)
-    if not isinstance(report, dict) or not isinstance(report.get("recipes"), list) \
-            or not isinstance(report.get("environment"), dict):
-        keys = f"keys {sorted(report)}" if isinstance(report, dict) else f"a JSON {type(report).__name__}"
-        raise MatrixError(f"{path}: not {what}: expected an object with `environment` and `recipes` "
-                          f"(as `pytest suite` writes conformance.json), found {keys}")
+    what = contracts.KINDS["conformance"][0]
+    report = _read_json(path, what, "conformance")
     env = report["environment"]
     for key in ("tensorflow", "python", "numpy"):
         _expect(isinstance(env.get(key, ""), str), path, what, f"environment.{key} is not a string")

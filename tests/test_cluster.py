@@ -268,7 +268,7 @@ def test_rows_of_an_older_version_are_kept_apart_in_cluster_json_and_not_shown(t
 
 def test_merging_into_an_unreadable_cluster_json_refuses_and_keeps_it(tmp_path):
     (tmp_path / "cluster.json").write_text('{"cluster": [{"name": "cluster/2-workers-x1/b128", ')  # cut short
-    with pytest.raises(cluster_report.Unreadable, match=r"cluster\.json cannot be read"):
+    with pytest.raises(cluster_report.Unreadable, match=r"cluster\.json: not a cluster report: not JSON"):
         cluster_report.merge_into(tmp_path, [_row("cluster/1-workers-x1/b128", 1, 100.0)], {})
     assert (tmp_path / "cluster.json").read_text().endswith('b128", ')
     assert not (tmp_path / "benchmarks.md").exists()

@@ -15,13 +15,12 @@ workers; `allreduce_share_min`/`_max` beside it), timing details, the hosts, and
 from __future__ import annotations
 
 import ipaddress
-import json
 import statistics
 from pathlib import Path
 
 from benchmarks import report as bench_report
 from benchmarks.stats import rate_interval, scaling_efficiency, spread, summarise
-from tfguide import schema
+from tfguide import contracts, schema
 
 MODEL = "quickstart"
 SCHEMA = "tfguide-cluster/2"
@@ -123,12 +122,9 @@ def load_existing(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Unreadable(f"{path} cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if not isinstance(report, dict) or not isinstance(report.get("cluster", []), list):
-        raise Unreadable(f"{path} is not a cluster report (no object with a list of cluster rows)")
-    return report
+        return contracts.load(path, "cluster")
+    except contracts.ContractError as exc:
+        raise Unreadable(str(exc)) from None
 
 
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
