@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tfguide import catalogue
+from tfguide import catalogue, contracts
 
 CONFTEST = """
 import importlib.util
@@ -126,6 +126,7 @@ def test_report_has_one_row_per_catalogue_id_with_statuses(pytester, mini_suite,
     result, report = run("-k", "not deselected", *workers)
     # xdist's controller does not count deselections; the report's "not run" row must still show it.
     result.assert_outcomes(passed=2, failed=1, skipped=1, xfailed=1, deselected=0 if workers else 1)
+    assert contracts.errors(report, "conformance") == []
     by_id = rows(report)
     assert list(by_id) == list(catalogue.load())
     assert by_id["keras.fit"]["status"] == "fail"

@@ -4,14 +4,19 @@ with one line naming the file and what is wrong with it (what the commands print
 Kinds and their writers: `conformance` (conformance.json, suite/conformance.py), `matrix` (matrix.json,
 reports/matrix.py), `benchmarks` (benchmarks.json, benchmarks/report.py), `cluster` (cluster.json,
 benchmarks/cluster/report.py). Each is an object with its own rows; what the fields mean and how versions change:
-docs/contracts.md. The benchmark contract is a JSON Schema, tfguide/schemas/benchmarks.schema.json (its cluster
-rows: `cluster_row`), which the runs and the tests check (tfguide/schema.py).
+docs/contracts.md. Each kind's contract is a JSON Schema (`schema(kind)`, checked by `errors(report, kind)` with
+tfguide/schema.py): tfguide/schemas/<kind>.schema.json, and for cluster.json the rows of the benchmark contract
+(`cluster_row` of benchmarks.schema.json) under the cluster report's own few fields. Its `$id`, tfguide-<kind>/<N>,
+names the version N, which goes up when a field is renamed or removed or changes its meaning, never for an added one.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+
+from tfguide import schema as validator
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 BENCHMARKS_SCHEMA = SCHEMAS / "benchmarks.schema.json"
@@ -25,6 +30,26 @@ KINDS = {
 }
 WRITER = {"conformance": "`pytest suite` writes conformance.json", "matrix": "`python -m reports matrix` writes it",
           "benchmarks": "`pytest benchmarks` writes it", "cluster": "`python -m benchmarks.cluster` writes it"}
+
+
+@functools.cache
+def schema(kind: str) -> dict:
+    """The JSON Schema of a kind of report (KINDS), loaded and checked once."""
+    if kind != "cluster":
+        return validator.load(SCHEMAS / f"{kind}.schema.json")
+    rows = validator.load(BENCHMARKS_SCHEMA)["$defs"]
+    return validator.load_dict({
+        "$id": "tfguide-cluster/2", "title": "cluster.json: the rows python -m benchmarks.cluster measured",
+        "type": "object", "required": ["schema", "environment", "cluster", "notes"],
+        "properties": {"schema": {"const": "tfguide-cluster/2"}, "environment": {"type": "object"},
+                       "cluster": {"type": "array", "items": {"$ref": "#/$defs/cluster_row"}},
+                       "notes": {"type": "array", "items": {"type": "string"}}, "older_rows": {"type": "array"}},
+        "$defs": rows}, "cluster.json")
+
+
+def errors(report, kind: str) -> list[str]:
+    """Every way `report` breaks its kind's contract ("<path>: <what>"; none: it conforms)."""
+    return validator.errors(report, schema(kind))
 
 
 class ContractError(ValueError):
