@@ -36,7 +36,7 @@ from tfguide import atomic, contracts, launcher, schema
 from tfguide.intervals import ratio_ci_from_intervals
 
 SCHEMA_PATH = contracts.BENCHMARKS_SCHEMA   # the contract, in the core
-SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
+SCHEMA = contracts.schema("benchmarks")["$id"]
 TABLES = ("data", "training", "io")
 DATA_CONFIG_KEYS = ("source", "variant", "batch_size", "consumer", "examples_per_epoch", "bytes_per_example",
                     "pipeline", "data")
@@ -304,9 +304,10 @@ def jsonable(obj):
 
 
 def load(path: Path) -> dict | None:
+    """The benchmarks.json in `path` (tfguide/contracts.py load), or None when it cannot be read."""
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return contracts.load(path, "benchmarks")
+    except contracts.ContractError:
         return None
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cluster.spec import PORT_IN_USE, SLURM_VARS, BadInput
-from tfguide import launcher
+from tfguide import contracts, launcher
 from tfguide.outputs import DEFAULT_REPORT_DIR
 
 ROOT = launcher.ROOT
@@ -186,7 +186,7 @@ def main(argv=None) -> int:
         status = status or failed
     report = args.report_dir / "cluster.json"
     if report.exists():
-        for r in json.loads(report.read_text())["cluster"]:
+        for r in contracts.load(report, "cluster")["cluster"]:
             if r["workers"] in args.workers:
                 print(f"[loopback] {r['name']}: {r['examples_per_s']:,.0f} examples/s, E_N {r['scaling_efficiency']:.3f}"
                       + (" (workers share this host)" if r.get("hosts_shared") else ""))
