@@ -24,7 +24,7 @@ from benchmarks.cluster import failures, loopback, spec
 from benchmarks.cluster import report as cluster_report
 from benchmarks.cluster.spec import BadInput
 from reports import cluster as section
-from tfguide import contracts, schema
+from tfguide import contracts
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = [47001, 47002, 47003, 47004]
