@@ -14,9 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent),
                                                          os.environ.get("PYTHONPATH")]))
 
-from reports import DEFAULT_REPORT_DIR  # noqa: E402
-from reports.conformance import ConformancePlugin  # noqa: E402
+from suite.conformance import ConformancePlugin  # noqa: E402
 from tfguide.environment import for_config, header_lines  # noqa: E402
+from tfguide.outputs import DEFAULT_REPORT_DIR, report_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -27,13 +27,16 @@ pytest_plugins = ["pytester"]
 def pytest_addoption(parser):
     group = parser.getgroup("tfguide", "TensorFlow guide conformance and benchmarks")
     group.addoption("--report-dir", default=str(DEFAULT_REPORT_DIR), metavar="DIR",
-                    help="where conformance, matrix and benchmark reports are written (default: reports/)")
+                    help="where conformance and benchmark reports are written (default: tfguide-reports/ under the "
+                         "directory pytest was started in, created when missing)")
     group.addoption("--quick", action="store_true",
                     help="benchmarks: a short smoke run (fewer sizes and rounds) instead of the full run")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "recipe(id): the catalogue recipe id (reports/catalogue.toml) a spec verifies")
+    # Relative to where pytest was started, whatever a spec or a child process later takes as its directory.
+    config.option.report_dir = str(report_dir(config.getoption("report_dir"), config.invocation_params.dir))
+    config.addinivalue_line("markers", "recipe(id): the catalogue recipe id (tfguide/catalogue.toml) a spec verifies")
     config.pluginmanager.register(ConformancePlugin(config, ROOT / "suite"), "tfguide-conformance")
 
 

@@ -4,8 +4,8 @@ one report merging them all.
     pip install -e ".[matrix]"     # nox itself
     nox                            # every environment, then the merge (the default sessions)
 
-writes reports/matrix/<environment>/{conformance.md,conformance.json,install.json} per environment, then
-reports/matrix.md / .json and the published table reports/published/compatibility.md. `nox -s tf2.21-keras3.15`
+writes tfguide-reports/matrix/<environment>/{conformance.md,conformance.json,install.json} per environment, then
+tfguide-reports/matrix.md / .json and the published table reports/published/compatibility.md. `nox -s tf2.21-keras3.15`
 runs one environment, `nox -s matrix` merges the reports already there again, `nox --install-only` only
 creates the environments (.nox/, reused by later runs), and arguments after `--` go to pytest
 (`nox -- -k keras`: the published table then shows `not run` cells, so publish only a full run).
@@ -15,7 +15,7 @@ environment's Keras, or tf_keras) in one pip command, then the suite in a second
 pins of what TensorFlow requires, as installed, then `pip install -e ".[plots]" -c pins.txt`). What the
 second step changed (`pip freeze` before and after) and `pip check`'s verdict are recorded in
 install.json; the session fails when `pip check` is not clean or when the suite's install changed a
-package that the installed TensorFlow / Keras / tf_keras requires (reports/pins.py's `closure`).
+package that the installed TensorFlow / Keras / tf_keras requires (tfguide/pins.py's `closure`).
 
 tensorflow-cpu rather than tensorflow: the same Python API without the CUDA build, so a smaller download
 and install; the matrix runs on the CPU anyway.
@@ -31,7 +31,8 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-MATRIX_DIR = ROOT / "reports" / "matrix"
+REPORT_DIR = ROOT / "tfguide-reports"   # nox runs in ROOT: the default report directory under it
+MATRIX_DIR = REPORT_DIR / "matrix"
 PUBLISHED_DIR = ROOT / "reports" / "published"
 PYTHON = "3.11"  # the newest Python that every TensorFlow below supports (2.12-2.15 stop at 3.11)
 
@@ -89,10 +90,8 @@ nox.options.reuse_venv = "yes"
 INSTALL_RECORD = "tfguide-install.json"
 
 # Run inside the environment: what is installed, and what the installed TensorFlow / Keras / tf_keras
-# require (reports/pins.py, standard library only, importable from the checkout nox runs in).
-_SNAPSHOT = ("import json; from reports.pins import _installed, closure; d = _installed(); "
-             "print(json.dumps({'installed': {n: x.version for n, x in d.items()}, 'required': closure(d), "
-             "'requires': {n: list(x.requires or ()) for n, x in d.items()}}))")
+# require (tfguide/pins.py snapshot, standard library only, importable from the checkout nox runs in).
+_SNAPSHOT = "import json; from tfguide import pins; print(json.dumps(pins.snapshot()))"
 # A report left by an earlier run must not pass for this run's; install.json stays (it is rewritten).
 _CLEAR_REPORT = ("import sys, pathlib; [p.unlink() for p in pathlib.Path(sys.argv[1]).glob('conformance*')]")
 _TF_DISTRIBUTIONS = ("tensorflow-cpu", "tensorflow-intel", "tensorflow-gpu", "tf-nightly", "tf-nightly-cpu",
@@ -155,7 +154,7 @@ def _snapshot(session: nox.Session) -> dict:
 
 
 # README, "An existing TensorFlow environment", word for word; pins.txt lives inside the environment.
-SUITE_COMMAND = 'python -m reports pins -o pins.txt && pip install -e ".[plots]" -c pins.txt'
+SUITE_COMMAND = 'python -m tfguide.pins -o pins.txt && pip install -e ".[plots]" -c pins.txt'
 
 
 def _make_environment(session: nox.Session, venv: Path, install: list[str], no_deps: tuple[str, ...]) -> dict:
@@ -165,7 +164,7 @@ def _make_environment(session: nox.Session, venv: Path, install: list[str], no_d
         session.install("--no-deps", *no_deps)
     before = _snapshot(session)
     pins = venv / "pins.txt"
-    session.run_install("python", "-m", "reports", "pins", "-o", str(pins), silent=True)
+    session.run_install("python", "-m", "tfguide.pins", "-o", str(pins), silent=True)
     session.install("-e", ".[plots]", "-c", str(pins))
     after = _snapshot(session)
     try:
@@ -219,11 +218,11 @@ for _name, _spec in ENVIRONMENTS.items():
 
 @nox.session(python=PYTHON)
 def matrix(session: nox.Session) -> None:
-    """Merge the environments' reports into reports/matrix.{md,json} and reports/published/compatibility.md."""
+    """Merge the environments' reports into tfguide-reports/matrix.{md,json} and reports/published/compatibility.md."""
     # Only what reports/matrix.py imports: merging needs no TensorFlow.
     session.install("tabulate", "packaging")
     # Relative paths (nox runs in this folder): they are what the tables show. A run with `-- -k ...`
-    # wrote conformance-partial.json: merged into reports/matrix.md, never published.
+    # wrote conformance-partial.json: merged into tfguide-reports/matrix.md, never published.
     reports, partial = [], []
     for name in ENVIRONMENTS:
         full, part = MATRIX_DIR / name / "conformance.json", MATRIX_DIR / name / "conformance-partial.json"
@@ -235,11 +234,12 @@ def matrix(session: nox.Session) -> None:
         session.log(f"partial runs ({', '.join(partial)}): {PUBLISHED_DIR.relative_to(ROOT)} is left as it was")
     # --allow-missing: an environment that broke before pytest wrote its report still gets a column
     # ("no report") rather than preventing the matrix.
-    merged = session.run("python", "-m", "reports", "matrix", "--allow-missing", "--out-dir", "reports",
+    merged = session.run("python", "-m", "reports", "matrix", "--allow-missing",
+                         "--out-dir", str(REPORT_DIR.relative_to(ROOT)),
                          *publish, *reports)
     if merged is None:  # --install-only
         return
-    report = json.loads((ROOT / "reports" / "matrix.json").read_text())
+    report = json.loads((REPORT_DIR / "matrix.json").read_text())
     problems = {env["name"]: Counter() for env in report["environments"]}
     for recipe in report["recipes"]:
         for env, cell in recipe["cells"].items():

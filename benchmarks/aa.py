@@ -3,11 +3,11 @@
 
     python -m benchmarks.aa [--quick] [--budget MINUTES] [DIR]
 
-writes DIR/a/ and DIR/b/ (default: reports/aa/) and prints the comparison: what changed (nothing did, so every
-"slower" or "faster" is noise), the smallest change two runs on this machine can tell apart, and the A/A lines
-(rows within +-5 %, intervals that held B's median, median half-width). This is how far two runs can be trusted
-to agree; `python -m benchmarks.ab --a PYTHON --b PYTHON` is the interleaved A/A, which resolves smaller changes.
-Each run is bounded by its budget's deadline (benchmarks/watchdog.py). Exit status: compare's.
+writes DIR/a/ and DIR/b/ (default: tfguide-reports/aa/ under the current directory) and prints the comparison: what
+changed (nothing did, so every "slower" or "faster" is noise), the smallest change two runs on this machine can tell
+apart, and the A/A lines (rows within +-5 %, intervals that held B's median, median half-width). This is how far two
+runs can be trusted to agree; `python -m benchmarks.ab --a PYTHON --b PYTHON` is the interleaved A/A, which resolves
+smaller changes. Each run is bounded by its budget's deadline (benchmarks/watchdog.py). Exit status: compare's.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from benchmarks.budget import DEFAULT_MINUTES
 from benchmarks.watchdog import process_deadline_s
 from tfguide import launcher
+from tfguide.outputs import DEFAULT_REPORT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPARE_S = 120.0
 
 
@@ -37,10 +37,12 @@ def _run(cmd: list[str], deadline_s: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.aa", description=__doc__.split("\n\n")[0])
-    ap.add_argument("dir", nargs="?", type=Path, default=ROOT / "reports" / "aa", help="where a/ and b/ are written")
+    ap.add_argument("dir", nargs="?", type=Path, default=DEFAULT_REPORT_DIR / "aa",
+                    help="where a/ and b/ are written (default: tfguide-reports/aa/ under the current directory)")
     ap.add_argument("--quick", action="store_true", help="two smoke runs instead of two full runs")
     ap.add_argument("--budget", type=float, metavar="MINUTES", help="each run's budget (pytest benchmarks --budget)")
     args = ap.parse_args(argv)
+    args.dir = args.dir.resolve()   # the runs start in the checkout; the reports go under this directory
     minutes = args.budget or DEFAULT_MINUTES[args.quick]
     for name in ("a", "b"):
         out = args.dir / name

@@ -13,9 +13,8 @@ passes use the quick run's sizes (a comparison needs the same work on both sides
 warm-ups of a later pass (no first epoch to its end); every row keeps its rounds until its group's share of the
 pair's time is spent, and a ladder's stages, which no comparison uses, are not measured (Plan.paired).
 
-Why turns. The speed of a shared machine drifts by 10-20 % over seconds (measured on the 2-core VM this was built
-on: a fixed 8 ms piece of work, timed back to back for a minute, had a standard deviation of 20 % whose median
-over 5-second windows moved between 7.6 and 11.4 ms, while two consecutive timings differed by 8 %). Two runs,
+Why turns. The speed of a shared machine drifts over seconds (how far on the reference machine:
+docs/measurements.md, "How the machine's speed moves"). Two runs,
 or two passes minutes apart, carry that drift into their ratio; two rounds a few milliseconds apart share it.
 For each row, round r of pair K gives r_Kr = B's rate / A's rate; the row's B/A is the median of all its r_Kr,
 with the interval every row has (benchmarks/stats.py rate_interval: the order statistics of the ratios, widened
@@ -24,10 +23,10 @@ group, which share their processes), the rows judged together by Holm's step-dow
 intervals hold together with 95 % (tfguide/intervals.py holm: judged at 95 % each, an A/A of 49 rows would call two
 or three of them changed). Where a row's rounds fall into separated speeds on either side (benchmarks/modes.py),
 only the rounds whose two sides were in the same mode give a ratio (like_with_like). The verdict is `slower` or
-`faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is the one it reports 8 times in 10 for the median row (about 1.3 times its
-half-width: tfguide/intervals.py). What is left is each round's own noise (here the ratio of two
-rounds taken one after the other still varies by 20-40 % for a 10 ms tf.data epoch, 15-20 % for a 0.25 s
-training round): the interval narrows with the square root of the rounds a row gets. A row's rates on each side
+`faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is the one it reports 8
+times in 10 for the median row (about 1.3 times its half-width: tfguide/intervals.py). What is left is each round's
+own noise (the ratio of two rounds taken one after the other still varies: docs/measurements.md, "How the machine's
+speed moves"): the interval narrows with the square root of the rounds a row gets. A row's rates on each side
 (a/, b/) are measured right after the other process's round: only their ratio is the comparison.
 
 The budget (default: the full run's, 15 minutes; --quick: 3 minutes and only the recipe QUICK_RECIPES names) covers

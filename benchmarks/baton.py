@@ -8,8 +8,8 @@ when it waits (and none before both have joined: a process still starting must n
 through its rounds); when both wait for the same unit, they measure it one right after the other, and who goes
 first alternates from one round of that unit to the next. So A's round r of a row and B's round r of the same
 row are taken within a round's time of each other, with the other process idle - the drift of a shared machine,
-which moves its speed by 10-20 % over seconds, hits both alike and cancels in their ratio - and neither always
-runs right after the other (a cold cache would then always hurt the same side).
+which moves its speed over seconds (docs/measurements.md), hits both alike and cancels in their ratio - and
+neither always runs right after the other (a cold cache would then always hurt the same side).
 
 Duet (`Server(duet=True)`, `python -m benchmarks.ab --duet`): the two processes run *at the same time*, each pinned
 to its own half of the cores (TFGUIDE_BENCH_CPUS, applied by `join` before TensorFlow starts), and the baton

@@ -413,12 +413,7 @@ def recorder(pytestconfig, plan, budget, watchdog, progress, tf):
     report_dir = Path(pytestconfig.getoption("report_dir"))
     with rec.activity("writing the report", report.RENDER_TIMEOUT_S + 60):
         built = report.build(rec, env, wall_s=budget.elapsed())
-        try:
-            written = report.write(built, report_dir)
-        except report.Unreadable as exc:  # an existing report that cannot be merged is kept; so is this run's
-            progress(f"[bench] REPORT NOT MERGED: {exc}")
-            _STATE["problems"] = [str(exc)]
-            return
+        written = report.write(built, report_dir)
     progress("[bench] wrote " + ", ".join(str(p) for p in written)
              + f" ({budget.elapsed() / 60:.1f} min of the {budget.total_s / 60:.1f}-min budget)")
     problems = report.problems(report.load(report_dir / "benchmarks.json"))

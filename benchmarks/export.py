@@ -18,7 +18,7 @@
 pytest-benchmark's statistics describe the rounds (min, mean, standard deviation, median): they know nothing of
 the passes in fresh processes, the modes or the intervals, and `pytest-benchmark compare` or
 `--benchmark-compare-fail=median:5%` compares two numbers without their noise. Where they disagree with
-`python -m reports compare`, the latter's interval-based verdict is the one to trust (README).
+`python -m reports compare`, the latter's interval-based verdict is the one to trust (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ def quick_budget(full_s: float) -> float:
 
 
 # The rounds of a pass of an A/B: what its share of the pair's time buys. Many short rounds beat a few long ones:
-# on the 2-core VM this was built on, the ratio of two processes' rounds of one tf.data row, taken one right after
-# the other, varied by 23-26 % (standard deviation) with 12 ms rounds and still by 15-19 % with 50 ms ones.
+# the ratio of two processes' rounds of one tf.data row varies less with longer rounds, but not by much
+# (docs/measurements.md, "How the machine's speed moves", "One round against the next").
 PAIRED_MAX_ROUNDS = 1000
 # Every round lasts at least this long (its repetitions calibrated on the warm-up, as pyperf calibrates a value's
 # loops to its 100 ms minimum): a round of a few milliseconds measures a few dozen of tf.data's thread hand-offs and

@@ -1,12 +1,12 @@
 """Modes: a row whose rounds fall into separated speeds is reported as those speeds, not as a median between them.
 
-Why. On the 2-core VM this project is built on, tf.data rounds jump between speeds exactly 2x apart: the guide's
-`from_tensor_slices((x, y)).batch(32)` ran its epochs at either ~96k or ~199k examples/s (pinned to one core), never
-between except for an epoch that switched in its middle, and a process could stay in either for seconds
-(docs/benchmark-noise.md has the measurements and the cause: tf.data's autotuning hands every element across threads).
-A median of such rounds lands on whichever speed got more rounds in that process - one run says 96k, the next
-199k - and its interval spans both: that is the +-29 % of a single run, and no comparison can decide anything
-through it. Each speed on its own is steady (+-1-3 %).
+Why. On the reference machine, tf.data rounds jump between speeds exactly 2x apart: the guide's
+`from_tensor_slices((x, y)).batch(32)` runs its epochs at one of two speeds, never between except for an epoch
+that switched in its middle, and a process can stay in either for seconds (docs/measurements.md, "How the
+machine's speed moves", "Two speeds"; docs/benchmark-noise.md has the cause: tf.data's autotuning hands every
+element across threads). A median of such rounds lands on whichever speed got more rounds in that process - one
+run says the slow one, the next the fast one - and its interval spans both, so no comparison can decide anything
+through it. Each speed on its own is steady.
 
 How. The rounds' log rates are split in two where the within-cluster sum of squares is smallest (1-D k-means,
 exact over the sorted values), and the split is kept only when the two clusters are *separated*: their medians at

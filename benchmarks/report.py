@@ -1,12 +1,12 @@
 """benchmarks.json: the rows of a `pytest benchmarks` session with every figure derived from them, written once.
 
-The contract is benchmarks/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
+The contract is tfguide/schemas/benchmarks.schema.json (its `$id` is the version written as `schema`): `environment`,
 `provenance` (with the date), `threads`, `method`, `plan`, `budget` (the run's time against its budget:
-benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its
-sweep and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a
-denominator; the file-system bandwidths of the best page-cache probes; `details`); the rows of `data`,
-`training`, `io` (and `cluster`, carried over from a cluster run), each with its interval (Recorder.row) and the
-figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved FLOP/s, ms per step, the
+benchmarks/budget.py), `wall_s`, `groups`; `limits` (copy bandwidth and matmul peak, each the best over its sweep
+and its re-measurements before every section (`history`); the theoretical peak, shown beside, never a denominator;
+the file-system bandwidths of the best page-cache probes; `details`); the rows of `data`, `training`, `io`
+(`cluster` stays empty: a cluster run writes its rows into cluster.json), each with its interval (Recorder.row) and
+the figures derived here: MB/s, % of its limit (+ interval) and which limit, achieved FLOP/s, ms per step, the
 unpaired speed-up against the guide's row of another group, E_N, and for the quickstart model's training rows
 whether they reached the guide's quality; `time_to_quality` (benchmarks/quality.py); `selfcheck`, `skipped`,
 `targets` (with their three-valued verdict) and `ladders` (declared by each recipe's benchmark module:
@@ -14,7 +14,7 @@ benchmarks/declaration.py); `recipes` and `headline` (benchmarks/summary.py); `s
 (problems(): the schema, and no row beyond its limit by more than its noise).
 
 Written whole or not at all (tfguide/atomic.py), beside its exports for continuous-benchmarking services
-(benchmarks/export.py); an existing report that cannot be read is never overwritten (`Unreadable`).
+(benchmarks/export.py).
 reports/ renders it (`python -m reports benchmarks DIR`: benchmarks.md and the plots) and never computes a
 figure; this module never imports reports/ and starts that command as a process of its own instead.
 `python -m reports compare` requires a row's configuration to be identical before it divides two rows.
@@ -32,11 +32,11 @@ from benchmarks import budget as budget_mod
 from benchmarks import declaration, export, summary
 from benchmarks.quality import quality_target
 from benchmarks.stats import scaling_efficiency
-from tfguide import atomic, launcher, schema
+from tfguide import atomic, contracts, launcher, schema
 from tfguide.intervals import ratio_ci_from_intervals
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "benchmarks.schema.json"
-SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
+SCHEMA_PATH = contracts.BENCHMARKS_SCHEMA   # the contract, in the core
+SCHEMA = contracts.schema("benchmarks")["$id"]
 TABLES = ("data", "training", "io")
 DATA_CONFIG_KEYS = ("source", "variant", "batch_size", "consumer", "examples_per_epoch", "bytes_per_example",
                     "pipeline", "data")
@@ -303,31 +303,12 @@ def jsonable(obj):
     return obj
 
 
-class Unreadable(Exception):
-    """A report already in the report directory that cannot be read, so nothing can be merged into it; str() names
-    the file and what is wrong."""
-
-
 def load(path: Path) -> dict | None:
+    """The benchmarks.json in `path` (tfguide/contracts.py load), or None when it cannot be read."""
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return contracts.load(path, "benchmarks")
+    except contracts.ContractError:
         return None
-
-
-def load_existing(path: Path) -> dict | None:
-    """A report to merge into: None when there is none, the report, or Unreadable - never silently nothing, which
-    would let the new file replace rows (a cluster run's) that are still in the old one."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Unreadable(f"{path} cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if not isinstance(report, dict) or not isinstance(report.get("cluster", []), list):
-        raise Unreadable(f"{path} is not a benchmarks report (no object with a list of cluster rows)")
-    return report
 
 
 def write_json(report: dict, report_dir: Path, name: str = "benchmarks.json") -> Path:
@@ -346,18 +327,8 @@ def render(report_dir: Path) -> list[Path]:
 
 
 def write(report: dict, report_dir: Path) -> list[Path]:
-    """benchmarks.json (keeping the cluster rows a cluster run wrote there), then its Markdown and plots. When the
-    report already there cannot be read, it is left as it is and this run's report goes beside it: Unreadable
-    says where."""
+    """benchmarks.json, then its Markdown and plots (which also show the rows of a cluster run's cluster.json in the
+    same directory: the renderer reads both files, and each has one writer)."""
     report_dir = Path(report_dir)
-    from benchmarks.cluster.report import carry_over
-
-    try:
-        carry_over(report, report_dir)
-    except Unreadable as exc:
-        kept = write_json(report, report_dir, f"benchmarks-{time.strftime('%Y%m%d-%H%M%S')}.json")
-        raise Unreadable(f"{exc}: it is left as it is, and this run's report is {kept}; move the old file away, "
-                         f"rename the new one to benchmarks.json and render it: python -m reports benchmarks "
-                         f"{report_dir}") from None
     json_path = write_json(report, report_dir)
     return [json_path, *export.write(report, report_dir), *render(report_dir)]

@@ -30,10 +30,9 @@ median for >= 95 % of rows, and A's interval of the median for about 83 % (`pyth
 A.json B.json` prints both shares). Fewer means the rounds of one run are not independent draws of what
 another run would see - the luck of a run (tests/test_bench_stats.py checks both rates on simulated runs).
 Independence is the assumption that fails on a shared machine. Rounds taken seconds apart share the machine's
-state: on the 2-core VM this was built on, no other process and no hypervisor steal were visible, yet the
-copy-bandwidth probe moved between 22 and 34 GB/s within one run, 8 consecutive fresh epochs of one pipeline
-still varied by 18 % (one epoch: 25 %), and whole sections of a run came out 10-19 % slower than in the run
-before (A/A of two full runs). Rounds of one pass then under-state the uncertainty however many they are. A
+state: with no other process and no hypervisor steal visible, the copy bandwidth, a pipeline's fresh epochs and
+whole sections of a run still move (docs/measurements.md, "How the machine's speed moves",
+"Within a run"). Rounds of one pass then under-state the uncertainty however many they are. A
 full run therefore measures every group in several passes, each in its own process minutes apart
 (benchmarks/passes.py), and `pass_interval` turns the spread of the passes' medians into an interval as well:
 with P passes whose log medians have standard deviation s, the mean log median has the interval
@@ -42,14 +41,13 @@ pass medians are few, and the t quantile pays for estimating s from them). A row
 wider of the order-statistic bound and the pass bound, and says which one set its width.
 
 Pooled over a group. With two passes, s rests on one degree of freedom and t(1) is 12.7: the interval is honest
-but says nothing (a 15-minute full run on this 2-core VM makes 2 of its 4 passes: a median half-width of 74 %).
+but says nothing (a 15-minute full run on the reference machine makes 2 of its 4 passes: docs/measurements.md,
+"Intervals over passes").
 The rows of one group share their passes' processes and minutes, so the machine's drift between passes hits
 them alike: `pooled_sd` estimates s over all of a group's rows (the pooled variance, sum (P_i - 1) s_i^2 over
 sum (P_i - 1) degrees of freedom), and a row uses max(its own s, the pooled s) with the t quantile of the pooled
-degrees of freedom - never narrower than its own spread says. Measured on the rounds of two full runs of this
-machine 45 minutes apart (2 and 3 passes, 100 rows): the median half-width fell from 74 % to 38 % (2 passes) and
-from 38 % to 27 % (3 passes), and one run's prediction intervals held the other's medians as often as without
-pooling (85-92 of 100 rows either way: the machine moved between the runs by more than within either).
+degrees of freedom - never narrower than its own spread says. What pooling did to the rounds of two full runs
+of the reference machine: docs/measurements.md, "Intervals over passes".
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
-"""Reports: the recipe catalogue, the environment fingerprint, and the code that renders and compares
-the conformance, matrix and benchmark reports. Generated reports are written beside this code by
-default (`--report-dir`)."""
+"""Reports: the code that renders and compares the conformance, matrix and benchmark reports. Generated
+reports are written into a folder of their own, tfguide-reports/ under the current working directory by default
+(`--report-dir`; tfguide/outputs.py)."""
 
-from pathlib import Path
-
-DEFAULT_REPORT_DIR = Path(__file__).resolve().parent
+from tfguide.outputs import DEFAULT_REPORT_DIR  # noqa: F401  (re-exported: the commands' default)

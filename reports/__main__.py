@@ -3,8 +3,8 @@
 Commands:
   benchmarks DIR          render DIR/benchmarks.json into benchmarks.md and plots (reports/benchmarks.py)
   compare A.json B.json   per-row ratios between two benchmark reports (reports/compare.py)
+  conformance DIR         render DIR/conformance.json into conformance.md (reports/conformance.py)
   matrix                  merge per-environment conformance reports into matrix.md/.json (reports/matrix.py)
-  pins [-o FILE]          pip constraints keeping what the installed TensorFlow requires (reports/pins.py)
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = {"benchmarks": "reports.benchmarks", "compare": "reports.compare", "matrix": "reports.matrix",
-            "pins": "reports.pins"}
+COMMANDS = {"benchmarks": "reports.benchmarks", "compare": "reports.compare", "conformance": "reports.conformance",
+            "matrix": "reports.matrix"}
 
 
 def main(argv: list[str] | None = None) -> int:

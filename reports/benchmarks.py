@@ -1,9 +1,10 @@
 """benchmarks.md and the plots, drawn from benchmarks.json: `python -m reports benchmarks DIR`.
 
-benchmarks/report.py writes DIR/benchmarks.json (its contract: benchmarks/benchmarks.schema.json), with every
+benchmarks/report.py writes DIR/benchmarks.json (its contract: tfguide/schemas/benchmarks.schema.json), with every
 figure already derived - the per-recipe lines and the headline too (benchmarks/summary.py) - and then starts this
 command; this module only reads the JSON and renders it: the Markdown with tabulate and, when matplotlib is
-installed (the `plots` extra), two PNG plots. A report that holds only a cluster run's rows renders as its
+installed (the `plots` extra), two PNG plots. The cluster rows come from DIR/cluster.json, which only
+`python -m benchmarks.cluster` writes (benchmarks/cluster/report.py); a directory with only that file renders as its
 cluster section (reports/cluster.py).
 
 What a reader gets, in order: at most five lines that answer "how fast is this machine, how far are the guide's
@@ -18,7 +19,6 @@ Exit status: 0, or 2 when DIR/benchmarks.json cannot be read (one line naming th
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -27,7 +27,7 @@ from tabulate import tabulate
 
 from reports import cluster as cluster_section
 from reports.marks import mark_exceptions
-from tfguide import atomic
+from tfguide import atomic, contracts
 from tfguide.environment import header_lines
 
 NO_MATPLOTLIB = "no plots: matplotlib is not installed (pip install -e '.[plots]')"
@@ -545,10 +545,22 @@ def _save(fig, out: Path, name: str, plt) -> str:
     return name
 
 
-def write(report_dir: Path) -> list[Path]:
-    """DIR/benchmarks.md and the plots, from DIR/benchmarks.json."""
+def read(report_dir: Path) -> dict:
+    """DIR/benchmarks.json (written by `pytest benchmarks`) with the rows of DIR/cluster.json (written by `python -m
+    benchmarks.cluster`) as its `cluster` section: each file has one writer, and this reads both. Either may be
+    missing, not both; a benchmarks.json from before cluster.json existed keeps the cluster rows it holds."""
     report_dir = Path(report_dir)
-    report = json.loads((report_dir / "benchmarks.json").read_text(encoding="utf-8"))
+    bench, cluster = report_dir / "benchmarks.json", report_dir / "cluster.json"
+    report = {} if cluster.exists() and not bench.exists() else contracts.load(bench, "benchmarks")
+    if cluster.exists():
+        report["cluster"] = contracts.load(cluster, "cluster")["cluster"]
+    return report
+
+
+def write(report_dir: Path) -> list[Path]:
+    """DIR/benchmarks.md and the plots, from DIR/benchmarks.json and DIR/cluster.json (read)."""
+    report_dir = Path(report_dir)
+    report = read(report_dir)
     pngs, note = plots(report, report_dir) if "plan" in report else ([], None)
     atomic.write_text(report_dir / "benchmarks.md", markdown(report, pngs, note))
     return [report_dir / "benchmarks.md", *(report_dir / p for p in pngs)]
@@ -557,13 +569,14 @@ def write(report_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or argv[0].startswith("-"):
-        print("usage: python -m reports benchmarks DIR  (renders DIR/benchmarks.json into benchmarks.md and plots)",
+        print("usage: python -m reports benchmarks DIR  (renders DIR/benchmarks.json and DIR/cluster.json into "
+              "benchmarks.md and plots)",
               file=sys.stderr)
         return 0 if argv in (["-h"], ["--help"]) else 2
     try:
         written = write(Path(argv[0]))
-    except (OSError, ValueError) as exc:  # ValueError: not JSON
-        print(f"python -m reports benchmarks: {argv[0]}/benchmarks.json: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:  # contracts.ContractError (a ValueError) names the file
+        print(f"python -m reports benchmarks: {exc}", file=sys.stderr)
         return 2
     print("\n".join(map(str, written)))
     return 0

@@ -1,6 +1,6 @@
 """The `cluster` section of benchmarks.md: the rows `python -m benchmarks.cluster` measured (benchmarks/cluster/
-report.py writes them into cluster.json and benchmarks.json, with every figure), as a table and their checks,
-between markers so that the section can be found in the file.
+report.py writes them into cluster.json, with every figure; reports/benchmarks.py reads that file beside
+benchmarks.json), as a table and their checks, between markers so that the section can be found in the file.
 
 No TensorFlow here: `python -m reports` must work anywhere.
 """

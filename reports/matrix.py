@@ -4,13 +4,14 @@ by side.
     python -m reports matrix [--out-dir DIR] [--publish DIR] [--allow-missing] [NAME=]REPORT ...
 
 Each REPORT is a conformance.json written by `pytest suite --report-dir ...` (or the folder holding it);
-NAME is the environment's column (default: the report's folder name, e.g. reports/matrix/tf2.15 ->
-tf2.15). Without REPORT arguments every reports/matrix/*/conformance.json is merged. An install.json
+NAME is the environment's column (default: the report's folder name, e.g. tfguide-reports/matrix/tf2.15 ->
+tf2.15). Without REPORT arguments every tfguide-reports/matrix/*/conformance.json is merged. An install.json
 beside a report (written by the nox matrix: what `pip install -e .` changed in that environment, and
 `pip check`'s verdict) is shown with its environment. Writes DIR/matrix.md and DIR/matrix.json (DIR
-defaults to reports/): the environments free of failures, known defects and security findings (or the
-least costly) and what the others cost, then one row per recipe of the catalogue, in catalogue order, one
-column per environment, one symbol per cell, and a grid of known defects and advisories × environments.
+defaults to tfguide-reports/ under the current directory): the environments free of failures, known defects and
+security findings (or the least costly) and what the others cost, then one row per recipe of the catalogue, in
+catalogue order, one column per environment, one symbol per cell, and a grid of known defects and advisories ×
+environments.
 `--publish DIR` also writes DIR/compatibility.md, the published table (full runs only: a partial report is
 refused there).
 
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import DEFAULT_REPORT_DIR, render, text
-from tfguide import atomic, catalogue
+from reports import DEFAULT_REPORT_DIR, render
+from tfguide import atomic, catalogue, contracts, text
 from tfguide.provenance import report_provenance
 
 STATUSES, VERDICTS = catalogue.STATUSES, catalogue.VERDICTS
@@ -40,11 +41,11 @@ ABSENT = "absent"
 REQUIRED_RECIPE_KEYS = ("id", "status", "api_state", "sentence")
 API_STATES = (*catalogue.STATES, None)
 PUBLISHED_NAME = "compatibility.md"
-# matrix.json's contract (README, "matrix.json"). 2: `schema_version`, `provenance` (the merge's), per
+# matrix.json's contract (docs/contracts.md, "matrix.json"). 2: `schema_version`, `provenance` (the merge's), per
 # environment `provenance` (its run's), per recipe `title`, per cell `skips`, and `defects` (each defect once,
 # with its state in every environment). A matrix.json without `schema_version` is 1.
 SCHEMA_VERSION = 2
-# The conformance.json versions this merge reads (reports/conformance.py writes SCHEMA_VERSION).
+# The conformance.json versions this merge reads (suite/conformance.py writes SCHEMA_VERSION).
 CONFORMANCE_SCHEMAS = (1, 2)
 
 
@@ -71,26 +72,14 @@ def discover(matrix_dir: Path) -> list[tuple[str, Path]]:
     return [(p.parent.name, p) for p in sorted(matrix_dir.glob("*/conformance.json"))]
 
 
-def _read_json(path: Path, what: str) -> object:
-    """The JSON in `path`; MatrixError naming the file and what is wrong with it otherwise."""
-    if path.is_dir():
-        raise MatrixError(f"{path}: is a directory, expected {what} (a file)")
+def _read_json(path: Path, what: str, kind: str | None = None) -> object:
+    """The JSON in `path` (with `kind`, a report of that kind: tfguide/contracts.py load); MatrixError naming the
+    file and what is wrong with it otherwise."""
+    missing = f"write it with `pytest suite --report-dir {path.parent}`"
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MatrixError(f"{path}: no such file (write it with `pytest suite --report-dir {path.parent}`)")
-    except UnicodeDecodeError:
-        raise MatrixError(f"{path}: not {what}: not text (binary content)")
-    except OSError as exc:
-        raise MatrixError(f"{path}: cannot read it: {exc.strerror or exc}")
-    if "\x00" in text:
-        raise MatrixError(f"{path}: not {what}: not text (binary content)")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MatrixError(f"{path}: not {what}: not JSON ({exc})")
-    except RecursionError:
-        raise MatrixError(f"{path}: not {what}: JSON nested too deeply")
+        return contracts.load(path, kind, missing) if kind else contracts.read_json(path, what, missing)
+    except contracts.ContractError as exc:
+        raise MatrixError(str(exc)) from None
 
 
 def _expect(ok: bool, path: Path, what: str, message: str) -> None:
@@ -100,13 +89,8 @@ def _expect(ok: bool, path: Path, what: str, message: str) -> None:
 
 def load_report(path: Path) -> dict:
     """Read and check one conformance.json; MatrixError says what is wrong with it."""
-    what = "a conformance report"
-    report = _read_json(path, what)
-    if not isinstance(report, dict) or not isinstance(report.get("recipes"), list) \
-            or not isinstance(report.get("environment"), dict):
-        keys = f"keys {sorted(report)}" if isinstance(report, dict) else f"a JSON {type(report).__name__}"
-        raise MatrixError(f"{path}: not {what}: expected an object with `environment` and `recipes` "
-                          f"(as `pytest suite` writes conformance.json), found {keys}")
+    what = contracts.KINDS["conformance"][0]
+    report = _read_json(path, what, "conformance")
     env = report["environment"]
     for key in ("tensorflow", "python", "numpy"):
         _expect(isinstance(env.get(key, ""), str), path, what, f"environment.{key} is not a string")
@@ -188,7 +172,7 @@ def merge(sources: list[tuple[str, Path]], allow_missing: bool = False,
         raise MatrixError(f"environment name(s) given twice: {', '.join(twice)} (use NAME=PATH to tell them apart)")
     if not sources:
         raise MatrixError("no reports to merge: give [NAME=]PATH arguments, or run the environments first "
-                          "(`nox`), which write reports/matrix/<environment>/conformance.json")
+                          "(`nox`), which write tfguide-reports/matrix/<environment>/conformance.json")
 
     environments, rows_by_env, reports_by_env = [], {}, {}
     for name, path in sources:
@@ -331,7 +315,7 @@ def cell_symbol(cell: dict) -> str:
 
 def legend() -> str:
     return ("Symbols: ✓ pass (for a defect: not seen; for an advisory: its crafted file was refused); ⚠ known "
-            "defect (the specs fail only the way a defect catalogued in `reports/catalogue.toml` does); 🔒 a "
+            "defect (the specs fail only the way a defect catalogued in `tfguide/catalogue.toml` does); 🔒 a "
             "security finding (an advisory's crafted file took effect, or a security defect); ✗ fail (for a "
             "defect or advisory: its specs failed otherwise, so it is undetermined); – nothing to verify there "
             "(every spec skipped, no spec, or the format does not exist); ? not verified (not run, no report, or "
@@ -507,7 +491,7 @@ def findings_grid(matrix: dict) -> list[str]:
     disagree = [(a["id"], n, a["cells"][n]) for a in advisories for n in names if a["cells"][n].get("disagreement")]
     if disagree:  # a vendor's backport, a build from another branch, or a fix record to correct
         parts += ["Behaviour and version disagree (the verdict is the behaviour's; the version is set against the "
-                  "releases `reports/catalogue.toml` records as fixed):", "",
+                  "releases `tfguide/catalogue.toml` records as fixed):", "",
                   *[f"- {render.link(aid)} on {name}: {cell['disagreement']}: {cell['version_note']}."
                     for aid, name, cell in disagree], ""]
     return parts
@@ -615,10 +599,10 @@ def _render(matrix: dict, title: str, intro: list[str], appendix: list[str]) -> 
 
 
 def to_markdown(matrix: dict) -> str:
-    """reports/matrix.md: any set of runs, partial ones included."""
+    """matrix.md: any set of runs, partial ones included."""
     return _render(matrix, "# Conformance to the TensorFlow 2 guide, across versions",
                    ["Each environment's own report, with a sentence for every recipe, is "
-                    "`reports/matrix/<environment>/conformance.md`.", ""], [])
+                    "`tfguide-reports/matrix/<environment>/conformance.md`.", ""], [])
 
 
 def to_published(matrix: dict) -> str:
@@ -643,9 +627,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Merge per-environment conformance reports into matrix.md and matrix.json.")
     parser.add_argument("reports", nargs="*", metavar="[NAME=]REPORT",
                         help="a conformance.json (or its folder); NAME defaults to the folder's name. "
-                             "Default: every reports/matrix/*/conformance.json")
+                             "Default: every tfguide-reports/matrix/*/conformance.json")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_REPORT_DIR,
-                        help="where matrix.md and matrix.json are written (default: reports/)")
+                        help="where matrix.md and matrix.json are written (default: tfguide-reports/)")
     parser.add_argument("--publish", type=Path, metavar="DIR",
                         help=f"also write DIR/{PUBLISHED_NAME}, the published table (full runs only)")
     parser.add_argument("--allow-missing", action="store_true",

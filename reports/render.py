@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reports import text
+from tfguide import text
 from tfguide.environment import header_lines
 from tfguide.provenance import NOT_A_CHECKOUT
 
@@ -291,7 +291,7 @@ def version_disagreements(advisories: list[dict]) -> list[str]:
         return []
     return ["### Behaviour and version disagree", "",
             "The verdict is what the crafted file did here; the installed version, set against the releases "
-            "`reports/catalogue.toml` records as fixed, says otherwise:", "",
+            "`tfguide/catalogue.toml` records as fixed, says otherwise:", "",
             *[f"- {link(a['id'])}: {a['version_check']['disagreement']}: {a['version_check']['note']}."
               for a in found], ""]
 
@@ -304,7 +304,7 @@ def advisory_line(a: dict) -> str:
 
 def legend() -> str:
     return ("Symbols: ✓ pass, ⚠ known defect (the specs fail only the way a defect catalogued in "
-            "`reports/catalogue.toml` does), 🔒 vulnerable (a security advisory's crafted file took effect), "
+            "`tfguide/catalogue.toml` does), 🔒 vulnerable (a security advisory's crafted file took effect), "
             "✗ fail, – nothing verifiable here (every spec skipped) or no spec (`missing`), ? not run. "
             + STATES_LEGEND)
 

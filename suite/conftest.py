@@ -86,7 +86,7 @@ class Verdicts:
         from tfguide import catalogue
 
         if advisory not in catalogue.advisories():
-            raise KeyError(f"{advisory!r} is not an advisory of reports/catalogue.toml")
+            raise KeyError(f"{advisory!r} is not an advisory of tfguide/catalogue.toml")
         self.request.node.user_properties.append(("advisory", {"id": advisory, "verdict": verdict,
                                                                "detail": " ".join(detail.split())}))
 

@@ -11,7 +11,7 @@ guide does (load_model, default safe mode) in a fresh sandboxed process, and rep
 - `not applicable`: the API or file format the advisory is about does not exist here (the reason says why).
 
 The verdict comes only from what the crafted file does on this build, never from a version number; the
-advisories, their evidence and their fixes are data in reports/catalogue.toml ([[advisory]]). Files whose
+advisories, their evidence and their fixes are data in tfguide/catalogue.toml ([[advisory]]). Files whose
 weights carry the crafted content (HDF5 references, shape bombs, pickles) are in
 suite/test_keras_advisories_hdf5.py.
 """

@@ -39,7 +39,7 @@ CATALOGUE: dict[str, Mutant] = {}
 
 
 def spec_module(recipe: str) -> str:
-    """The spec module of a recipe id (README, Layout): keras.fit -> suite/test_keras_fit.py."""
+    """The spec module of a recipe id (docs/adding-a-recipe.md): keras.fit -> suite/test_keras_fit.py."""
     return f"suite/test_{recipe.replace('.', '_')}.py"
 
 

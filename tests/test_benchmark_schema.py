@@ -1,4 +1,4 @@
-"""benchmarks/benchmarks.schema.json and the validator that reads it (tfguide/schema.py).
+"""tfguide/schemas/benchmarks.schema.json and the validator that reads it (tfguide/schema.py).
 
 The reports a run produces are validated against the schema by the run itself (its `checks`) and in the tests
 that produce them: test_benchmark_reports.py (a pytest benchmarks report), test_cluster.py (cluster rows merged
@@ -9,12 +9,14 @@ keywords. No TensorFlow.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from benchmarks import report as bench_report
 from tfguide import schema
 
+FIXTURES = Path(__file__).resolve().parent / "golden" / "fixtures"
 CONTRACT = schema.load(bench_report.SCHEMA_PATH)
 
 
@@ -30,15 +32,14 @@ def test_a_report_holding_only_cluster_rows_is_valid_and_a_full_one_needs_everyt
 
 
 def test_the_golden_reports_of_real_runs_conform():
-    fixtures = bench_report.SCHEMA_PATH.parents[1] / "tests" / "golden" / "fixtures"
     for name in ("benchmarks.json", "benchmarks-b.json"):
-        assert schema.errors(json.loads((fixtures / name).read_text()), CONTRACT) == [], name
+        assert schema.errors(json.loads((FIXTURES / name).read_text()), CONTRACT) == [], name
 
 
 def test_the_ab_report_of_a_real_run_conforms():
     from benchmarks import ab
 
-    fixture = bench_report.SCHEMA_PATH.parents[1] / "tests" / "golden" / "fixtures" / "benchmarks-ab.json"
+    fixture = FIXTURES / "benchmarks-ab.json"
     assert schema.errors(json.loads(fixture.read_text()), schema.load(ab.SCHEMA_PATH)) == []
 
 

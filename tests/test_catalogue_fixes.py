@@ -1,4 +1,4 @@
-"""The advisories' fix records (reports/catalogue.toml, [[advisory.fix]]): every commit named is the 10-character
+"""The advisories' fix records (tfguide/catalogue.toml, [[advisory.fix]]): every commit named is the 10-character
 prefix of a commit the entry also names by its pull request, and the installed version is set against the
 record the way the conformance report does it (tfguide.catalogue.Advisory.version_check). No TensorFlow.
 

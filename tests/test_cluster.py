@@ -24,7 +24,7 @@ from benchmarks.cluster import failures, loopback, spec
 from benchmarks.cluster import report as cluster_report
 from benchmarks.cluster.spec import BadInput
 from reports import cluster as section
-from tfguide import schema
+from tfguide import contracts
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = [47001, 47002, 47003, 47004]
@@ -98,7 +98,7 @@ def test_the_command_refuses_to_run_without_a_cluster(tmp_path):
     done, _ = run_worker({}, tmp_path)
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["python -m benchmarks.cluster: bad input: no cluster: set TF_CONFIG (see "
-                                        "README, 'Benchmarks on a cluster') or start one task per host with Slurm's "
+                                        "docs/cluster.md) or start one task per host with Slurm's "
                                         "srun"]
 
 
@@ -234,41 +234,43 @@ def _row(name: str, workers: int, eps: float, **extra) -> dict:
     return row
 
 
-def test_rows_merge_by_name_into_cluster_json_and_benchmarks_json_and_md(tmp_path):
+def test_rows_merge_by_name_into_cluster_json_its_only_file_and_render_into_benchmarks_md(tmp_path):
     cluster_report.merge_into(tmp_path, [_row("cluster/1-workers-x1/b128", 1, 100.0)], {"tensorflow": "2.21.0"})
     cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {"tensorflow": "2.21.0"})
     cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 160.0)], {"tensorflow": "2.21.0"})
-    for name in ("cluster.json", "benchmarks.json"):
-        rows = json.loads((tmp_path / name).read_text())["cluster"]
-        assert [(r["name"], r["examples_per_s"]) for r in rows] == [("cluster/1-workers-x1/b128", 100.0),
-                                                                   ("cluster/2-workers-x1/b128", 160.0)]
-    bench = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert schema.errors(bench, schema.load(bench_report.SCHEMA_PATH)) == []
+    rows = json.loads((tmp_path / "cluster.json").read_text())["cluster"]
+    assert [(r["name"], r["examples_per_s"]) for r in rows] == [("cluster/1-workers-x1/b128", 100.0),
+                                                               ("cluster/2-workers-x1/b128", 160.0)]
+    assert contracts.errors(json.loads((tmp_path / "cluster.json").read_text()), "cluster") == []
+    assert not (tmp_path / "benchmarks.json").exists()   # pytest benchmarks' file: one writer per file
     md = (tmp_path / "benchmarks.md").read_text()
     assert md.startswith("# Benchmarks\n\n" + section.BEGIN)
     assert md.count(section.BEGIN) == 1 and md.count(section.END) == 1
     assert "160 ± 10" in md and "150 ± 10" not in md and section.SHARED_NOTE in md
 
 
-def test_rows_of_an_older_version_stay_in_cluster_json_but_are_not_carried_into_a_new_report(tmp_path):
+def test_rows_of_an_older_version_are_kept_apart_in_cluster_json_and_not_shown(tmp_path):
     old = {k: v for k, v in _row("cluster/4-workers-x1/b128", 4, 90.0).items() if k != "examples_per_s_pi95"}
     (tmp_path / "cluster.json").write_text(json.dumps({"schema": "tfguide-cluster/1", "cluster": [old]}))
     cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
-    assert len(json.loads((tmp_path / "cluster.json").read_text())["cluster"]) == 2
-    assert [r["name"] for r in json.loads((tmp_path / "benchmarks.json").read_text())["cluster"]] == [
-        "cluster/2-workers-x1/b128"]
-    fresh = {"notes": []}
-    (tmp_path / "benchmarks.json").unlink()
-    cluster_report.carry_over(fresh, tmp_path)
-    assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"]
-    assert "cluster rows cluster/4-workers-x1/b128 of cluster.json were written by an older version" in fresh["notes"][0]
+    own = json.loads((tmp_path / "cluster.json").read_text())
+    assert [r["name"] for r in own["cluster"]] == ["cluster/2-workers-x1/b128"]
+    assert [r["name"] for r in own["older_rows"]] == ["cluster/4-workers-x1/b128"]
+    assert "cluster rows cluster/4-workers-x1/b128 were written by an older version" in own["notes"][0]
+    assert "cluster/4-workers" not in (tmp_path / "benchmarks.md").read_text()
+    # a later run of that size replaces the old row
+    cluster_report.merge_into(tmp_path, [_row("cluster/4-workers-x1/b128", 4, 95.0)], {})
+    own = json.loads((tmp_path / "cluster.json").read_text())
+    assert [r["name"] for r in own["cluster"]] == ["cluster/2-workers-x1/b128", "cluster/4-workers-x1/b128"]
+    assert "older_rows" not in own
 
 
-def test_a_new_benchmarks_report_carries_the_cluster_rows_over(tmp_path):
-    cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 150.0)], {})
-    fresh = {"schema": bench_report.SCHEMA, "data": [], "training": [], "notes": []}
-    cluster_report.carry_over(fresh, tmp_path)
-    assert [r["name"] for r in fresh["cluster"]] == ["cluster/2-workers-x1/b128"] and fresh["notes"] == []
+def test_merging_into_an_unreadable_cluster_json_refuses_and_keeps_it(tmp_path):
+    (tmp_path / "cluster.json").write_text('{"cluster": [{"name": "cluster/2-workers-x1/b128", ')  # cut short
+    with pytest.raises(cluster_report.Unreadable, match=r"cluster\.json: not a cluster report: not JSON"):
+        cluster_report.merge_into(tmp_path, [_row("cluster/1-workers-x1/b128", 1, 100.0)], {})
+    assert (tmp_path / "cluster.json").read_text().endswith('b128", ')
+    assert not (tmp_path / "benchmarks.md").exists()
 
 
 def test_compare_divides_cluster_rows_of_the_same_configuration_and_refuses_others(tmp_path, capsys):
@@ -278,17 +280,17 @@ def test_compare_divides_cluster_rows_of_the_same_configuration_and_refuses_othe
     cluster_report.merge_into(a, [_row("cluster/2-workers-x1/b128", 2, 100.0)], {})
     cluster_report.merge_into(b, [_row("cluster/2-workers-x1/b128", 2, 250.0)], {})
     cluster_report.merge_into(c, [_row("cluster/2-workers-x1/b128", 2, 250.0, device_type="GPU")], {})
-    assert compare.main([str(a / "benchmarks.json"), str(b / "benchmarks.json")]) == 0
+    assert compare.main([str(a / "cluster.json"), str(b / "cluster.json")]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^faster +2\.500 +\[[\d.]+, [\d.]+\] +95 % +cluster +cluster/2-workers-x1/b128 +100 ±10\.0% +250 "
                      r"±4\.0%",
                      out, re.M), out
-    assert compare.main([str(a / "benchmarks.json"), str(c / "benchmarks.json")]) == 1
+    assert compare.main([str(a / "cluster.json"), str(c / "cluster.json")]) == 1
     assert "refused: cluster cluster/2-workers-x1/b128: configuration differs (device_type: None vs 'GPU')" in (
         capsys.readouterr().err)
 
 
-def test_a_pytest_benchmarks_report_keeps_and_renders_the_cluster_rows(tmp_path):
+def test_a_pytest_benchmarks_report_leaves_cluster_json_alone_and_the_render_shows_both(tmp_path):
     from benchmarks.harness import Plan, Recorder
     from benchmarks.stats import summarise
 
@@ -299,13 +301,16 @@ def test_a_pytest_benchmarks_report_keeps_and_renders_the_cluster_rows(tmp_path)
     recorder.limits = {"copy_bandwidth": {"best_bytes_per_s": 1e10, "median_bytes_per_s": 1e10, "cv": 0.0,
                                           "method": "test", "timing": timing},
                        "matmul_peak": {"/device:CPU:0": {"float32": peak}}, "primary_device": "/device:CPU:0"}
+    cluster_json = (tmp_path / "cluster.json").read_bytes()
     bench_report.write(bench_report.build(recorder, {}), tmp_path)
-    assert [r["name"] for r in json.loads((tmp_path / "benchmarks.json").read_text())["cluster"]] == [
-        "cluster/2-workers-x1/b128"]
+    assert json.loads((tmp_path / "benchmarks.json").read_text())["cluster"] == []   # no carried-over rows
+    assert (tmp_path / "cluster.json").read_bytes() == cluster_json
     md = (tmp_path / "benchmarks.md").read_text()
     assert md.startswith("# Benchmarks: the guide's") and md.count(section.BEGIN) == 1 and "150 ± 10" in md
-    # a later cluster run replaces its row and keeps the rest of the report
+    # a later cluster run replaces its row, and the render keeps the rest of the report
+    bench_json = (tmp_path / "benchmarks.json").read_bytes()
     cluster_report.merge_into(tmp_path, [_row("cluster/2-workers-x1/b128", 2, 170.0)], {})
+    assert (tmp_path / "benchmarks.json").read_bytes() == bench_json
     md = (tmp_path / "benchmarks.md").read_text()
     assert md.startswith("# Benchmarks: the guide's") and md.count(section.BEGIN) == 1
     assert "170 ± 10" in md and "150 ± 10" not in md

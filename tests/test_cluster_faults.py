@@ -12,7 +12,7 @@ naming the missing task, and leave no process and no listening port behind.
   in use; an unreachable peer (a task that never starts: the registration barrier's --connect-timeout bounds
   the wait). Malformed TF_CONFIG, an index outside the cluster and a missing chief: test_cluster.py.
 
-The bounds are what the README states, not performance figures.
+The bounds are what docs/cluster.md states, not performance figures.
 """
 
 from __future__ import annotations

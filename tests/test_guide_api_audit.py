@@ -58,7 +58,7 @@ def audit_problems(rows: list[dict], node_ids: set[str], recipe_ids: set[str]) -
         if row.get("name") in duplicates:
             problems.append(f"{label}: the name appears in more than one row")
         if row.get("recipe") not in recipe_ids:
-            problems.append(f"{label}: recipe {row.get('recipe')!r} is not in reports/catalogue.toml")
+            problems.append(f"{label}: recipe {row.get('recipe')!r} is not in tfguide/catalogue.toml")
         if row.get("where") not in WHERE:
             problems.append(f"{label}: where {row.get('where')!r} is none of {sorted(WHERE)}")
         if row.get("kind") not in KINDS:
@@ -206,7 +206,7 @@ def test_forms_with_specs_of_any_module_or_a_reason_are_sound():
      "which `pytest suite` does not collect"),
     (row(reason="covered elsewhere"), "gives a reason although it names specs"),
     (row(recipe="estimator.dnn_classifier"), "names no spec of its recipe's module suite/test_estimator_dnn_classifier.py"),
-    (row(recipe="data.shuffle"), "recipe 'data.shuffle' is not in reports/catalogue.toml"),
+    (row(recipe="data.shuffle"), "recipe 'data.shuffle' is not in tfguide/catalogue.toml"),
     (row(kind="magic"), "kind 'magic' is none of"),
     (row(where="docs"), "where 'docs' is none of"),
     ({k: v for k, v in row().items() if k != "specs"}, "lacks specs"),

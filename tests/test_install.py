@@ -1,6 +1,6 @@
 """Installing the suite into an existing TensorFlow environment leaves what TensorFlow needs as it is.
 
-The pins (`python -m reports pins`) are checked on synthetic installed distributions; the install itself
+The pins (`python -m tfguide.pins`) are checked on synthetic installed distributions; the install itself
 is checked for real: a fresh virtual environment holding this TensorFlow and the OLDEST numpy it accepts,
 then README's two commands, then numpy and everything TensorFlow requires must be as before and
 `pip check` clean. That part needs the package index (or pip's cache), so it runs when
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import pins
+from tfguide import pins
 from tfguide import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def test_pins_render_as_pip_constraints(site):
 
 def run_pins(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     # -I: ignore the environment's PYTHONPATH and user site, so only `path` below is searched.
-    return subprocess.run([sys.executable, "-m", "reports", "pins", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tfguide.pins", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, env=env)
 
 
@@ -86,7 +86,7 @@ def test_without_tensorflow_pins_exit_2_with_one_line(tmp_path):
     empty.mkdir()
     # A Python whose only site directory is empty: no TensorFlow, Keras or tf_keras to keep.
     code = ("import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p] + [sys.argv[1]]; "
-            "from reports import pins; sys.exit(pins.main([]))")
+            "from tfguide import pins; sys.exit(pins.main([]))")
     proc = subprocess.run([sys.executable, "-c", code, str(empty)], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2
@@ -157,9 +157,9 @@ def test_readme_install_into_an_existing_environment_keeps_its_numpy(tmp_path):
 
     # README, "An existing TensorFlow environment": the pins, then the suite with its plots.
     readme = (ROOT / "README.md").read_text()
-    assert "python -m reports pins -o pins.txt" in readme and 'pip install -e ".[plots]" -c pins.txt' in readme
+    assert "python -m tfguide.pins -o pins.txt" in readme and 'pip install -e ".[plots]" -c pins.txt' in readme
     pins_file = tmp_path / "pins.txt"
-    proc = subprocess.run([str(python), "-m", "reports", "pins", "-o", str(pins_file)], cwd=ROOT,
+    proc = subprocess.run([str(python), "-m", "tfguide.pins", "-o", str(pins_file)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     pip(python, "install", "-e", ".[plots]", "-c", str(pins_file))

@@ -149,7 +149,7 @@ def test_name_given_as_name_equals_path_and_folder_accepted_for_the_file(two_env
 def test_without_arguments_merges_every_report_under_the_matrix_folder(two_envs, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(matrix, "DEFAULT_REPORT_DIR", tmp_path / "in")
     (tmp_path / "in" / "matrix").mkdir()
-    for src in two_envs:  # reports/matrix/<env>/conformance.json is where the nox sessions write
+    for src in two_envs:  # tfguide-reports/matrix/<env>/conformance.json is where the nox sessions write
         write(tmp_path / "in" / "matrix" / src.parent.name / "conformance.json", src.read_text())
 
     code, _, _ = run([], capsys)
@@ -468,7 +468,7 @@ def test_matrix_json_has_a_schema_version_provenance_and_each_defect_once(publis
 
 
 def test_a_report_of_a_newer_schema_is_refused_in_one_line(tmp_path, capsys):
-    from reports import conformance
+    from suite import conformance
 
     assert conformance.SCHEMA_VERSION in matrix.CONFORMANCE_SCHEMAS
     src = write(tmp_path / "env" / "conformance.json", dict(make_report(ENV_221), schema_version=99))

@@ -1,4 +1,4 @@
-"""A recipe is four files and a mutant: its catalogue entry (reports/catalogue.toml), reference/<id>.py,
+"""A recipe is four files and a mutant: its catalogue entry (tfguide/catalogue.toml), reference/<id>.py,
 suite/test_<id>.py, its benchmark declaration benchmarks/bench_<id>.py, and a mutant in tests/mutants.py.
 
 In a temporary copy of this checkout a toy recipe `data.shout` is added with exactly those, and nothing else is
@@ -88,7 +88,7 @@ def copy(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("checkout")
     _copy_checkout(copy)
     # the four files and the mutant: nothing else is edited
-    with open(copy / "reports" / "catalogue.toml", "a", encoding="utf-8") as toml:
+    with open(copy / "tfguide" / "catalogue.toml", "a", encoding="utf-8") as toml:
         toml.write(CATALOGUE_ENTRY)
     (copy / "reference" / "data_shout.py").write_text(REFERENCE)
     (copy / "suite" / "test_data_shout.py").write_text(SPEC)
@@ -99,7 +99,7 @@ def copy(tmp_path_factory) -> Path:
 
 
 def test_the_copy_has_one_recipe_more(copy):
-    assert len(catalogue.load(copy / "reports" / "catalogue.toml")) == len(catalogue.load()) + 1
+    assert len(catalogue.load(copy / "tfguide" / "catalogue.toml")) == len(catalogue.load()) + 1
 
 
 def test_the_suite_collects_and_the_conformance_report_has_the_new_recipe(copy):

@@ -1,4 +1,4 @@
-"""What every part of the project shares: the recipe catalogue (reports/catalogue.toml, read by
+"""What every part of the project shares: the recipe catalogue (tfguide/catalogue.toml, read by
 tfguide.catalogue) and the environment fingerprint (tfguide.environment).
 
 Imports run one way: reference/ imports nothing of the project but itself; suite/ and benchmarks/

@@ -16,16 +16,15 @@ try:
 except ModuleNotFoundError:  # Python < 3.11, where TF 2.15 still runs
     import tomli as tomllib
 
-# The data stays in reports/ (its documented place, the contract between folders); both packages sit side
-# by side in a checkout and in site-packages.
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "reports" / "catalogue.toml"
+# The data beside its reader, in the core that every other folder imports.
+CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 STATES = ("current", "renamed", "removed")
-# The reports' vocabulary, written by reports/conformance.py and read by the matrix and the renderers.
+# The reports' vocabulary, written by suite/conformance.py and read by the matrix and the renderers.
 # A recipe's status, in this order of precedence: a failing spec makes it `fail` whatever else happened; a
 # reproduced advisory `vulnerable` (the guide's code may work, loading files from others is not safe); a
 # catalogued defect `known defect`.
 STATUSES = ("pass", "known defect", "vulnerable", "fail", "skip", "not run", "missing")
-# What the specs of an advisory observed (reports/conformance.py, ConformancePlugin._advisories).
+# What the specs of an advisory observed (suite/conformance.py, ConformancePlugin._advisories).
 VERDICTS = ("vulnerable", "refused", "not applicable", "undetermined", "not run")
 
 

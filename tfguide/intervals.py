@@ -7,7 +7,8 @@ benchmark row set against the guide's row of another group (benchmarks/report.py
 
 Why a family. A comparison judges every row at once, and the reader acts on the ones it calls changed. With each
 row judged at 95 %, a comparison of m rows of unchanged code calls some row changed with probability 1 - 0.95^m:
-46 % for 12 rows, 92 % for 49 (README, "How far the figures can be trusted here", has this suite's own A/As). So the rows are judged together by
+46 % for 12 rows, 92 % for 49 (docs/measurements.md, "How far the figures can be trusted here", has this suite's
+own A/As). So the rows are judged together by
 Holm's step-down procedure (`holm`): the rows whose interval at 1 - 0.05 / m excludes 1 are changed; with k rows
 called changed, the others are judged again at 1 - 0.05 / (m - k), and so on until no more is. Like Bonferroni
 (every row at 1 - 0.05 / m) it keeps the guarantee whatever the rows' dependence: when no row changed, some row is

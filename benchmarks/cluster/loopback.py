@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cluster.spec import PORT_IN_USE, SLURM_VARS, BadInput
-from tfguide import launcher
+from tfguide import contracts, launcher
+from tfguide.outputs import DEFAULT_REPORT_DIR
 
 ROOT = launcher.ROOT
 PORT_ATTEMPTS = 3
@@ -146,7 +147,7 @@ def parse_args(argv):
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3, 4], help="cluster sizes (default 1 2 3 4)")
     ap.add_argument("--via", choices=("tfconfig", "slurm"), default="tfconfig",
                     help="set TF_CONFIG (default) or the SLURM_* variables of a one-node job step")
-    ap.add_argument("--report-dir", type=Path, default=Path("reports"))
+    ap.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per cluster size before the watchdog")
     ap.add_argument("--grace", type=float, default=30.0,
                     help="seconds the other workers get to stop by themselves after one failed")
@@ -167,6 +168,7 @@ def main(argv=None) -> int:
     except BadInput as exc:
         print(f"python -m benchmarks.cluster.loopback: bad input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    args.report_dir = args.report_dir.resolve()   # the workers start in the checkout; the reports go under here
     status = 0
     for n in args.workers:
         print(f"[loopback] N={n}: starting {n} worker(s) on 127.0.0.1 via {args.via}", flush=True)
@@ -184,11 +186,11 @@ def main(argv=None) -> int:
         status = status or failed
     report = args.report_dir / "cluster.json"
     if report.exists():
-        for r in json.loads(report.read_text())["cluster"]:
+        for r in contracts.load(report, "cluster")["cluster"]:
             if r["workers"] in args.workers:
                 print(f"[loopback] {r['name']}: {r['examples_per_s']:,.0f} examples/s, E_N {r['scaling_efficiency']:.3f}"
                       + (" (workers share this host)" if r.get("hosts_shared") else ""))
-        print(f"[loopback] wrote {report}, {args.report_dir / 'benchmarks.json'}, {args.report_dir / 'benchmarks.md'}")
+        print(f"[loopback] wrote {report} and {args.report_dir / 'benchmarks.md'}")
     return status if status > 0 else 1 if status else 0
 
 

@@ -1,6 +1,6 @@
 """The chief's row for this cluster size, from its own timings and every worker's gathered figures, merged into
-REPORT_DIR/cluster.json and into the `cluster` rows of benchmarks.json (rows of the same name are replaced,
-other rows stay), then rendered into benchmarks.md by `python -m reports benchmarks` (benchmarks/report.py).
+REPORT_DIR/cluster.json (rows of the same name are replaced, other rows stay) - this command's only file; `pytest
+benchmarks` writes benchmarks.json, and `python -m reports benchmarks` renders both into benchmarks.md.
 
 A row per cluster configuration (name `cluster/<N>-workers-x<R>/b<per-replica batch>`): `workers`, `replicas`
 (in sync, all workers), `replicas_per_worker`, `per_replica_batch`, `global_batch`, `examples_per_s` (the median
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks import report as bench_report
 from benchmarks.stats import rate_interval, scaling_efficiency, spread, summarise
-from tfguide import schema
+from tfguide import contracts, schema
 
 MODEL = "quickstart"
 SCHEMA = "tfguide-cluster/2"
@@ -108,7 +108,24 @@ def build_row(args, cluster, result: dict, images) -> dict:
     return row
 
 
-# -- cluster.json and the cluster rows of benchmarks.json ----------------------------------------------------
+# -- cluster.json: this command's own file ----------------------------------------------------------------------
+
+class Unreadable(Exception):
+    """A cluster.json already in the report directory that cannot be read, so nothing can be merged into it;
+    str() names the file and what is wrong."""
+
+
+def load_existing(path: Path) -> dict | None:
+    """The cluster report to merge into: None when there is none, the report, or Unreadable - never silently
+    nothing, which would let the new file replace rows of earlier cluster sizes that are still in the old one."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return contracts.load(path, "cluster")
+    except contracts.ContractError as exc:
+        raise Unreadable(str(exc)) from None
+
 
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """Rows of `new` replace rows of `old` with the same name; order: by workers, then name."""
@@ -117,45 +134,29 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return sorted(rows.values(), key=lambda r: (r.get("workers", 0), r["name"]))
 
 
-def current_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
-    """(the rows that conform to this version's schema, the names of those that do not: written by an older
-    version, they stay in cluster.json but are not carried into a new benchmarks.json)."""
+def current_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(the rows that conform to this version's contract, those that do not: written by an older version)."""
     contract = schema.load(bench_report.SCHEMA_PATH)
     good = [r for r in rows if not schema.errors(r, contract, "cluster_row")]
-    return good, [r.get("name", "?") for r in rows if r not in good]
-
-
-def carry_over(report: dict, report_dir: Path) -> None:
-    """A new `pytest benchmarks` report keeps the cluster rows already in the report directory."""
-    if report.get("cluster"):
-        return
-    for name in ("benchmarks.json", "cluster.json"):
-        old = bench_report.load_existing(Path(report_dir) / name)
-        if old and old.get("cluster"):
-            report["cluster"], stale = current_rows(old["cluster"])
-            if stale:
-                report["notes"].append(f"cluster rows {', '.join(stale)} of {name} were written by an older version "
-                                       "and are left out: run python -m benchmarks.cluster again")
-            return
+    return good, [r for r in rows if r not in good]
 
 
 def merge_into(report_dir: Path, rows: list[dict], environment: dict, notes: list[str] = ()) -> list[Path]:
-    """Merge `rows` into REPORT_DIR/cluster.json and the cluster rows of benchmarks.json, then render
-    benchmarks.md from it (benchmarks/report.py render). The files written."""
+    """Merge `rows` into REPORT_DIR/cluster.json - the only file this command writes - then render benchmarks.md
+    (benchmarks/report.py render: the renderer reads cluster.json beside benchmarks.json). Rows an older version
+    wrote, which this version's report cannot show, are kept apart under `older_rows`. The files written."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
-    own_path = report_dir / "cluster.json"
-    # both files are read before either is written: an unreadable one stops the merge with nothing changed
-    own = bench_report.load_existing(own_path) or {}
-    bench = bench_report.load_existing(report_dir / "benchmarks.json") or {
-        "schema": bench_report.SCHEMA, "environment": environment,
-        "notes": ["Only the cluster section: `pytest benchmarks` adds the rest."]}
-    merged = merge_rows(own.get("cluster", []), rows)
-    own = {"schema": SCHEMA, "environment": environment, "cluster": merged,
-           "notes": sorted(set(own.get("notes", [])) | set(notes))}
-    bench_report.write_json(own, report_dir, "cluster.json")
-    bench["cluster"], _ = current_rows(merge_rows(bench.get("cluster", []), merged))
-    return [own_path, bench_report.write_json(bench, report_dir), *bench_report.render(report_dir)]
+    own = load_existing(report_dir / "cluster.json") or {}
+    merged, older = current_rows(merge_rows(own.get("cluster", []) + own.get("older_rows", []), rows))
+    notes = set(own.get("notes", [])) | set(notes)
+    if older:
+        notes.add(f"cluster rows {', '.join(r.get('name', '?') for r in older)} were written by an older version "
+                  "and are kept under older_rows, not shown: run python -m benchmarks.cluster again")
+    own = {"schema": SCHEMA, "environment": environment, "cluster": merged, "notes": sorted(notes)}
+    if older:
+        own["older_rows"] = older
+    return [bench_report.write_json(own, report_dir, "cluster.json"), *bench_report.render(report_dir)]
 
 
 def write(args, cluster, result: dict, images) -> list[Path]:

@@ -194,7 +194,7 @@ def detect_source(environ=None) -> str:
         return "tfconfig"
     if environ.get("SLURM_PROCID"):
         return "slurm"
-    raise BadInput("no cluster: set TF_CONFIG (see README, 'Benchmarks on a cluster') or start one task per "
+    raise BadInput("no cluster: set TF_CONFIG (see docs/cluster.md) or start one task per "
                    "host with Slurm's srun")
 
 

@@ -43,6 +43,7 @@ from benchmarks.cluster import measure, runtime
 from benchmarks.cluster import spec as cluster_spec
 from benchmarks.cluster.failures import PeerLost, run_error, startup_error
 from benchmarks.cluster.spec import BadInput, Cluster
+from tfguide.outputs import DEFAULT_REPORT_DIR
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_PEER_LOST = 0, 1, 2, 3
 # Full measurement and CI smoke run (--quick); every figure can be set on the command line.
@@ -73,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=1, help="warm-up rounds after the compile round")
     ap.add_argument("--examples", type=int, help="training examples in memory (default 60000, --quick 8192)")
     ap.add_argument("--quick", action="store_true", help="a smoke run (CI): fewer steps and examples")
-    ap.add_argument("--report-dir", type=Path, default=Path("reports"))
+    ap.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     ap.add_argument("--run-dir", type=Path, help="this run's per-task logs and results "
                                                   "(default REPORT_DIR/cluster-runs/<N>-workers)")
     ap.add_argument("--connect-timeout", type=float, default=300.0,
@@ -82,6 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="seconds without heartbeats after which a task counts as gone")
     ap.add_argument("--save-weights", action="store_true", help="also write each task's final weights (.npz)")
     args = ap.parse_args(argv)
+    args.report_dir = args.report_dir.resolve()   # under this process's directory, whatever its children's is
     for key, value in DEFAULTS[args.quick].items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)

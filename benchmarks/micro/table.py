@@ -55,9 +55,9 @@ def markdown(doc: dict) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print("usage: python -m benchmarks.micro.table FILE.json (a pytest-benchmark JSON)", file=sys.stderr)
-        return 2
+        return 0 if argv in (["-h"], ["--help"]) else 2
     try:
         doc = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from reports.text import CELL_LIMIT, sentences
+from tfguide.text import CELL_LIMIT, sentences
 
 LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 ANCHOR = re.compile(r'<a id="[^"]*"></a>')

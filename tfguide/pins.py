@@ -1,6 +1,6 @@
-"""`python -m reports pins`: pip constraints that keep an existing TensorFlow environment as it is.
+"""`python -m tfguide.pins`: pip constraints that keep an existing TensorFlow environment as it is.
 
-    python -m reports pins -o pins.txt
+    python -m tfguide.pins -o pins.txt
     pip install -e ".[plots]" -c pins.txt
 
 pip weighs only the requirements of what it is installing, not those of packages already installed: a
@@ -34,7 +34,7 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _installed() -> dict[str, metadata.Distribution]:
+def installed() -> dict[str, metadata.Distribution]:
     found: dict[str, metadata.Distribution] = {}
     for dist in metadata.distributions():
         name = dist.metadata.get("Name")
@@ -79,20 +79,29 @@ def closure(installed: dict[str, metadata.Distribution]) -> dict[str, str]:
     return pins
 
 
+def snapshot() -> dict:
+    """What is installed in this interpreter and what the installed TensorFlow / Keras / tf_keras require, as
+    JSON-ready data: `installed` {name: version}, `required` (the pins: closure) and `requires` {name: its
+    requirement strings}. The version matrix (noxfile.py) records it before and after installing the suite."""
+    found = installed()
+    return {"installed": {n: d.version for n, d in found.items()}, "required": closure(found),
+            "requires": {n: list(d.requires or ()) for n, d in found.items()}}
+
+
 def render(pins: dict[str, str]) -> str:
     head = ("# pip constraints: what the installed TensorFlow / Keras / tf_keras require, as installed.\n"
-            f"# Written by `python -m reports pins` with {sys.executable}.\n")
+            f"# Written by `python -m tfguide.pins` with {sys.executable}.\n")
     return head + "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reports pins", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tfguide.pins", description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", type=Path, help="write the constraints here (default: standard output)")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:
         return 2 if exc.code else 0
-    pins = closure(_installed())
+    pins = closure(installed())
     if not pins:
         print("pins: no TensorFlow, Keras or tf_keras is installed for this Python "
               f"({sys.executable}); nothing to keep", file=sys.stderr)
