@@ -100,12 +100,6 @@ def _round_seconds(state: dict, key: str) -> float:
     return sum(r.get("s") or 0.0 for r in state["rounds"].get(key, []))
 
 
-def round_ratios(state_a: dict, state_b: dict, key: str) -> list[float]:
-    """B's rate over A's in each round both processes of a pair measured of the row (paired by round index)."""
-    a, b = _round_rates(state_a, key), _round_rates(state_b, key)
-    return [b[r] / a[r] for r in sorted(a.keys() & b.keys())]
-
-
 def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]]) -> tuple[list[float], list[int], dict]:
     """The round ratios B/A of one row over every pair, compared like with like (benchmarks/modes.py): where either
     side's rounds fall into separated speeds, only the rounds whose two sides were in the same mode (by rank: the
@@ -116,13 +110,13 @@ def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]])
     for s, side in enumerate("ab"):
         rates = [v for pr in pairs_rates for _, v in sorted(pr[s].items())]
         owners = [k for k, pr in enumerate(pairs_rates) for _ in pr[s]]
-        sides[side] = modes.describe(rates, owners) if len(rates) >= modes.MIN_ROUNDS else None
-    count = {side: (d["count"] if d else 1) for side, d in sides.items()}
+        sides[side] = modes.describe(rates, owners)   # one mode below modes.MIN_ROUNDS
+    count = {side: d["count"] for side, d in sides.items()}
     same_count = count["a"] == count["b"]
 
     def mode(side: str, rate: float) -> int:
         d = sides[side]
-        if d is None or d["count"] == 1:
+        if d["count"] == 1:
             return 0
         k = modes.mode_of(rate, d["bounds"])
         return k if same_count else (0 if k == modes.headline(d["shares"]) else -1)
@@ -141,7 +135,7 @@ def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]])
                          "rounds in the same mode on both sides" if same_count else
                          "each side's headline mode (their mode counts differ)")}
     for side, d in sides.items():
-        if d is not None and d["count"] > 1:
+        if d["count"] > 1:
             info[f"mode_rates_{side}"] = d["medians"]
             info[f"mode_shares_{side}"] = d["shares"]
     return values, owners, info

@@ -74,8 +74,8 @@ def _best_split(logs: list[float]) -> int | None:
     between = sum(1 for v in logs if m_low + third < v < m_high - third)
     if between > MAX_BETWEEN * n:
         return None
-    # the boundary must be a gap, not a slope: the split's neighbours lie nearer their own mode than the other's
-    if logs[best] - logs[best - 1] <= 0:
+    # equal rounds on both sides of the boundary: the two clusters overlap
+    if logs[best] <= logs[best - 1]:
         return None
     return best
 

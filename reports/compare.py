@@ -170,16 +170,22 @@ def compare_rows(a: dict, b: dict) -> tuple[list[dict], list[str], float]:
                             "pct_a": ra.get("pct_of_limit"), "pct_b": rb.get("pct_of_limit"),
                             "hw_a": ra.get("ci_half_width"), "hw_b": rb.get("ci_half_width"),
                             "modes": _modes_note(ra, rb), "measured_s": _sum_or_none(_measured_s(ra), _measured_s(rb))})
-    judged = [r for r in results if usable(r["a"], r["ci_a"], r["b"], r["ci_b"])]
+    judged = []
     for r in results:
-        if r not in judged:
+        if usable(r["a"], r["ci_a"], r["b"], r["ci_b"]):
+            judged.append(r)
+        else:
             r["verdict"] = "no interval"
 
     def interval(i: int, level: float):
         r = judged[i]
         return ratio_ci_from_intervals(r["a"], r["ci_a"], r["b"], r["ci_b"], level)
 
-    levels = holm(len(judged), lambda i, level: not interval(i, level)[1] <= 1.0 <= interval(i, level)[2])
+    def excludes_one(i: int, level: float) -> bool:
+        _, lo, hi = interval(i, level)
+        return not lo <= 1.0 <= hi
+
+    levels = holm(len(judged), excludes_one)
     for i, (r, level) in enumerate(zip(judged, levels)):
         _, lo, hi = interval(i, level)
         r.update(low=lo, high=hi, confidence=level, verdict="faster" if lo > 1 else "slower" if hi < 1 else "same")

@@ -195,26 +195,34 @@ def test_a_keras_file_cannot_construct_a_tfsm_layer_through_a_lambda(tmp_path, a
     advisory.judge("KERAS-23654", result, _loaded_savedmodel)
 
 
-@save_model
-def test_a_torch_module_in_a_keras_file_is_not_unpickled(tmp_path, advisory):
+def _pickled_torch_touch(advisory, advisory_id: str, reader: str, marker) -> str:
+    """A torch-pickled Touch(marker), base64 as TorchModuleWrapper's config holds its module; the advisory is not
+    applicable where this Keras has no TorchModuleWrapper or torch is not installed (`reader` fails at `import torch`,
+    before it unpickles anything)."""
     if not hasattr(keras.layers, "TorchModuleWrapper"):
-        advisory.not_applicable("CVE-2025-49655", "this Keras has no TorchModuleWrapper")
+        advisory.not_applicable(advisory_id, "this Keras has no TorchModuleWrapper")
     try:
         import torch
     except ImportError:
-        advisory.not_applicable("CVE-2025-49655", "the torch package is not installed: TorchModuleWrapper's "
-                                                  "from_config fails at `import torch`, before it unpickles anything")
+        advisory.not_applicable(advisory_id, f"the torch package is not installed: {reader} fails at `import torch`, "
+                                             "before it unpickles anything")
     import base64
     import io
 
-    marker = tmp_path / "unpickled"
     blob = io.BytesIO()
     torch.save(Touch(marker), blob)
+    return base64.b64encode(blob.getvalue()).decode()
+
+
+@save_model
+def test_a_torch_module_in_a_keras_file_is_not_unpickled(tmp_path, advisory):
+    marker = tmp_path / "unpickled"
+    module = _pickled_torch_touch(advisory, "CVE-2025-49655", "TorchModuleWrapper's from_config", marker)
     path = save(keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, name="torch")]),
                 tmp_path / "torch.keras")
     edit_keras_config(path, lambda config: find_layer(config, "Dense").update(
         class_name="TorchModuleWrapper", registered_name=None,
-        config={"name": "torch", "module": base64.b64encode(blob.getvalue()).decode(), "output_shape": None}))
+        config={"name": "torch", "module": module, "output_shape": None}))
     result = advisory.load("probe_load", variants=[dict(name="TorchModuleWrapper", path=str(path),
                                                         marker=str(marker), control=True)])
     advisory.judge("CVE-2025-49655", result, lambda seen: (
@@ -262,20 +270,9 @@ def test_lambda_from_config_does_not_run_bytecode_without_a_safe_mode_argument(t
 def test_torch_module_wrapper_from_config_does_not_unpickle_without_a_safe_mode_argument(tmp_path, advisory):
     # CVE-2026-12484: the guide's from_config round trip with a TorchModuleWrapper config someone else wrote; outside
     # load_model no safe-mode scope is open, and before #23048 from_config read that as "unsafe".
-    if not hasattr(keras.layers, "TorchModuleWrapper"):
-        advisory.not_applicable("CVE-2026-12484", "this Keras has no TorchModuleWrapper")
-    try:
-        import torch
-    except ImportError:
-        advisory.not_applicable("CVE-2026-12484", "the torch package is not installed: TorchModuleWrapper.from_config "
-                                                  "fails at `import torch`, before it unpickles anything")
-    import base64
-    import io
-
     marker = tmp_path / "unpickled"
-    blob = io.BytesIO()
-    torch.save(Touch(marker), blob)
-    config = {"name": "torch", "module": base64.b64encode(blob.getvalue()).decode(), "output_shape": None}
+    module = _pickled_torch_touch(advisory, "CVE-2026-12484", "TorchModuleWrapper.from_config", marker)
+    config = {"name": "torch", "module": module, "output_shape": None}
     result = advisory.load("probe_torch_from_config", config=json.dumps(config), marker=str(marker))
     advisory.judge("CVE-2026-12484", result, lambda seen: (
         "TorchModuleWrapper.from_config unpickled the module in the config (torch.load ran the pickle's code)"

@@ -39,12 +39,18 @@ def residual(x, y):
 
 
 class BatchCounter(keras.callbacks.Callback):
-    def __init__(self):
+    """The batches of one kind of run: evaluate's (on_test_batch_end, the default) or predict's
+    (on_predict_batch_end); the other kind's hook is not counted."""
+
+    def __init__(self, kind: str = "test"):
         super().__init__()
-        self.count = 0
+        self.kind, self.count = kind, 0
 
     def on_test_batch_end(self, batch, logs=None):
-        self.count += 1
+        self.count += self.kind == "test"
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.count += self.kind == "predict"
 
 
 def test_evaluate_numpy_equals_loss_and_metric_computed_by_hand():
@@ -125,20 +131,11 @@ def classifier_closed_form(x, labels) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return p, -np.log(p[np.arange(len(x)), labels]), (p.argmax(axis=1) == labels).astype(np.float64)
 
 
-class PredictBatchCounter(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def on_predict_batch_end(self, batch, logs=None):
-        self.count += 1
-
-
 @pytest.mark.parametrize("elements", ["features", "features_and_labels"])
 def test_predict_on_a_finite_dataset_with_a_partial_last_batch_predicts_every_example_once_in_order(elements):
     slices = X70 if elements == "features" else (X70, LABELS70)
     dataset = tf.data.Dataset.from_tensor_slices(slices).batch(32)
-    batches = PredictBatchCounter()
+    batches = BatchCounter("predict")
 
     result = classifier().predict(dataset, verbose=0, callbacks=[batches])
 
@@ -170,7 +167,7 @@ def test_evaluate_on_a_finite_dataset_with_a_partial_last_batch_weights_every_ex
 
 def test_evaluate_and_predict_on_numpy_with_batch_size_left_out_run_batches_of_32():
     model = classifier()
-    test_batches, predict_batches = BatchCounter(), PredictBatchCounter()
+    test_batches, predict_batches = BatchCounter(), BatchCounter("predict")
 
     loss, accuracy = model.evaluate(X70, LABELS70, verbose=0, callbacks=[test_batches])
     predicted = model.predict(X70, verbose=0, callbacks=[predict_batches])
