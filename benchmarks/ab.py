@@ -22,7 +22,8 @@ to the spread of the pairs' medians where that is wider - each process's own luc
 group, which share their processes), the rows judged together by Holm's step-down procedure so that all m
 intervals hold together with 95 % (tfguide/intervals.py holm: judged at 95 % each, an A/A of 49 rows would call two
 or three of them changed). Where a row's rounds fall into separated speeds on either side (benchmarks/modes.py),
-only the rounds whose two sides were in the same mode give a ratio (like_with_like). The verdict is `slower` or
+only the rounds whose two sides were in the same mode give a ratio (like_with_like); so do only the rounds whose two
+sides found the machine at the same speed (both at full speed or both slowed: benchmarks/machine_speed.py). The verdict is `slower` or
 `faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is the one it reports 8
 times in 10 for the median row (about 1.3 times its half-width: tfguide/intervals.py). What is left is each round's
 own noise (the ratio of two rounds taken one after the other still varies: docs/measurements.md, "How the machine's
@@ -36,7 +37,7 @@ the pairs' spread needs two). Pairs start A first and B first in turn; each pair
 as their deadline and share it among their groups as a run does (benchmarks/budget.py). --slow-b slows B's
 matching rows by a known fraction (benchmarks/slowdown.py), to check that a change is seen.
 
-Writes DIR (default reports/ab/): a/benchmarks.json and b/benchmarks.json (each side's passes pooled, a report
+Writes DIR (default tfguide-reports/ab/ under the current directory): a/benchmarks.json and b/benchmarks.json (each side's passes pooled, a report
 like any other), passes/ (every pass's rounds) and ab.json (the paired rows; its contract is
 benchmarks/ab.schema.json); then prints it with `python -m reports compare DIR/ab.json`, whose exit status it
 returns (--fail-if-slower as compare's). Exit 2 when an interpreter cannot run the benchmarks.
@@ -54,13 +55,13 @@ import time
 from pathlib import Path
 
 from benchmarks import budget as budget_mod
-from benchmarks import baton, declaration, modes, passes, slowdown
+from benchmarks import baton, declaration, machine_speed, modes, passes, slowdown
 from benchmarks.machine import process_age_s
 from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
+from tfguide.outputs import DEFAULT_REPORT_DIR
 from tfguide.intervals import FAMILY_CONFIDENCE, detectable_change, family_confidence, holm
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = Path(__file__).resolve().parent / "ab.schema.json"
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
 # Four pairs unless fewer fit: a pair's start (two processes' imports, limits and set-ups) costs little of a
@@ -100,12 +101,27 @@ def _round_seconds(state: dict, key: str) -> float:
     return sum(r.get("s") or 0.0 for r in state["rounds"].get(key, []))
 
 
-def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]]) -> tuple[list[float], list[int], dict]:
+def _slowed_rounds(state: dict, key: str, ref: float | None) -> set[int]:
+    """The rounds of `key` that ran with the machine slowed (benchmarks/machine_speed.py), against the side's `ref`."""
+    return {r["round"] for r in state["rounds"].get(key, []) if machine_speed.slowed(r, ref)}
+
+
+def side_reference(states: list[dict]) -> float | None:
+    """One side's full speed: the reference of the probes of every round of every row of all its pairs."""
+    return machine_speed.reference([p for st in states for rounds in st["rounds"].values()
+                                    for p in machine_speed.round_probes(rounds)])
+
+
+def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]],
+                   pairs_slowed: list[tuple[set[int], set[int]]] | None = None) -> tuple[list[float], list[int], dict]:
     """The round ratios B/A of one row over every pair, compared like with like (benchmarks/modes.py): where either
     side's rounds fall into separated speeds, only the rounds whose two sides were in the same mode (by rank: the
     fastest with the fastest; with different mode counts, each side's headline mode) give a ratio - a round of A's
-    fast mode against one of B's slow mode measures the runtime's state, not the change. Returns the ratios, each
-    ratio's pair and how the modes were compared."""
+    fast mode against one of B's slow mode measures the runtime's state, not the change. Likewise the machine's own
+    speed (`pairs_slowed`: per pair, the rounds each side measured with the machine slowed, machine_speed.py): a
+    round taken at the machine's full speed against one taken slowed measures the machine, so only rounds in the
+    same machine state on both sides give a ratio. Returns the ratios, each ratio's pair and how they were
+    compared."""
     sides = {}
     for s, side in enumerate("ab"):
         rates = [v for pr in pairs_rates for _, v in sorted(pr[s].items())]
@@ -121,16 +137,21 @@ def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]])
         k = modes.mode_of(rate, d["bounds"])
         return k if same_count else (0 if k == modes.headline(d["shares"]) else -1)
 
-    values, owners, kept, total = [], [], 0, 0
+    values, owners, kept, total, machine_differs = [], [], 0, 0, 0
     for k, (a, b) in enumerate(pairs_rates):
+        slowed_a, slowed_b = pairs_slowed[k] if pairs_slowed else (set(), set())
         for r in sorted(a.keys() & b.keys()):
             total += 1
+            if (r in slowed_a) != (r in slowed_b):
+                machine_differs += 1
+                continue
             ma, mb = mode("a", a[r]), mode("b", b[r])
             if ma == mb and ma >= 0:
                 values.append(b[r] / a[r])
                 owners.append(k)
                 kept += 1
     info = {"modes_a": count["a"], "modes_b": count["b"], "rounds_paired": total, "rounds_same_mode": kept,
+            "rounds_machine_differs": machine_differs,
             "compared": ("all rounds" if count["a"] == count["b"] == 1 else
                          "rounds in the same mode on both sides" if same_count else
                          "each side's headline mode (their mode counts differ)")}
@@ -148,11 +169,14 @@ def paired_rows(states: dict[str, list[dict]]) -> tuple[list[dict], float]:
     meta_a, meta_b = states["a"][0]["meta"], states["b"][0]["meta"]
     links = states["a"][0]["links"]
     ratios: dict[str, tuple[list[float], list[int], dict]] = {}
+    refs = {side: side_reference(states[side]) for side in "ab"}
     for key in meta_a:
         if key not in meta_b:
             continue
         pairs_rates = [(_round_rates(sa, key), _round_rates(sb, key)) for sa, sb in zip(states["a"], states["b"])]
-        values, pairs, info = like_with_like(pairs_rates)
+        pairs_slowed = [(_slowed_rounds(sa, key, refs["a"]), _slowed_rounds(sb, key, refs["b"]))
+                        for sa, sb in zip(states["a"], states["b"])]
+        values, pairs, info = like_with_like(pairs_rates, pairs_slowed)
         info["measured_s"] = sum(_round_seconds(sa, key) + _round_seconds(sb, key)
                                  for sa, sb in zip(states["a"], states["b"]))
         if values:
@@ -350,7 +374,8 @@ def say(line: str) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.ab", description=__doc__.split("\n\n")[0])
-    ap.add_argument("dir", nargs="?", type=Path, default=ROOT / "reports" / "ab", help="where the reports go")
+    ap.add_argument("dir", nargs="?", type=Path, default=DEFAULT_REPORT_DIR / "ab",
+                    help="where the reports go (default: tfguide-reports/ab/ under the current directory)")
     ap.add_argument("--a", required=True, metavar="PYTHON", help="interpreter of environment A (the baseline)")
     ap.add_argument("--b", required=True, metavar="PYTHON", help="interpreter of environment B")
     ap.add_argument("--quick", action="store_true",

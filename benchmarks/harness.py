@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from benchmarks import modes
+from benchmarks import machine_speed, modes
 from benchmarks.stats import (MIN_ROUNDS_FOR_INTERVAL, half_width, median_ci, pass_log_medians, pooled_sd,
                               rate_interval, spread)
 
@@ -110,10 +110,16 @@ class Plan:
                 "min_rounds_for_interval": MIN_ROUNDS_FOR_INTERVAL}
 
 
-def _select(rounds: list[dict]) -> tuple[list[dict], str]:
-    clean = [r for r in rounds if not r.get("interfered")]
+def _select(rounds: list[dict], ref: float | None = None) -> tuple[list[dict], str]:
+    """The rounds a row's statistics use: its clean ones - not measured under interference, not slowed (the
+    machine's speed probe below benchmarks/machine_speed.py SLOWED_BELOW of the run's reference `ref`) - when there
+    are enough of them; else those not measured under interference, slowed ones included; else all."""
+    clean = [r for r in rounds if not r.get("interfered") and not machine_speed.slowed(r, ref)]
     if len(clean) >= MIN_ROUNDS_FOR_INTERVAL or len(clean) == len(rounds):
         return clean, "clean rounds"
+    quiet = [r for r in rounds if not r.get("interfered")]
+    if len(quiet) >= MIN_ROUNDS_FOR_INTERVAL or len(quiet) == len(rounds):
+        return quiet, "rounds without interference (too few at the machine's full speed: slowed ones included)"
     return rounds, "all rounds (too few clean ones: measured under interference)"
 
 
@@ -129,16 +135,19 @@ def headline_rounds(used: list[dict]) -> tuple[list[dict], dict | None]:
     return [r for r, m in zip(used, found["assignment"]) if m == found["headline"]], found
 
 
-def _paired(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:
+def _paired(a: list[dict], b: list[dict], ref: float | None = None) -> list[tuple[dict, dict]]:
     by_key = {(x["pass"], x["round"]): x for x in b}
     pairs = [(x, by_key[(x["pass"], x["round"])]) for x in a if (x["pass"], x["round"]) in by_key]
-    clean = [(x, y) for x, y in pairs if not x.get("interfered") and not y.get("interfered")]
+    clean = [(x, y) for x, y in pairs
+             if not any(r.get("interfered") or machine_speed.slowed(r, ref) for r in (x, y))]
     return clean if len(clean) >= MIN_ROUNDS_FOR_INTERVAL else pairs
 
 
-def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rate"]) -> dict | None:
-    """Median and interval of fn(a_i, b_i) over rounds of a and b taken in the same group round."""
-    pairs = _paired(a, b)
+def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rate"],
+                ref: float | None = None) -> dict | None:
+    """Median and interval of fn(a_i, b_i) over rounds of a and b taken in the same group round (the clean pairs
+    when there are enough: `ref`, the run's probe reference, says which rounds ran slowed)."""
+    pairs = _paired(a, b, ref)
     if not pairs:
         return None
     values = [fn(x, y) for x, y in pairs if x["rate"] and y["rate"]]
@@ -194,6 +203,7 @@ class Recorder:
     watchdog: object = None                          # benchmarks/watchdog.py Watchdog: every round's deadline
     quality: list = field(default_factory=list)      # time-to-quality rows (benchmarks/quality.py)
     environment: dict = field(default_factory=dict)  # tfguide/environment.py fingerprint of this process
+    _reference: tuple = (None, None)                 # (rounds counted, the run's probe reference) - a cache
 
     # -- time ------------------------------------------------------------------------------------------
 
@@ -263,8 +273,20 @@ class Recorder:
         self.progress(f"[bench] {group.name} {when}: {rounds} rounds in "
                       f"{seconds:.1f} s (+{warmup_s:.1f} s warm-up), {note}{self.time_left()}")
 
+    def probe_reference(self) -> float | None:
+        """The run's full speed (benchmarks/machine_speed.py): over every probed round of every unit so far."""
+        counted = sum(len(v) for v in self.rounds.values())
+        if self._reference[0] != counted:
+            self._reference = (counted, machine_speed.reference(
+                [p for rounds in self.rounds.values() for p in machine_speed.round_probes(rounds)]))
+        return self._reference[1]
+
+    def machine_speed(self) -> dict | None:
+        """The report's account of the machine's speed over the run (None when no round was probed)."""
+        return machine_speed.describe([r for rounds in self.rounds.values() for r in rounds])
+
     def precise_enough(self, key: str) -> bool:
-        used, _ = _select(self.rounds.get(key, []))
+        used, _ = _select(self.rounds.get(key, []), self.probe_reference())
         used, _ = headline_rounds(used)
         if len(used) < MIN_ROUNDS_FOR_INTERVAL:
             return False
@@ -309,7 +331,8 @@ class Recorder:
         rounds = self.rounds.get(key) or []
         if not rounds:
             return None
-        used, over = _select(rounds)
+        ref = self.probe_reference()
+        used, over = _select(rounds, ref)
         # Rounds in separated modes: the figure is the headline mode's, every mode is listed (benchmarks/modes.py).
         head, found = headline_rounds(used)
         rates = [r["rate"] for r in head]
@@ -323,6 +346,7 @@ class Recorder:
         loads = [r["load_average"] for r in rounds if r.get("load_average") is not None]
         cores = [r["cores_used"] for r in used if r.get("cores_used") is not None]
         n_inter = sum(1 for r in rounds if r.get("interfered"))
+        n_slowed = sum(1 for r in rounds if machine_speed.slowed(r, ref))
         return {
             "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci"],
             "ci_half_width": hw, "ci_coverage": interval["ci_coverage"],
@@ -331,6 +355,7 @@ class Recorder:
             "precise": hw is not None and hw <= self.plan.target_half_width,
             "examples_per_s_iqr": s["iqr"], "cv": s["cv"], "cv_flag": bool(s["cv"] > 0.05),
             "rounds": len(used), "rounds_recorded": len(rounds), "rounds_interfered": n_inter,
+            **({"rounds_slowed": n_slowed} if n_slowed else {}),
             "statistic_over": over, "under_interference": over.startswith("all") and n_inter > 0,
             "passes": len({r["pass"] for r in rounds}),
             "others_cores_median": spread(others)["median"] if others else None,
@@ -352,7 +377,7 @@ class Recorder:
         logs = []
         for other, link in self.links.items():
             if link["group"] == group and other in self.meta and self.rounds.get(other):
-                used, _ = headline_rounds(_select(self.rounds[other])[0])
+                used, _ = headline_rounds(_select(self.rounds[other], self.probe_reference())[0])
                 logs.append(pass_log_medians([r["rate"] for r in used], [r["pass"] for r in used]))
         return pooled_sd(logs)
 
@@ -370,7 +395,7 @@ class Recorder:
                              f"not met: ±{row['ci_half_width']:.1%} when the budget was spent"))
         base = links.get("baseline")
         if base and self.rounds.get(base):
-            ratio = ratio_stats(self.rounds[key], self.rounds[base])
+            ratio = ratio_stats(self.rounds[key], self.rounds[base], ref=self.probe_reference())
             row["speedup_vs_guide"] = ratio["median"] if ratio else None
             row["speedup_vs_guide_ci95"] = ratio["ci95"] if ratio else [None, None]
             row["baseline"] = base
@@ -383,7 +408,8 @@ class Recorder:
         if twin and self.rounds.get(twin):
             # Per round: the twin runs the same compiled step on a batch that is already in memory, so
             # 1 - rate/rate_twin is the share of the real step spent getting the next batch.
-            wait = ratio_stats(self.rounds[key], self.rounds[twin], lambda x, y: 1.0 - x["rate"] / y["rate"])
+            wait = ratio_stats(self.rounds[key], self.rounds[twin], lambda x, y: 1.0 - x["rate"] / y["rate"],
+                               ref=self.probe_reference())
             if wait:
                 row["input_wait_share"] = wait["median"]
                 row["input_wait_share_ci95"] = wait["ci95"]

@@ -12,7 +12,13 @@ falls on every cause alike), each building three representative rows and timing 
 - `fit`: the guide's quickstart model (reference/keras_quickstart.py) trained by `fit` at batch 32 on 12,800
   examples already in memory;
 - `save-load`: the guide's `save_weights` / `load_weights` of its model (reference/keras_save_weights.py), 1024
-  hidden units, into a temporary directory.
+  hidden units, into a temporary directory;
+- `python`: the control, no TensorFlow in it: a pure-Python loop of additions on one thread.
+
+Around every round the machine's own speed is probed (benchmarks/machine_speed.py: a 1 ms pure-Python loop right
+before and right after it); a round whose probe ran below 0.8 of the experiment's full speed (the 90 % quantile
+of all its probes) is slowed. Per cause and row the table then also gives the share of rounds slowed and the two
+spreads over the rounds at full speed only: what is left of the noise once the machine's own speed is held still.
 
 Each round is calibrated to at least --round-s seconds (whole epochs, fits or save/load cycles). What a cause
 changes is set before TensorFlow is imported (variables, the CPU affinity, the kernel's transparent huge pages
@@ -38,10 +44,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import modes
+from benchmarks import machine_speed, modes
 from tfguide import atomic, launcher
+from tfguide.outputs import DEFAULT_REPORT_DIR
 
-ROWS = ("data", "fit", "save-load")
+ROWS = ("data", "fit", "save-load", "python")
+PYTHON_LOOP = 200_000
 # cause -> (what it changes, extra environment variables); the child applies the rest from the name
 CAUSES = {
     "baseline": ("nothing: the harness's defaults, both cores, rounds >= --round-s", {}),
@@ -135,8 +143,15 @@ def _rows(cause: str, round_s: float, workdir: Path) -> dict:
         saved.load_weights(path)
         return 1
 
+    def python_loop() -> int:
+        total = 0
+        for i in range(PYTHON_LOOP):
+            total += i
+        return PYTHON_LOOP
+
     floor = 0.0 if short else round_s
-    return {"data": _calibrated(epoch, floor), "fit": _calibrated(fit, floor), "save-load": _calibrated(save_load, floor)}
+    return {"data": _calibrated(epoch, floor), "fit": _calibrated(fit, floor), "save-load": _calibrated(save_load, floor),
+            "python": _calibrated(python_loop, round_s)}
 
 
 def _switches() -> int:
@@ -167,11 +182,13 @@ def child(cause: str, rounds: int, round_s: float) -> None:
         out = {name: [] for name in rows}
         for _ in range(rounds):
             for name, run in rows.items():   # round-robin, as the harness measures a group
+                before = machine_speed.probe()
                 switches, cpu, t = _switches(), time.process_time(), time.perf_counter()
                 items = run()
                 wall = time.perf_counter() - t
                 out[name].append({"rate": items / wall, "s": wall, "cpu": (time.process_time() - cpu) / wall,
-                                  "handoffs": _switches() - switches})
+                                  "handoffs": _switches() - switches, "probe_before": before,
+                                  "probe_after": machine_speed.probe()})
     print("NOISE " + json.dumps(out), flush=True)
 
 
@@ -181,13 +198,29 @@ def _cv(logs: list[float]) -> float:
     return statistics.stdev(logs) if len(logs) > 1 else 0.0
 
 
-def summarise(processes: list[list[dict]]) -> dict:
-    """One cause's row over its processes: median, modes, within- and between-process spread (log sd ~ CV)."""
+def _spreads(processes: list[list[dict]]) -> tuple[float | None, float | None]:
+    """Within-process (median over processes of the rounds' log sd) and between-process (of their medians) spreads,
+    over the processes with at least two rounds; None where there are none."""
+    kept = [p for p in processes if len(p) >= 2]
+    if not kept:
+        return None, None
+    within = statistics.median(_cv([math.log(r["rate"]) for r in p]) for p in kept)
+    return within, _cv([math.log(statistics.median(r["rate"] for r in p)) for p in kept])
+
+
+def summarise(processes: list[list[dict]], ref: float | None = None) -> dict:
+    """One cause's row over its processes: median, modes, within- and between-process spread (log sd ~ CV); with
+    the experiment's probe reference `ref`, the share of rounds the machine ran slowed and both spreads over the
+    rounds at full speed only (benchmarks/machine_speed.py)."""
     rates = [r["rate"] for p in processes for r in p]
     passes = [k for k, p in enumerate(processes) for _ in p]
     found = modes.describe(rates, passes)
     medians = [statistics.median(r["rate"] for r in p) for p in processes if p]
-    return {"median": statistics.median(rates), "rounds": len(rates), "processes": len(processes),
+    full = [[r for r in p if not machine_speed.slowed(r, ref)] for p in processes]
+    within_full, between_full = _spreads(full)
+    return {"slowed_share": 1 - sum(map(len, full)) / len(rates), "within_cv_full_speed": within_full,
+            "between_cv_full_speed": between_full,
+            "median": statistics.median(rates), "rounds": len(rates), "processes": len(processes),
             "modes": found["count"], "mode_rates": found["medians"], "mode_shares": found["shares"],
             "switches": found["switches"],
             "within_cv": statistics.median(_cv([math.log(r["rate"]) for r in p]) for p in processes if p),
@@ -199,13 +232,20 @@ def summarise(processes: list[list[dict]]) -> dict:
 
 def _table(results: dict) -> list[str]:
     lines = ["| cause | row | median /s | modes (rate: share) | switches | within-process CV | between-process CV "
-             "| hand-offs per round |", "|---|---|---|---|---|---|---|---|"]
+             "| rounds slowed | within, at full speed | between, at full speed | hand-offs per round |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for cause, rows in results.items():
         for row, s in rows.items():
             shown = ", ".join(f"{_short(m)}: {sh:.0%}" for m, sh in zip(s["mode_rates"], s["mode_shares"]))
             lines.append(f"| {cause} | {row} | {_short(s['median'])} | {s['modes']} ({shown}) | {s['switches']} | "
-                         f"{s['within_cv']:.1%} | {s['between_cv']:.1%} | {s['handoffs_per_round']:,.0f} |")
+                         f"{s['within_cv']:.1%} | {s['between_cv']:.1%} | {s['slowed_share']:.0%} | "
+                         f"{_pct(s['within_cv_full_speed'])} | {_pct(s['between_cv_full_speed'])} | "
+                         f"{s['handoffs_per_round']:,.0f} |")
     return lines
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
 
 
 def _short(v: float) -> str:
@@ -236,14 +276,18 @@ def run(causes: list[str], processes: int, rounds: int, round_s: float, out: Pat
     if "forked" in causes:
         runs["forked"] = _launch("forked", ["--forked", str(processes)], rounds, round_s, deadline * processes, 0)
     results: dict = {}
+    ref = machine_speed.reference([p for cause in causes for proc in runs[cause] for row in ROWS
+                                   for p in machine_speed.round_probes(proc[row])])
     for cause in causes:
-        results[cause] = {row: summarise([r[row] for r in runs[cause]]) for row in ROWS}
+        results[cause] = {row: summarise([r[row] for r in runs[cause]], ref) for row in ROWS}
         for row, s in results[cause].items():
             say(f"[noise] {cause} {row}: median {_short(s['median'])}/s, {s['modes']} mode(s) "
                 f"{[_short(m) for m in s['mode_rates']]}, within {s['within_cv']:.1%}, between {s['between_cv']:.1%}, "
-                f"{s['handoffs_per_round']:,.0f} hand-offs per round")
+                f"slowed {s['slowed_share']:.0%} (at full speed: within {_pct(s['within_cv_full_speed'])}, between "
+                f"{_pct(s['between_cv_full_speed'])}), {s['handoffs_per_round']:,.0f} hand-offs per round")
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"schema": "tfguide-noise/1", "processes": processes, "rounds": rounds, "round_s": round_s,
+    doc = {"schema": "tfguide-noise/2", "processes": processes, "rounds": rounds, "round_s": round_s,
+           "probe_reference_per_s": ref,
            "causes": {c: CAUSES[c][0] for c in causes}, "results": results}
     atomic.write_text(out / "noise.json", json.dumps(doc, indent=1))
     atomic.write_text(out / "noise.md", "\n".join(
@@ -259,7 +303,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=10, help="rounds per row and process (default 10)")
     ap.add_argument("--round-s", type=float, default=0.2, help="a round's minimum duration (default 0.2 s)")
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK_CAUSES)}; 1 process, 3 rounds")
-    ap.add_argument("--out", type=Path, default=Path("reports") / "noise", help="where noise.json/.md go")
+    ap.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR / "noise",
+                    help="where noise.json/.md go (default: tfguide-reports/noise/ under the current directory)")
     ap.add_argument("--child", metavar="CAUSE", help=argparse.SUPPRESS)
     ap.add_argument("--forked", type=int, metavar="N", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

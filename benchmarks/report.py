@@ -263,6 +263,9 @@ def build(recorder, env: dict, wall_s: float | None = None, declared: list | Non
     declared = declaration.all_benchmarks() if declared is None else declared
     report["targets"], report["ladders"] = targets_and_ladders(report, declared)
     report["recipes"], report["headline"] = summary.recipes(report, declared), summary.headline(report)
+    speed = recorder.machine_speed()
+    if speed is not None:
+        report["machine_speed"] = speed
     report["cluster"], report["checks"] = [], []
     report["checks"] = problems(jsonable(report))
     return report

@@ -35,10 +35,11 @@ consecutive rounds switched - and its figure is the fastest mode holding a fifth
 between the modes (benchmarks/modes.py); the pass spread and the adaptive stop use that mode's rounds.
 
 Around every round the machine is sampled (benchmarks/machine.py): cores used by this process and by
-others, hypervisor steal, load average and the round's peak resident memory. Rounds taken while other
-processes used more than a quarter of a core are marked; a row's statistics use its clean rounds when
-it has enough of them (MIN_ROUNDS_FOR_INTERVAL), and otherwise all rounds, flagged as measured under
-interference.
+others, hypervisor steal, load average and the round's peak resident memory; and its own speed is probed right
+before and after the round (benchmarks/machine_speed.py: a fixed pure-Python loop, outside the round's time). Rounds
+taken while other processes used more than a quarter of a core are marked as under interference, rounds whose
+probe ran below 0.8 of the run's full speed as slowed; a row's statistics use its clean rounds (neither) when it
+has enough of them (MIN_ROUNDS_FOR_INTERVAL), and otherwise say which others they include (harness._select).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from benchmarks import baton, machine, slowdown
+from benchmarks import baton, machine, machine_speed, slowdown
 from benchmarks.budget import BEHIND_ROUNDS
 from benchmarks.stats import MIN_ROUNDS_FOR_INTERVAL
 from benchmarks.watchdog import WARMUP_LIMIT_S, round_limit_s
@@ -138,6 +139,7 @@ def run_round(unit: Unit) -> dict:
     """One recorded round of `unit`: its repetitions, and the machine around them."""
     machine.reset_peak_rss()
     load = machine.load_average()
+    probe_before = machine_speed.probe()
     clock = Clock()
     items = 0.0
     for _ in range(unit.repeats):
@@ -145,7 +147,8 @@ def run_round(unit: Unit) -> dict:
         items += float(unit.run(clock))
         if unit.slowed_by:
             slowdown.stall(clock, clock.seconds - before, unit.slowed_by)
-    return round_result(clock, items, load, unit.repeats)
+    result = round_result(clock, items, load, unit.repeats)
+    return {**result, "probe_before": probe_before, "probe_after": machine_speed.probe()}
 
 
 def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | None = None, *,

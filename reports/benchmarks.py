@@ -416,6 +416,18 @@ def not_measured_section(report: dict) -> list[str]:
             *[f"- {', '.join(map(_code, names))}: {reason}" for reason, names in by_reason.items()], ""]
 
 
+def machine_speed_lines(speed: dict | None) -> list[str]:
+    """What the machine's speed probe saw (benchmarks/machine_speed.py); nothing for a report without probes."""
+    if not speed:
+        return []
+    slow = (f", at {speed['slowed_speed']:.0%} of its full speed (median)" if speed.get("slowed_speed") else "")
+    return [f"The machine's own speed: {speed['probe']}. Its full speed is the {speed['reference_quantile']:.0%} "
+            f"quantile of the run's probes; a round whose probe ran below {speed['slowed_below']:.0%} of it is slowed. "
+            f"The machine ran slowed around {speed['rounds_slowed']} of {speed['rounds']} rounds "
+            f"({speed['slowed_share']:.0%}){slow}; a row's figure leaves them out when it has enough others, as it "
+            "leaves out rounds under interference (docs/benchmark-noise.md).", ""]
+
+
 def run_section(report: dict) -> list[str]:
     plan, prov, s = report["plan"], report.get("provenance", {}), report["summary"]
     parts = ["### The run and the method", ""]
@@ -432,6 +444,7 @@ def run_section(report: dict) -> list[str]:
               f"{report.get('peak_rss_method')}. No timing is asserted.", ""]
     if budget.get("budget_s"):
         parts += [f"Budget: {budget['method']}", ""]
+    parts += machine_speed_lines(report.get("machine_speed"))
     if s.get("median_pass_medians_sd") is not None:
         parts += [f"Drift between passes: a row's pass medians differ by {s['median_pass_medians_sd']:.1%} (median "
                   f"standard deviation); for {s['rows_width_from_passes']} of {s['rows']} rows that spread sets the "

@@ -42,11 +42,26 @@ def test_bad_arguments_are_refused_with_the_known_causes(capsys):
 
 
 def test_one_cause_runs_in_a_fresh_process_and_writes_its_table(tmp_path):
-    """A real child process (TensorFlow, the guide's three rows) with tf.data's autotuning off: 2 short rounds."""
+    """A real child process (TensorFlow, the guide's three rows and the Python control) with tf.data's autotuning off: 2 short rounds."""
     doc = noise.run(["autotune-off"], processes=1, rounds=2, round_s=0.0, out=tmp_path, say=lambda line: None)
     row = doc["results"]["autotune-off"]["data"]
     assert row["rounds"] == 2 and row["median"] > 0
     # one thread serves the pipeline: about one hand-off per round, not one per batch (1,875 an epoch)
     assert row["handoffs_per_round"] < 100
-    assert json.loads((tmp_path / "noise.json").read_text())["schema"] == "tfguide-noise/1"
+    assert json.loads((tmp_path / "noise.json").read_text())["schema"] == "tfguide-noise/2"
+    probes = [r[k] for r in doc["results"]["autotune-off"].values() for k in ("slowed_share",)]
+    assert all(0.0 <= p <= 1.0 for p in probes) and doc["probe_reference_per_s"] > 0
     assert "| autotune-off | data |" in (tmp_path / "noise.md").read_text()
+
+
+def test_rounds_the_machine_ran_slowed_are_counted_and_left_out_of_the_full_speed_spreads():
+    # two processes of the pure-Python control: its rate follows the machine's speed exactly (0.6 when slowed)
+    full, slow = {"probe_before": 40e6, "probe_after": 40e6}, {"probe_before": 24e6, "probe_after": 40e6}
+    procs = [[{**r, **probe} for r, probe in zip(_rounds([100.0, 60.0, 100.0, 60.0]), [full, slow, full, slow])],
+             [{**r, **probe} for r, probe in zip(_rounds([100.0, 100.0, 60.0, 100.0]), [full, full, slow, full])]]
+    s = noise.summarise(procs, ref=40e6)
+    assert s["slowed_share"] == pytest.approx(3 / 8)
+    assert s["within_cv_full_speed"] == 0.0 and s["between_cv_full_speed"] == 0.0
+    assert s["within_cv"] > 0.2             # all rounds: the machine's two speeds are the spread
+    unprobed = noise.summarise([_rounds([100.0] * 3)])
+    assert unprobed["slowed_share"] == 0.0 and unprobed["within_cv_full_speed"] == 0.0

@@ -159,6 +159,18 @@ def test_training_rows_get_mfu_input_wait_and_the_models_own_matmul_ceiling():
     assert tuned["input_wait_share"] is None and tuned["input_bound"] is None
 
 
+def test_the_machine_s_speed_is_reported_when_the_rounds_were_probed_and_not_otherwise():
+    plain = bench_report.build(recorder(), ENV)
+    assert "machine_speed" not in plain and "machine's own speed" not in renderer.markdown(plain)
+    rec = recorder()
+    for i, rnd in enumerate(rec.rounds["numpy/guide/b256/graph"]):      # 2 of its 6 rounds probed slowed
+        rnd["probe_before"], rnd["probe_after"] = 40e6, (24e6 if i < 2 else 40e6)
+    report = bench_report.build(rec, ENV)
+    assert report["machine_speed"]["rounds"] == 6 and report["machine_speed"]["rounds_slowed"] == 2
+    assert "The machine ran slowed around 2 of 6 rounds (33%), at 60% of its full speed" in renderer.markdown(report)
+    assert schema.errors(bench_report.jsonable(report), schema.load(bench_report.SCHEMA_PATH)) == []
+
+
 def test_io_rows_are_set_against_the_file_system_measured_beside_them():
     report = bench_report.build(recorder(), ENV)
     row = report["io"][0]
