@@ -6,7 +6,9 @@ is the set of units compared with each other (the variants of one recipe). Per p
 
 1. every unit runs one warm-up round (not recorded); its duration sets how many repetitions (epochs,
    calls) one round holds, so that no round is shorter than `plan.min_round_s` (0.1 s, calibrated as pyperf
-   calibrates its values: a round of milliseconds measures a few dozen thread hand-offs and timer ticks);
+   calibrates its values: a round of milliseconds measures a few dozen thread hand-offs and timer ticks); a round
+   that still came out shorter (the warm-up's first-time work: a cache filled, a function traced) gives the next
+   ones more repetitions;
 2. rounds are then taken round-robin, A B C, B C A, C A B, ... (rotated so that no unit always runs
    right after the same neighbour): drift of the machine (clock, other processes, thermal state) hits
    every unit alike, and ratios between units are taken from the same round (stats.py);
@@ -151,6 +153,14 @@ def run_round(unit: Unit) -> dict:
     return {**result, "probe_before": probe_before, "probe_after": machine_speed.probe()}
 
 
+def _resize(unit: Unit, round_s: float, min_round_s: float) -> None:
+    """After a round shorter than the minimum, more repetitions for the next ones (never fewer): a warm-up that
+    filled a cache or traced a function sized the round on first-time work that later rounds no longer do."""
+    if round_s < 0.8 * min_round_s and unit.repeats < unit.max_repeats:   # within a fifth of it: noise, not size
+        once = max(round_s / unit.repeats, 1e-6)
+        unit.repeats = max(unit.repeats, min(unit.max_repeats, math.ceil(min_round_s / once)))
+
+
 def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | None = None, *,
                   once: bool = False) -> None:
     """Measure every unit of `group` in the current pass of `recorder` (see the module docstring). A group
@@ -197,6 +207,7 @@ def measure_group(group: Group, recorder, plan, prepare: Callable[[], None] | No
                 result = run_round(unit)
             took[unit.key] = result["s"]
             recorder.add_round(unit.key, pass_index, r, result)
+            _resize(unit, result["s"], plan.min_round_s)
         r += 1
         elapsed = time.perf_counter() - t0
         if r >= min_rounds and not plan.paired:
