@@ -39,7 +39,7 @@ matching rows by a known fraction (benchmarks/slowdown.py), to check that a chan
 
 Writes DIR (default tfguide-reports/ab/ under the current directory): a/benchmarks.json and b/benchmarks.json (each side's passes pooled, a report
 like any other), passes/ (every pass's rounds) and ab.json (the paired rows; its contract is
-benchmarks/ab.schema.json); then prints it with `python -m reports compare DIR/ab.json`, whose exit status it
+tfguide/schemas/ab.schema.json); then prints it with `python -m reports compare DIR/ab.json`, whose exit status it
 returns (--fail-if-slower as compare's). Exit 2 when an interpreter cannot run the benchmarks.
 """
 
@@ -59,10 +59,11 @@ from benchmarks import baton, declaration, machine_speed, modes, passes, slowdow
 from benchmarks.machine import process_age_s
 from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
+from tfguide.contracts import SCHEMAS
 from tfguide.outputs import DEFAULT_REPORT_DIR
 from tfguide.intervals import FAMILY_CONFIDENCE, detectable_change, family_confidence, holm
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "ab.schema.json"
+SCHEMA_PATH = SCHEMAS / "ab.schema.json"
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$id"]
 # Four pairs unless fewer fit: a pair's start (two processes' imports, limits and set-ups) costs little of a
 # 15-minute budget (45-60 s here), and the pairs' spread - each process's own luck, which widens every row's

@@ -39,13 +39,13 @@ the problem).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
+from tfguide import contracts
 from tfguide.intervals import (CONFIDENCE, FAMILY_CONFIDENCE, confidence_label, detectable_change, holm,
                                ratio_ci_from_intervals, resolving_factor, usable)
 
@@ -83,21 +83,12 @@ def _check_row(path: Path, section: str, i: int, row) -> None:
 
 
 def read_json(path: Path) -> dict:
-    """A JSON object from `path`, or BadReport with one line that names the file and what is wrong."""
-    if path.is_dir():
-        raise BadReport(f"{path}: is a directory, not a benchmarks.json file")
+    """A JSON object from `path` (tfguide/contracts.py read_json, the one reader of the reports' JSON), or BadReport
+    with one line that names the file and what is wrong."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadReport(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadReport(f"{path}: not a text file (not UTF-8): not a benchmarks.json report") from None
-    try:
-        report = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadReport(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        report = contracts.read_json(path, "a benchmarks.json report", "no benchmarks.json there")
+    except contracts.ContractError as exc:
+        raise BadReport(str(exc)) from None
     if not isinstance(report, dict):
         raise BadReport(f"{path}: not a benchmarks.json report (the JSON is a {type(report).__name__}, not an object)")
     return report

@@ -235,8 +235,8 @@ def _with(key, value):
 
 MALFORMED = {
     # name: (file content as bytes, a piece of the expected message)
-    "binary": (bytes(range(256)) * 4, "not a text file (not UTF-8)"),
-    "not json": (b"{\"data\": [", "not JSON (Expecting value at line 1"),
+    "binary": (bytes(range(256)) * 4, "not a benchmarks.json report: not text (binary content)"),
+    "not json": (b"{\"data\": [", "not a benchmarks.json report: not JSON (Expecting value: line 1"),
     "json array": (b"[1, 2, 3]", "the JSON is a list, not an object"),
     "json string": (b"\"benchmarks\"", "the JSON is a str, not an object"),
     "no rows": (json.dumps({"recipes": []}).encode(), "no 'data', 'training', 'io' or 'cluster' rows"),
@@ -252,7 +252,7 @@ MALFORMED = {
     "interval not a pair": (json.dumps(_with("examples_per_s_ci95", [1])).encode(), "is not [low, high] ([1])"),
     "config a number": (json.dumps(_with("config", 3)).encode(), "'config' is neither an object nor a name (int)"),
     "environment a list": (json.dumps({**GOOD, "environment": []}).encode(), "'environment' is not an object"),
-    "empty file": (b"", "not JSON (Expecting value at line 1, column 1)"),
+    "empty file": (b"", "not a benchmarks.json report: not JSON (Expecting value: line 1 column 1 (char 0))"),
 }
 
 
@@ -274,9 +274,9 @@ def test_a_malformed_report_is_one_line_naming_the_file_and_exit_2(tmp_path, cap
 def test_a_directory_or_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
     good = _write(tmp_path, "good.json", GOOD)
     rc, _, err = _run(capsys, tmp_path, good)
-    assert rc == 2 and err == f"compare: {tmp_path}: is a directory, not a benchmarks.json file\n"
+    assert rc == 2 and err == f"compare: {tmp_path}: is a directory, expected a benchmarks.json report (a file)\n"
     rc, _, err = _run(capsys, good, tmp_path / "missing.json")
-    assert rc == 2 and err == f"compare: {tmp_path / 'missing.json'}: cannot read it (No such file or directory)\n"
+    assert rc == 2 and err == f"compare: {tmp_path / 'missing.json'}: no such file (no benchmarks.json there)\n"
 
 
 def test_bad_arguments_are_exit_2():
@@ -290,7 +290,7 @@ def test_the_command_line_never_shows_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "reports", "compare", str(binary), str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr == f"compare: {binary}: not a text file (not UTF-8): not a benchmarks.json report\n"
+    assert proc.stderr == f"compare: {binary}: not a benchmarks.json report: not text (binary content)\n"
 
 
 def test_holm_sees_a_smaller_change_once_the_large_ones_are_out(tmp_path, capsys):
