@@ -1,6 +1,6 @@
 """What a recipe's benchmark declares about itself, as data beside its rows, and where the declarations are found.
 
-Every recipe of the catalogue has a module `benchmarks/bench_<id>.py` (keras.fit: bench_keras_fit.py) holding
+Every recipe of the catalogue has a module `benchmarks/recipes/<id>.py` (keras.fit: recipes/keras_fit.py) holding
 `BENCHMARK = Benchmark(recipe=...)`:
 
 - `budgets`: the weight of each group it measures in the run's budget: its share of the measuring time, in
@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Callable
 
 HERE = Path(__file__).resolve().parent
+RECIPES = HERE / "recipes"   # the declarations, one module per recipe id; the rest of benchmarks/ is the engine
 
 
 class DeclarationError(Exception):
@@ -118,7 +119,8 @@ def slot(name: str):
 
 
 def module_name(recipe: str) -> str:
-    return "bench_" + recipe.replace(".", "_")
+    """Where a recipe's declaration is under benchmarks/, without `.py`: keras.fit -> recipes/keras_fit."""
+    return f"{RECIPES.name}/{recipe.replace('.', '_')}"
 
 
 def load(recipe: str) -> Benchmark:
@@ -126,7 +128,7 @@ def load(recipe: str) -> Benchmark:
     if not (HERE / f"{name}.py").exists():
         raise DeclarationError(f"recipe {recipe!r} has no benchmark declaration: write benchmarks/{name}.py with "
                                f"BENCHMARK = Benchmark(recipe={recipe!r}, ...) (benchmarks/declaration.py)")
-    declared = getattr(importlib.import_module(f"benchmarks.{name}"), "BENCHMARK", None)
+    declared = getattr(importlib.import_module("benchmarks." + name.replace("/", ".")), "BENCHMARK", None)
     if not isinstance(declared, Benchmark) or declared.recipe != recipe:
         raise DeclarationError(f"benchmarks/{name}.py must declare BENCHMARK = Benchmark(recipe={recipe!r}, ...)")
     return declared

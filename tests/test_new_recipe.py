@@ -1,5 +1,5 @@
 """A recipe is five files: its catalogue entry (tfguide/catalogue.toml), reference/<id>.py,
-suite/test_<id>.py, its benchmark declaration benchmarks/bench_<id>.py, and its mutants, tests/mutants/<id>.py.
+suite/test_<id>.py, its benchmark declaration benchmarks/recipes/<id>.py, and its mutants, tests/mutants/<id>.py.
 
 In a temporary copy of this checkout a toy recipe `data.shout` is added with exactly those, and nothing else is
 edited; then the copy's own tools run as a user would run them: the suite collects (every spec module, the new
@@ -95,7 +95,7 @@ def copy(tmp_path_factory) -> Path:
         toml.write(CATALOGUE_ENTRY)
     (copy / "reference" / "data_shout.py").write_text(REFERENCE)
     (copy / "suite" / "test_data_shout.py").write_text(SPEC)
-    (copy / "benchmarks" / "bench_data_shout.py").write_text(BENCHMARK)
+    (copy / "benchmarks" / "recipes" / "data_shout.py").write_text(BENCHMARK)
     (copy / "tests" / "mutants" / "data_shout.py").write_text(MUTANT)
     return copy
 

@@ -1,5 +1,5 @@
 """estimator.dnn_linear_combined (guide §3.3): its benchmark declaration. The premade Estimators are one group,
-measured side by side in bench_estimator_dnn_classifier.py.
+measured side by side in estimator_dnn_classifier.py.
 """
 
 from benchmarks.declaration import Benchmark
