@@ -14,6 +14,9 @@ Every recipe of the catalogue has a module `benchmarks/recipes/<id>.py` (keras.f
   exceeds is a wrong limit: benchmarks/limits.py);
 - or `measured_by` / `not_measured`: another recipe's rows measure this recipe's code, or why nothing does.
 
+A recipe without rows of its own declares only that, as data: its module is `NOT_MEASURED = "<why>"` or
+`MEASURED_BY = "<recipe id>"` and nothing else; the recipe is the module's name (`load` makes the Benchmark).
+
 `all_benchmarks()` finds them in catalogue order; a recipe without a module, or a module that declares
 another recipe, is an error naming the file to write. Nothing here imports TensorFlow.
 """
@@ -128,10 +131,21 @@ def load(recipe: str) -> Benchmark:
     if not (HERE / f"{name}.py").exists():
         raise DeclarationError(f"recipe {recipe!r} has no benchmark declaration: write benchmarks/{name}.py with "
                                f"BENCHMARK = Benchmark(recipe={recipe!r}, ...) (benchmarks/declaration.py)")
-    declared = getattr(importlib.import_module("benchmarks." + name.replace("/", ".")), "BENCHMARK", None)
+    module = importlib.import_module("benchmarks." + name.replace("/", "."))
+    declared = getattr(module, "BENCHMARK", None) or _without_rows(recipe, module)
     if not isinstance(declared, Benchmark) or declared.recipe != recipe:
-        raise DeclarationError(f"benchmarks/{name}.py must declare BENCHMARK = Benchmark(recipe={recipe!r}, ...)")
+        raise DeclarationError(f"benchmarks/{name}.py must declare BENCHMARK = Benchmark(recipe={recipe!r}, ...), "
+                               "or NOT_MEASURED = '<why no row times it>', or MEASURED_BY = '<the recipe whose rows do>'")
     return declared
+
+
+def _without_rows(recipe: str, module) -> Benchmark | None:
+    """The declaration of a module that only says why no row of its own times its recipe (NOT_MEASURED) or which
+    recipe's rows do (MEASURED_BY); None when it says neither."""
+    not_measured, measured_by = getattr(module, "NOT_MEASURED", None), getattr(module, "MEASURED_BY", None)
+    if not_measured is None and measured_by is None:
+        return None
+    return Benchmark(recipe=recipe, not_measured=not_measured, measured_by=measured_by)
 
 
 def all_benchmarks(recipes=None) -> list[Benchmark]:

@@ -54,6 +54,18 @@ def test_a_declaration_says_how_its_recipe_is_measured(declared):
         assert "def test_" in (BENCHMARKS / f"{declaration.module_name(declared.measured_by)}.py").read_text()
 
 
+@pytest.mark.parametrize("path", [p for p in DECLARATIONS if p not in TIMING_MODULES], ids=lambda p: p.name)
+def test_a_declaration_without_rows_is_data_its_reason_only(path):
+    """NOT_MEASURED = "<why>" or MEASURED_BY = "<recipe>", nothing else: the recipe is the file's name."""
+    tree = _tree(path)
+    assert len(tree.body) == 1 and set(_constants(tree)) in ({"NOT_MEASURED"}, {"MEASURED_BY"}), path.name
+
+
+def test_a_module_declaring_neither_rows_nor_a_reason_is_an_error_naming_what_to_declare(monkeypatch):
+    monkeypatch.setattr(declaration.importlib, "import_module", lambda name: object())
+    with pytest.raises(declaration.DeclarationError, match="NOT_MEASURED = .* MEASURED_BY = "):
+        declaration.load("keras.layers")
+
 @pytest.mark.parametrize("path", [p for p in TIMING_MODULES if p.parent == RECIPES], ids=lambda p: p.name)
 def test_a_module_that_times_a_recipe_imports_the_recipes_reference_code(path):
     imports = set()
