@@ -39,9 +39,12 @@ import pytest
 from benchmarks import baton
 from benchmarks import budget as budget_mod
 from benchmarks import watchdog as watchdog_mod
+from benchmarks.declaration import RECIPES
 from benchmarks.harness import Plan, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
+# The folders of the timed modules: the engine's own (the self-check, the later passes) and the recipes' declarations.
+BENCH_DIRS = (Path(__file__).resolve().parent, RECIPES)
 # A module's SLOT says when it runs: the rows measured once first, then within pass 1 its tf.data, training and
 # save/load groups; the later passes last.
 SLOT_ORDER = {"once": 0, "data": 1, "training": 2, "io": 3, "last": 4}
@@ -203,7 +206,7 @@ def _scalable(item) -> bool:
 
 def pytest_collection_modifyitems(session, config, items):
     # The same refusal if benchmarks are collected as part of a wider xdist run (e.g. `pytest -n 2 suite benchmarks`).
-    bench = [i for i in items if Path(str(i.path)).parent.name == "benchmarks"]
+    bench = [i for i in items if Path(str(i.path)).parent in BENCH_DIRS]
     if _under_xdist(config) and bench:
         raise pytest.UsageError(XDIST_REFUSAL)
     _configure_micro(config, items)

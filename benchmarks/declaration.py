@@ -1,6 +1,6 @@
 """What a recipe's benchmark declares about itself, as data beside its rows, and where the declarations are found.
 
-Every recipe of the catalogue has a module `benchmarks/bench_<id>.py` (keras.fit: bench_keras_fit.py) holding
+Every recipe of the catalogue has a module `benchmarks/recipes/<id>.py` (keras.fit: recipes/keras_fit.py) holding
 `BENCHMARK = Benchmark(recipe=...)`:
 
 - `budgets`: the weight of each group it measures in the run's budget: its share of the measuring time, in
@@ -13,6 +13,9 @@ Every recipe of the catalogue has a module `benchmarks/bench_<id>.py` (keras.fit
 - `matmul_sets` / `copy_bytes`: the work its rows do, so that the limits' sweeps include it (a limit a row
   exceeds is a wrong limit: benchmarks/limits.py);
 - or `measured_by` / `not_measured`: another recipe's rows measure this recipe's code, or why nothing does.
+
+A recipe without rows of its own declares only that, as data: its module is `NOT_MEASURED = "<why>"` or
+`MEASURED_BY = "<recipe id>"` and nothing else; the recipe is the module's name (`load` makes the Benchmark).
 
 `all_benchmarks()` finds them in catalogue order; a recipe without a module, or a module that declares
 another recipe, is an error naming the file to write. Nothing here imports TensorFlow.
@@ -28,6 +31,7 @@ from types import SimpleNamespace
 from typing import Callable
 
 HERE = Path(__file__).resolve().parent
+RECIPES = HERE / "recipes"   # the declarations, one module per recipe id; the rest of benchmarks/ is the engine
 
 
 class DeclarationError(Exception):
@@ -118,7 +122,8 @@ def slot(name: str):
 
 
 def module_name(recipe: str) -> str:
-    return "bench_" + recipe.replace(".", "_")
+    """Where a recipe's declaration is under benchmarks/, without `.py`: keras.fit -> recipes/keras_fit."""
+    return f"{RECIPES.name}/{recipe.replace('.', '_')}"
 
 
 def load(recipe: str) -> Benchmark:
@@ -126,10 +131,21 @@ def load(recipe: str) -> Benchmark:
     if not (HERE / f"{name}.py").exists():
         raise DeclarationError(f"recipe {recipe!r} has no benchmark declaration: write benchmarks/{name}.py with "
                                f"BENCHMARK = Benchmark(recipe={recipe!r}, ...) (benchmarks/declaration.py)")
-    declared = getattr(importlib.import_module(f"benchmarks.{name}"), "BENCHMARK", None)
+    module = importlib.import_module("benchmarks." + name.replace("/", "."))
+    declared = getattr(module, "BENCHMARK", None) or _without_rows(recipe, module)
     if not isinstance(declared, Benchmark) or declared.recipe != recipe:
-        raise DeclarationError(f"benchmarks/{name}.py must declare BENCHMARK = Benchmark(recipe={recipe!r}, ...)")
+        raise DeclarationError(f"benchmarks/{name}.py must declare BENCHMARK = Benchmark(recipe={recipe!r}, ...), "
+                               "or NOT_MEASURED = '<why no row times it>', or MEASURED_BY = '<the recipe whose rows do>'")
     return declared
+
+
+def _without_rows(recipe: str, module) -> Benchmark | None:
+    """The declaration of a module that only says why no row of its own times its recipe (NOT_MEASURED) or which
+    recipe's rows do (MEASURED_BY); None when it says neither."""
+    not_measured, measured_by = getattr(module, "NOT_MEASURED", None), getattr(module, "MEASURED_BY", None)
+    if not_measured is None and measured_by is None:
+        return None
+    return Benchmark(recipe=recipe, not_measured=not_measured, measured_by=measured_by)
 
 
 def all_benchmarks(recipes=None) -> list[Benchmark]:

@@ -1,4 +1,5 @@
-"""One training process for bench_keras_distribute.py: `python -m benchmarks.distributed_worker --mode ...`.
+"""One training process for benchmarks/recipes/keras_distribute.py:
+`python -m benchmarks.distributed_worker --mode ...`.
 
 Modes: `single` (one CPU device, no strategy, `fit`), `single-loop` (the same with the custom loop that
 `mwms` uses, as its baseline), `logical` (the recipe's `reference.keras_distribute.configure_devices`: N

@@ -14,7 +14,7 @@ way the rows themselves move bytes or multiply matrices, and it is re-measured b
   without XLA. bfloat16 too on GPUs.
 - the theoretical float32 peak from what the CPU declares (benchmarks/machine.py), shown beside the
   measured one and never used as a denominator.
-- file-system write and read bandwidth: measured with the save/load rows (benchmarks/bench_keras_save_*.py).
+- file-system write and read bandwidth: measured with the save/load rows (benchmarks/recipes/keras_save_*.py).
 """
 
 from __future__ import annotations

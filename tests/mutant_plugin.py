@@ -1,4 +1,4 @@
-"""pytest plugin: apply the mutant named by $TFGUIDE_MUTANT (tests/mutants.py) before any spec is collected.
+"""pytest plugin: apply the mutant named by $TFGUIDE_MUTANT (tests/mutants/) before any spec is collected.
 
 Load it with `-p tests.mutant_plugin` (run from the repository root). Without the variable it does nothing.
 

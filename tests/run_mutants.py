@@ -1,4 +1,4 @@
-"""Run every mutant (tests/mutants.py) against the specs of the recipe it names.
+"""Run every mutant (tests/mutants/) against the specs of the recipe it names.
 
     python tests/run_mutants.py                  # every mutant, 2 at a time, with this Python
     python tests/run_mutants.py -k csv -j 1      # mutants whose name or recipe contains 'csv'

@@ -99,7 +99,7 @@ def _watchdog(clock, deadline=100.0):
 def test_a_round_past_its_limit_ends_the_process_naming_the_row():
     clock = FakeClock(0.0)
     dog, out, ended = _watchdog(clock)
-    dog.item = "benchmarks/bench_data_numpy.py::test_numpy_pipelines"
+    dog.item = "benchmarks/recipes/data_numpy.py::test_numpy_pipelines"
     with dog.activity("round 3 of numpy/guide/b256/graph (group data.numpy, pass 2)", 120.0):
         clock.now = 50.0
         assert dog.overdue() is None
@@ -115,10 +115,10 @@ def test_a_round_past_its_limit_ends_the_process_naming_the_row():
 def test_the_process_deadline_holds_between_activities_too():
     clock = FakeClock(0.0)
     dog, _, _ = _watchdog(clock, deadline=100.0)
-    dog.item = "benchmarks/bench_keras_fit.py::test_fit_calls"
+    dog.item = "benchmarks/recipes/keras_fit.py::test_fit_calls"
     clock.now = 101.0
-    assert dog.overdue() == ("the process is past its deadline while in benchmarks/bench_keras_fit.py::test_fit_calls "
-                             "(no round)")
+    assert dog.overdue() == ("the process is past its deadline while in "
+                             "benchmarks/recipes/keras_fit.py::test_fit_calls (no round)")
 
 
 def test_a_process_is_behind_once_the_set_up_to_come_and_the_report_no_longer_fit():

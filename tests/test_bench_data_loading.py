@@ -53,17 +53,17 @@ def test_cached_fashion_mnist_is_read_through_keras_load_data(keras_home, monkey
 
 
 def test_the_benchmarks_pipelines_take_the_cached_images(keras_home):
-    """The data path of bench_data_numpy and bench_data_tfrecord: the cached images reach the pipelines."""
+    """The data path of benchmarks/recipes/data_numpy.py and data_tfrecord.py: the cached images reach the pipelines."""
     import tensorflow as tf
 
-    from benchmarks import bench_data_numpy
+    from benchmarks.recipes import data_numpy
     from benchmarks.harness import Plan
 
     _, arrays = keras_home
     plan = Plan.for_run(True)
     images = datasets.fashion_mnist(40, 1)
     x = (images.x_train / np.float32(255.0)).astype(np.float32)
-    pipelines = bench_data_numpy.pipelines(tf, x, images.y_train, plan)
+    pipelines = data_numpy.pipelines(tf, x, images.y_train, plan)
     guide = next(p for p in pipelines if p.variant == "guide" and p.consumer == "graph")
     ds = None
     for stage in guide.stages:

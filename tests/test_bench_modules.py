@@ -1,7 +1,8 @@
 """The benchmark modules and their declarations (benchmarks/declaration.py): every recipe of the catalogue has one
-module `benchmarks/bench_<id>.py` declaring its BENCHMARK; a module that times rows is one hop from its recipe (it
-imports `reference`) and says when it runs (SLOT); the declarations' budgets cover every group, ladders and
-targets are data; a missing declaration is an error naming the file. No TensorFlow."""
+module `benchmarks/recipes/<id>.py` declaring its BENCHMARK, and that folder holds nothing else; a module that
+times rows is one hop from its recipe (it imports `reference`) and says when it runs (SLOT); the declarations'
+budgets cover every group, ladders and targets are data; a missing declaration is an error naming the file. No
+TensorFlow."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from benchmarks.harness import Plan
 from tfguide import catalogue
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-TIMING_MODULES = sorted(p for p in BENCHMARKS.glob("bench_*.py") if "def test_" in p.read_text())
+RECIPES = BENCHMARKS / "recipes"
+ENGINE_MODULES = {"bench_harness_selfcheck", "bench_later_passes"}   # the method's own checks, no recipe
+DECLARATIONS = sorted(p for p in RECIPES.glob("*.py") if p.name != "__init__.py")
+TIMING_MODULES = sorted(p for p in [*BENCHMARKS.glob("bench_*.py"), *DECLARATIONS] if "def test_" in p.read_text())
 
 
 def _tree(path: Path) -> ast.Module:
@@ -37,9 +41,8 @@ def test_every_catalogue_recipe_has_its_declaration_and_nothing_else_is_declared
     recipes = catalogue.load()
     declared = declaration.all_benchmarks()
     assert [b.recipe for b in declared] == list(recipes)
-    modules = {p.stem for p in BENCHMARKS.glob("bench_*.py")}
-    helpers = {"bench_harness_selfcheck", "bench_later_passes"}   # the method's own checks, no recipe
-    assert modules - helpers == {declaration.module_name(r) for r in recipes}
+    assert {f"recipes/{p.stem}" for p in DECLARATIONS} == {declaration.module_name(r) for r in recipes}
+    assert {p.stem for p in BENCHMARKS.glob("bench_*.py")} == ENGINE_MODULES
 
 
 @pytest.mark.parametrize("declared", declaration.all_benchmarks(), ids=lambda b: b.recipe)
@@ -51,8 +54,19 @@ def test_a_declaration_says_how_its_recipe_is_measured(declared):
         assert "def test_" in (BENCHMARKS / f"{declaration.module_name(declared.measured_by)}.py").read_text()
 
 
-@pytest.mark.parametrize("path", [p for p in TIMING_MODULES if p.stem in
-                                  {declaration.module_name(r) for r in catalogue.load()}], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in DECLARATIONS if p not in TIMING_MODULES], ids=lambda p: p.name)
+def test_a_declaration_without_rows_is_data_its_reason_only(path):
+    """NOT_MEASURED = "<why>" or MEASURED_BY = "<recipe>", nothing else: the recipe is the file's name."""
+    tree = _tree(path)
+    assert len(tree.body) == 1 and set(_constants(tree)) in ({"NOT_MEASURED"}, {"MEASURED_BY"}), path.name
+
+
+def test_a_module_declaring_neither_rows_nor_a_reason_is_an_error_naming_what_to_declare(monkeypatch):
+    monkeypatch.setattr(declaration.importlib, "import_module", lambda name: object())
+    with pytest.raises(declaration.DeclarationError, match="NOT_MEASURED = .* MEASURED_BY = "):
+        declaration.load("keras.layers")
+
+@pytest.mark.parametrize("path", [p for p in TIMING_MODULES if p.parent == RECIPES], ids=lambda p: p.name)
 def test_a_module_that_times_a_recipe_imports_the_recipes_reference_code(path):
     imports = set()
     for node in ast.walk(_tree(path)):
@@ -76,7 +90,7 @@ def test_every_group_a_benchmark_measures_has_a_declared_budget_and_an_undeclare
         consts = _constants(_tree(path))
         if "plan.budget(GROUP)" in text:
             groups.add(consts["GROUP"])
-    groups |= {"keras.quickstart/b32", "keras.quickstart/large"}   # named in bench_keras_quickstart's tests
+    groups |= {"keras.quickstart/b32", "keras.quickstart/large"}   # named in recipes/keras_quickstart.py's tests
     assert groups <= set(plan.budgets)
     with pytest.raises(KeyError, match="no budget for the group 'nowhere'"):
         plan.budget("nowhere")
@@ -84,7 +98,7 @@ def test_every_group_a_benchmark_measures_has_a_declared_budget_and_an_undeclare
 
 
 def test_a_recipe_without_a_declaration_is_an_error_naming_the_file_to_write():
-    with pytest.raises(declaration.DeclarationError, match=r"benchmarks/bench_data_nothing\.py"):
+    with pytest.raises(declaration.DeclarationError, match=r"benchmarks/recipes/data_nothing\.py"):
         declaration.load("data.nothing")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from benchmarks.bench_data_numpy import pipelines  # noqa: E402
+from benchmarks.recipes.data_numpy import pipelines  # noqa: E402
 from benchmarks.harness import Plan  # noqa: E402
 
 
@@ -45,7 +45,8 @@ def test_every_numpy_variant_yields_the_guide_batches(n_examples):
 
 
 def test_x_guide_baselines_per_batch_size_or_the_one_guide_row():
-    from benchmarks import bench_data_batch, tfdata
+    from benchmarks import tfdata
+    from benchmarks.recipes import data_batch
 
     plan = Plan(quick=True, ladder_batch=256, small_batches=(4, 32))
     x = np.zeros((64, 28, 28), np.float32)
@@ -58,7 +59,7 @@ def test_x_guide_baselines_per_batch_size_or_the_one_guide_row():
         batch, consumer = unit.row["batch_size"], unit.row["consumer"]
         want = None if unit.row["is_guide"] else f"numpy/guide/b{batch}/{consumer}"
         assert unit.baseline == want, key
-    units = tfdata.build_units(tf, source="batch", recipe="data.batch", pipelines=bench_data_batch.pipelines(tf, plan),
+    units = tfdata.build_units(tf, source="batch", recipe="data.batch", pipelines=data_batch.pipelines(tf, plan),
                                examples=64, bytes_per_example=16.0, data="range", one_guide=True)
     baselines = {u.key: u.baseline for u in units if u.row is not None}
     guide = "batch/guide/b4/graph"

@@ -1,4 +1,4 @@
-"""Sanity checks of the mutation-testing machinery (tests/mutants.py, mutant_plugin.py, run_mutants.py).
+"""Sanity checks of the mutation-testing machinery (tests/mutants/, mutant_plugin.py, run_mutants.py).
 
 A spec passes unmutated and fails under a mutant that breaks exactly the behaviour it asserts; the
 verdict comes from the mutant's own conformance report (only its recipe's failures kill it); the forked
@@ -15,7 +15,7 @@ import pytest
 
 from tfguide.catalogue import advisories, load
 from tests import run_mutants
-from tests.mutants import CATALOGUE, spec_module
+from tests.mutants import CATALOGUE, RECIPE_MODULES, spec_module
 from tests.run_mutants import NOT_APPLICABLE, run_one, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,14 @@ def test_catalogue_has_mutants_for_every_recipe_id_and_runs_each_recipes_spec_mo
         else:
             assert mutant.modules == (spec_module(mutant.recipe),)
 
+
+
+def test_one_mutant_module_per_recipe_each_holding_only_its_recipes_mutants():
+    """tests/mutants/<id>.py for every recipe id and no other; a mutant registered from a module is that
+    module's recipe's (a new recipe's mutants are one new file)."""
+    assert sorted(RECIPE_MODULES) == sorted(r.replace(".", "_") for r in load())
+    for mutant in CATALOGUE.values():
+        assert mutant.apply.__module__ == f"tests.mutants.{mutant.recipe.replace('.', '_')}", mutant.name
 
 def test_spec_passes_unmutated_and_the_mutant_kills_it():
     mutant = CATALOGUE[MUTANT]

@@ -1,5 +1,5 @@
-"""A recipe is four files and a mutant: its catalogue entry (tfguide/catalogue.toml), reference/<id>.py,
-suite/test_<id>.py, its benchmark declaration benchmarks/bench_<id>.py, and a mutant in tests/mutants.py.
+"""A recipe is five files: its catalogue entry (tfguide/catalogue.toml), reference/<id>.py,
+suite/test_<id>.py, its benchmark declaration benchmarks/recipes/<id>.py, and its mutants, tests/mutants/<id>.py.
 
 In a temporary copy of this checkout a toy recipe `data.shout` is added with exactly those, and nothing else is
 edited; then the copy's own tools run as a user would run them: the suite collects (every spec module, the new
@@ -52,13 +52,12 @@ pytestmark = pytest.mark.recipe("data.shout")
 def test_shout_upper_cases_every_element_in_order():
     assert [w.numpy() for w in data_shout.shout(tf, ["a", "bc"])] == [b"A", b"BC"]
 '''
-BENCHMARK = '''"""data.shout: its benchmark declaration."""
-
-from benchmarks.declaration import Benchmark
-
-BENCHMARK = Benchmark(recipe="data.shout", not_measured="a toy recipe: one map over two strings")
+BENCHMARK = '''NOT_MEASURED = "a toy recipe: one map over two strings"
 '''
-MUTANT = '''
+MUTANT = '''"""The mutants of data.shout."""
+
+from tests.mutants._core import _tf, mutant
+
 
 @mutant("data.shout", "tf.strings.upper returns its input unchanged")
 def upper_is_identity():
@@ -87,14 +86,13 @@ def _run(copy: Path, *args: str) -> subprocess.CompletedProcess:
 def copy(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("checkout")
     _copy_checkout(copy)
-    # the four files and the mutant: nothing else is edited
+    # the five files: nothing else is edited
     with open(copy / "tfguide" / "catalogue.toml", "a", encoding="utf-8") as toml:
         toml.write(CATALOGUE_ENTRY)
     (copy / "reference" / "data_shout.py").write_text(REFERENCE)
     (copy / "suite" / "test_data_shout.py").write_text(SPEC)
-    (copy / "benchmarks" / "bench_data_shout.py").write_text(BENCHMARK)
-    with open(copy / "tests" / "mutants.py", "a", encoding="utf-8") as mutants:
-        mutants.write(MUTANT)
+    (copy / "benchmarks" / "recipes" / "data_shout.py").write_text(BENCHMARK)
+    (copy / "tests" / "mutants" / "data_shout.py").write_text(MUTANT)
     return copy
 
 

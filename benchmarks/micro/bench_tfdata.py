@@ -1,6 +1,6 @@
 """The cost of one step of each tf.data operation the guide uses, with pytest-benchmark's `benchmark` fixture.
 
-The whole-run rows (benchmarks/bench_data_*.py) time an epoch and say what bounds it; on this machine that is
+The whole-run rows (benchmarks/recipes/data_*.py) time an epoch and say what bounds it; on this machine that is
 tf.data's per-batch work, not bandwidth. These time that work directly: one *step* is one batch of `n` elements
 taken from a pipeline that ends in the operation, and each operation is timed at two batch sizes, the guide's 4
 and 256, so that a step's time splits into a cost per batch and a cost per element (t(n) = per_batch +

@@ -14,8 +14,8 @@ Fixtures (tests/golden/fixtures/, JSON exactly as the tools wrote it):
   nox matrix's environments (TF 2.12; TF 2.16 + Keras 3.0: advisories reproduce, known defects), with the install
   records nox wrote for them, the run above (TF 2.21 + Keras 3.15, no install record: a report from elsewhere),
   and a partial run of suite/test_data_batch.py and suite/test_data_padded_batch.py under the mutant
-  `batch_always_drops_remainder` (tests/mutants.py), so that the matrix shows a failure and `not run`; that one
-  was written before schema 2 (no provenance, no advisories) and is kept so, to show how an older report
+  `batch_always_drops_remainder` (tests/mutants/data_batch.py), so that the matrix shows a failure and `not run`;
+  that one was written before schema 2 (no provenance, no advisories) and is kept so, to show how an older report
   merges; merged with the catalogue as `python -m reports matrix` does.
 - benchmarks.json: a real `pytest benchmarks --quick --report-dir DIR` run, then
   `python -m benchmarks.cluster.loopback --quick --workers 1 2 --report-dir DIR` (the cluster section);

@@ -1,7 +1,0 @@
-"""estimator.linear_classifier (guide §3.3): its benchmark declaration. The premade Estimators are one group,
-measured side by side in bench_estimator_dnn_classifier.py.
-"""
-
-from benchmarks.declaration import Benchmark
-
-BENCHMARK = Benchmark(recipe="estimator.linear_classifier", measured_by="estimator.dnn_classifier")

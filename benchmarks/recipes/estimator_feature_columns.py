@@ -1,0 +1,1 @@
+MEASURED_BY = "estimator.dnn_classifier"  # the premade Estimator rows read the iris features through these columns
