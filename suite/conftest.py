@@ -37,10 +37,24 @@ def recipe_note(request):
 _SPAWNED = []  # the fork server started at collection, for the `sandbox` fixture to take over
 
 
+def _loads_crafted_files(item) -> bool:
+    return "advisory" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # The specs that load crafted files run last (in their own order), so that the fork server imports
+    # TensorFlow while every other spec runs: first, in file order, they asked for it before it was ready.
+    # The report is in node-id order whatever order the specs ran in, and each spec starts from the same
+    # seeded, fresh Keras state (_seeded_fresh_keras), so no verdict depends on the order.
+    items[:] = [item for item in items if not _loads_crafted_files(item)] + [
+        item for item in items if _loads_crafted_files(item)]
+
+
 def pytest_collection_finish(session):
     # Start the fork server as soon as the run is known to load crafted files: it imports TensorFlow (5-20 s
     # on 2 cores) on the other core while the first specs run, instead of when the first advisory spec asks.
-    if any("advisory" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(_loads_crafted_files(item) for item in session.items):
         from suite.support.sandbox import Sandbox
 
         _SPAWNED.append(Sandbox.spawn())

@@ -208,21 +208,14 @@ def _serve_one(request: dict) -> dict:
     pid = os.fork()
     if pid == 0:
         _child(request, result_path, log_path)
-    deadline = start + float(request["timeout"])
-    status = None
-    while status is None:
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = raw
-        elif time.monotonic() > deadline:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-            return {"status": "timeout", "output": _tail(log_path), "seconds": time.monotonic() - start}
-        else:
-            time.sleep(0.02)
+    status = _wait(pid, start + float(request["timeout"]))
+    if status is None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        return {"status": "timeout", "output": _tail(log_path), "seconds": time.monotonic() - start}
     seconds = time.monotonic() - start
     output = _tail(log_path)
     if result_path.exists():
@@ -233,6 +226,33 @@ def _serve_one(request: dict) -> dict:
     # by a signal before it can write its result.
     memory = bool(request.get("memory_headroom")) and (signalled or "bad_alloc" in output or "MemoryError" in output)
     return {"status": "memory" if memory else "died", "exit": exit_code, "output": output, "seconds": seconds}
+
+
+def _wait(pid: int, deadline: float) -> int | None:
+    """The child's wait status, or None once `deadline` (time.monotonic) has passed. Woken by the child's exit
+    through a pidfd where the kernel has them (Linux 5.3), instead of a 20 ms poll that delayed every one of
+    a run's loads by 10 ms on average; polled elsewhere."""
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    try:
+        while True:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return raw
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if pidfd is None:
+                time.sleep(min(0.02, left))
+            else:
+                select.select([pidfd], [], [], left)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _tail(path: Path) -> str:
