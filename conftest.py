@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent),
                                                          os.environ.get("PYTHONPATH")]))
 
-from suite.conformance import ConformancePlugin  # noqa: E402
+from suite.support.conformance import ConformancePlugin  # noqa: E402
 from tfguide.environment import for_config, header_lines  # noqa: E402
 from tfguide.outputs import DEFAULT_REPORT_DIR, report_dir  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.helpers import SEED, keras
+from suite.support.helpers import SEED, keras
 
 
 def _clear_keras_session():
@@ -37,11 +37,25 @@ def recipe_note(request):
 _SPAWNED = []  # the fork server started at collection, for the `sandbox` fixture to take over
 
 
+def _loads_crafted_files(item) -> bool:
+    return "advisory" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # The specs that load crafted files run last (in their own order), so that the fork server imports
+    # TensorFlow while every other spec runs: first, in file order, they asked for it before it was ready.
+    # The report is in node-id order whatever order the specs ran in, and each spec starts from the same
+    # seeded, fresh Keras state (_seeded_fresh_keras), so no verdict depends on the order.
+    items[:] = [item for item in items if not _loads_crafted_files(item)] + [
+        item for item in items if _loads_crafted_files(item)]
+
+
 def pytest_collection_finish(session):
     # Start the fork server as soon as the run is known to load crafted files: it imports TensorFlow (5-20 s
     # on 2 cores) on the other core while the first specs run, instead of when the first advisory spec asks.
-    if any("advisory" in getattr(item, "fixturenames", ()) for item in session.items):
-        from suite.sandbox import Sandbox
+    if any(_loads_crafted_files(item) for item in session.items):
+        from suite.support.sandbox import Sandbox
 
         _SPAWNED.append(Sandbox.spawn())
     # The same for a spec module's own processes: a module that defines start_early(config) gets it called once.
@@ -53,8 +67,8 @@ def pytest_collection_finish(session):
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """The fork server that loads crafted files (suite/sandbox.py): one per pytest process."""
-    from suite.sandbox import Sandbox
+    """The fork server that loads crafted files (suite/support/sandbox.py): one per pytest process."""
+    from suite.support.sandbox import Sandbox
 
     server = _SPAWNED.pop() if _SPAWNED else Sandbox.spawn()
     with server:
@@ -69,16 +83,16 @@ def pytest_sessionfinish(session):
 class Verdicts:
     """What an advisory spec observed, as the report's verdict: `refused`, `vulnerable` (raises
     AdvisoryReproduced, which the report shows as `vulnerable`, never as a pass) or `not applicable`
-    (skips). `load` runs a probe of suite/untrusted.py on a crafted file in a fresh sandboxed child."""
+    (skips). `load` runs a probe of suite/support/untrusted.py on a crafted file in a fresh sandboxed child."""
 
     def __init__(self, request, sandbox, tmp_path):
         self.request, self.sandbox, self.tmp_path = request, sandbox, tmp_path
         self.runs = 0
 
     def load(self, probe: str, timeout: float = 120.0, memory_headroom: int | None = None, **kwargs):
-        """`probe`: a function of suite/untrusted.py, or `module:function` for another probe module."""
+        """`probe`: a function of suite/support/untrusted.py, or `module:function` for another probe module."""
         self.runs += 1
-        target = probe if ":" in probe else f"suite.untrusted:{probe}"
+        target = probe if ":" in probe else f"suite.support.untrusted:{probe}"
         return self.sandbox.run(target, kwargs, self.tmp_path / f"sandbox-{self.runs}",
                                 timeout=timeout, memory_headroom=memory_headroom)
 
@@ -104,7 +118,7 @@ class Verdicts:
         pytest.skip(f"{advisory} not applicable: {reason}")
 
     def judge(self, advisory: str, result, effect, inert: str = "loaded, and the payload had no effect"):
-        """The verdict from a probe's observations (suite/untrusted.py): `effect(observation)` says what the
+        """The verdict from a probe's observations (suite/support/untrusted.py): `effect(observation)` says what the
         payload achieved, or None. `vulnerable` when it achieved anything in the default safe mode, in any
         variant; otherwise `refused`, once every variant that has a control (the same file with
         safe_mode=False, in the same child) showed the payload does take effect where it is allowed: a

@@ -8,7 +8,7 @@ import pytest
 
 from reference.data_batch import batched_dataset, zipped_dataset
 from reference.data_iterators import one_shot_graph_values
-from suite.helpers import SEED, TF_VERSION, assert_dataset_produces, tf
+from suite.support.helpers import SEED, TF_VERSION, assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.batch")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from reference.data_csv import RECORD_DEFAULTS, dataset
-from suite.data_files import CSV_HEADER, CSV_ROWS_A, CSV_ROWS_B, expected_float_rows, write_bytes, write_csv
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.data_files import CSV_HEADER, CSV_ROWS_A, CSV_ROWS_B, expected_float_rows, write_bytes, write_csv
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.csv")
 

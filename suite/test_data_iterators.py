@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference.data_iterators import drain, one_shot_graph_values
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.iterators")
 

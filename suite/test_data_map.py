@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from reference.data_map import _parse_function, dataset
-from suite.data_files import bilinear_resize, known_pixels, write_bytes, write_jpeg
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.data_files import bilinear_resize, known_pixels, write_bytes, write_jpeg
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.map")
 

@@ -8,7 +8,7 @@ import pytest
 
 from reference.data_iterators import drain
 from reference.data_numpy import from_arrays, placeholder_fed_elements
-from suite.helpers import SEED, assert_dataset_produces, tf
+from suite.support.helpers import SEED, assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.numpy")
 

@@ -9,7 +9,7 @@ import pytest
 
 from reference.data_iterators import one_shot_graph_values
 from reference.data_padded_batch import padded_dataset, variable_length_dataset
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.padded_batch")
 

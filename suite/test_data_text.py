@@ -7,8 +7,8 @@ import gzip
 import pytest
 
 from reference.data_text import dataset
-from suite.data_files import write_bytes
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.data_files import write_bytes
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.text")
 

@@ -1,7 +1,7 @@
 """data.tfrecord (guide §2.1.2): TFRecordDataset(filenames) over files of serialized tf.train.Example.
 
 Expected bytes come from protobuf's own serialisation and the documented TFRecord framing
-(suite/data_files.py), not from TensorFlow's reader."""
+(suite/support/data_files.py), not from TensorFlow's reader."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import gzip
 import pytest
 
 from reference.data_tfrecord import dataset
-from suite.data_files import (serialized_examples, tfrecord_frame, tfrecord_offsets, write_bytes,
-                              write_tfrecords)
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.data_files import (serialized_examples, tfrecord_frame, tfrecord_offsets, write_bytes,
+                                      write_tfrecords)
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("data.tfrecord")
 

@@ -16,7 +16,7 @@ from reference.estimator_feature_columns import (
     numeric_feature_space,
     numeric_inputs,
 )
-from suite.helpers import KERAS3, keras, tf
+from suite.support.helpers import KERAS3, keras, tf
 
 pytestmark = pytest.mark.recipe("estimator.feature_columns")
 

@@ -11,7 +11,7 @@ import pytest
 
 from reference import DATA_DIR, iris
 from reference.estimator_input_fn import eval_input_fn, train_input_fn
-from suite.helpers import assert_dataset_produces, tf
+from suite.support.helpers import assert_dataset_produces, tf
 
 pytestmark = pytest.mark.recipe("estimator.input_fn")
 

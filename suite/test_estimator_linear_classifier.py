@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from reference import estimator_linear_classifier as recipe
-from suite import iris_classifiers as check
+from suite.support import iris_classifiers as check
 
 pytestmark = pytest.mark.recipe("estimator.linear_classifier")
 

@@ -1,5 +1,5 @@
 """Guide §1.8 reloads saved models; loading a file someone else wrote is where Keras has had most of its
-security advisories. Each spec here builds the crafted file an advisory describes (suite/untrusted.py:
+security advisories. Each spec here builds the crafted file an advisory describes (suite/support/untrusted.py:
 harmless, its only possible effect a marker file in tmp_path or a canary read back), loads it the way the
 guide does (load_model, default safe mode) in a fresh sandboxed process, and reports what happened:
 
@@ -23,10 +23,10 @@ import shutil
 
 import pytest
 
-from suite.helpers import keras
-from suite.untrusted import (FormatNotHere, Touch, canary_module, edit_keras_config, find_layer, gadget_model,
-                             keras_function, layer_configs, marker_lambda_model, marker_savedmodel, save,
-                             save_without_side_effects, tar_archive)
+from suite.support.helpers import keras
+from suite.support.untrusted import (FormatNotHere, Touch, canary_module, edit_keras_config, find_layer,
+                                     gadget_model, keras_function, layer_configs, marker_lambda_model,
+                                     marker_savedmodel, save, save_without_side_effects, tar_archive)
 
 # Each spec names the recipe whose guide code reaches what it loads: load_model (§1.8, keras.save_model),
 # from_config / model_from_yaml (§1.8, keras.config_json), get_file (§1, the datasets' loader, keras.quickstart).

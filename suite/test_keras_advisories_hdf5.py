@@ -1,7 +1,7 @@
 """The advisories about the weights inside a saved file (guide §1.8: save / load_model, save_weights /
 load_weights): HDF5 external storage, external links, virtual datasets and shape bombs, and pickled NumPy
 weights. As in suite/test_keras_advisories.py, each spec crafts the file an advisory describes from a
-legitimate model saved here (suite/untrusted_hdf5.py), loads it the way the guide does (default safe mode)
+legitimate model saved here (suite/support/untrusted_hdf5.py), loads it the way the guide does (default safe mode)
 in a fresh sandboxed process, and reports `refused`, `vulnerable` or `not applicable` from what happened.
 
 Each spec's variants (one file per carrier the advisory names) load in one sandboxed child: `vulnerable`
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from suite.untrusted_hdf5 import (BOMB_SHAPE, CANARY, EXTRACT_BOMB_DECLARED, EXTRACT_FILE_LIMIT, ZIP_BOMB_DECLARED,
-                                  asset_extraction_bomb, canary_through, craft, external_link, external_storage,
-                                  npz_pickle_archive, npz_shape_bomb_archive, save_dense, shape_bomb, top_group_link,
-                                  virtual_dataset, zip_member_bomb)
+from suite.support.untrusted_hdf5 import (BOMB_SHAPE, CANARY, EXTRACT_BOMB_DECLARED, EXTRACT_FILE_LIMIT,
+                                          ZIP_BOMB_DECLARED, asset_extraction_bomb, canary_through, craft,
+                                          external_link, external_storage, npz_pickle_archive,
+                                          npz_shape_bomb_archive, save_dense, shape_bomb, top_group_link,
+                                          virtual_dataset, zip_member_bomb)
 
-PROBES = "suite.untrusted_hdf5"
+PROBES = "suite.support.untrusted_hdf5"
 CANARY_KERNEL = CANARY.ravel().tolist()
 # The shape bomb declares 64 GiB; the child may map 2 GiB more than it has when it starts (TensorFlow's
 # own mappings are already counted): a legitimate load fits, an attempt at the declared size cannot.

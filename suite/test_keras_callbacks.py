@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from reference.keras_callbacks import TRAIN, VALIDATION, fit_one_weight, one_weight_model
-from suite.helpers import KERAS3, TF_VERSION, WEIGHTS_H5_LAYERS_GROUP, keras, tf
+from suite.support.helpers import KERAS3, TF_VERSION, WEIGHTS_H5_LAYERS_GROUP, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.callbacks")
 

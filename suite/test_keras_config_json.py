@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference.keras_config_json import build_model
-from suite.helpers import KERAS3, keras
+from suite.support.helpers import KERAS3, keras
 
 pytestmark = pytest.mark.recipe("keras.config_json")
 

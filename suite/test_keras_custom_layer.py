@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference.keras_custom_layer import PACKAGE, MyLayer
-from suite.helpers import KERAS3, KERAS_VERSION, keras, tf
+from suite.support.helpers import KERAS3, KERAS_VERSION, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.custom_layer")
 

@@ -1,7 +1,7 @@
 """keras.distribute (guide §1.9): MirroredStrategy training, and what became of the guide's
 tf.contrib.distribute / RunConfig(train_distribute=...) / model_to_estimator path.
 
-The distributed work runs in fresh processes (suite/distribute_worker.py runs the recipe of
+The distributed work runs in fresh processes (suite/support/distribute_worker.py runs the recipe of
 reference/keras_distribute.py there; tfguide/launcher.py starts them): logical CPU devices must be configured
 before TensorFlow initialises, and each MultiWorkerMirroredStrategy worker is its own process on 127.0.0.1.
 Expected weights are one step of SGD on mean squared error, computed here with NumPy."""
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from reference import keras_distribute as recipe
-from suite.helpers import KERAS3, SEED, TF_VERSION, keras, tf
+from suite.support.helpers import KERAS3, SEED, TF_VERSION, keras, tf
 from tfguide import launcher
 
 pytestmark = pytest.mark.recipe("keras.distribute")
@@ -68,7 +68,7 @@ def launch_all(problem: dict) -> dict:
     fails, the others are killed at once: a worker whose peer died would otherwise wait for it."""
     ports = launcher.free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    command = launcher.python("-m", "suite.distribute_worker")
+    command = launcher.python("-m", "suite.support.distribute_worker")
     tasks = [launcher.Task([*command, "mirrored", json.dumps(problem)], name="mirrored")]
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import keras_layers as reference
-from suite.helpers import assert_loss_not_a_plain_mean_of_batches, keras, tf
+from suite.support.helpers import assert_loss_not_a_plain_mean_of_batches, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.layers")
 

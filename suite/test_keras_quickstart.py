@@ -1,7 +1,7 @@
 """Guide §1: the Fashion-MNIST quickstart (load_data, Sequential, compile, fit 5 epochs, evaluate, predict).
 
 Offline: the real `keras.datasets.fashion_mnist.load_data` reads small IDX files that the spec writes
-into a private Keras cache (suite/fashion_mnist_fixture.py). The accuracy the guide reaches is checked
+into a private Keras cache (suite/support/fashion_mnist_fixture.py). The accuracy the guide reaches is checked
 on the real dataset only when it is already downloaded on this machine.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from reference import keras_quickstart as reference
-from suite import fashion_mnist_fixture as fmnist
-from suite.helpers import KERAS_VERSION, SEED, keras, tf
+from suite.support import fashion_mnist_fixture as fmnist
+from suite.support.helpers import KERAS_VERSION, SEED, keras, tf
 from tfguide.fashion_mnist import synthetic_fashion_mnist
 
 pytestmark = pytest.mark.recipe("keras.quickstart")

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from suite.helpers import KERAS3, KERAS_VERSION, SEED, keras, tf
+from suite.support.helpers import KERAS3, KERAS_VERSION, SEED, keras, tf
 
 pytestmark = pytest.mark.recipe("keras.save_model")
 

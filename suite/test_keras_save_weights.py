@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference.keras_save_weights import GUIDE_PATH, PORTABLE_PATH
-from suite.helpers import KERAS3, SEED, WEIGHTS_H5_LAYERS_GROUP, keras
+from suite.support.helpers import KERAS3, SEED, WEIGHTS_H5_LAYERS_GROUP, keras
 
 pytestmark = pytest.mark.recipe("keras.save_weights")
 

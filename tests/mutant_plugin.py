@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from suite.conformance import DEFECT_KEY, RECIPE_KEY, VULNERABLE_KEY
+from suite.support.conformance import DEFECT_KEY, RECIPE_KEY, VULNERABLE_KEY
 from tests.mutants import ENV_VAR, NotApplicable, apply
 
 NOT_APPLICABLE = 77  # exit status: no pytest exit code uses it

@@ -72,7 +72,7 @@ def verdict(mutant: Mutant, code: int, report_dir: Path, output: str, seconds: f
         reason = re.search(r"NOT APPLICABLE: mutant \S+: (.*)", output)
         return Outcome(mutant, "n/a", reason.group(1).strip() if reason else "not applicable here", seconds, output)
     # A mutant's run covers one spec module (and stops at the first kill): a partial run, whose report is
-    # conformance-partial.json (suite/conformance.py); conformance.json if the module is the whole suite.
+    # conformance-partial.json (suite/support/conformance.py); conformance.json if the module is the whole suite.
     report = next((p for p in (report_dir / "conformance-partial.json", report_dir / "conformance.json")
                    if p.is_file()), report_dir / "conformance.json")
     if not report.is_file():
@@ -126,7 +126,7 @@ def zygote(names: list[str], jobs: int, work: Path, timeout: float) -> None:
     import tensorflow as tf
 
     _ = tf.keras.Model  # resolves tf.keras (Keras 3, tf_keras or Keras 2) and imports it
-    import suite.conformance  # noqa: F401  (pytest's plugins and the report code, imported once)
+    import suite.support.conformance  # noqa: F401  (pytest's plugins and the report code, imported once)
 
     running: dict[int, tuple[str, float]] = {}
     pending = list(names)

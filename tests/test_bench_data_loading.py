@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from benchmarks import datasets  # noqa: E402
-from suite import fashion_mnist_fixture as fixture  # noqa: E402
+from suite.support import fashion_mnist_fixture as fixture  # noqa: E402
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tfguide import environment
 
-# The plugin lives beside the real specs (suite/conformance.py); the mini suite's own `suite` package, first on
-# sys.path here, hides that one, so the plugin is loaded from its file.
-_spec = importlib.util.spec_from_file_location("tfguide_conformance_plugin", "@ROOT@/suite/conformance.py")
+# The plugin lives in the real suite (suite/support/conformance.py); the mini suite's own `suite` package, first
+# on sys.path here, hides that one, so the plugin is loaded from its file.
+_spec = importlib.util.spec_from_file_location("tfguide_conformance_plugin", "@ROOT@/suite/support/conformance.py")
 _plugin = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_plugin)
 ConformancePlugin = _plugin.ConformancePlugin

@@ -24,7 +24,7 @@ def test_the_writers_write_the_version_their_schema_names():
     from benchmarks import report as bench_report
     from benchmarks.cluster import report as cluster_report
     from reports import matrix
-    from suite import conformance
+    from suite.support import conformance
 
     version = {kind: contracts.schema(kind)["$id"] for kind in contracts.KINDS}
     assert version["conformance"] == f"tfguide-conformance/{conformance.SCHEMA_VERSION}"

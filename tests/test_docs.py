@@ -24,7 +24,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 NOT_RUN = {
-    ("python", "-m", "suite.distribute_worker"):
+    ("python", "-m", "suite.support.distribute_worker"):
         "a worker process the suite starts itself (tfguide/launcher.py) with its arguments; not a person's command",
     ("python", "-m", "tests.test_guide_api_audit"):
         "takes no options; it collects the whole suite, which tests/test_guide_api_audit.py does already",

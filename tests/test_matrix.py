@@ -468,7 +468,7 @@ def test_matrix_json_has_a_schema_version_provenance_and_each_defect_once(publis
 
 
 def test_a_report_of_a_newer_schema_is_refused_in_one_line(tmp_path, capsys):
-    from suite import conformance
+    from suite.support import conformance
 
     assert conformance.SCHEMA_VERSION in matrix.CONFORMANCE_SCHEMAS
     src = write(tmp_path / "env" / "conformance.json", dict(make_report(ENV_221), schema_version=99))

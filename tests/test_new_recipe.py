@@ -44,7 +44,7 @@ SPEC = '''"""data.shout: every string comes out upper-cased."""
 import pytest
 
 from reference import data_shout
-from suite.helpers import tf
+from suite.support.helpers import tf
 
 pytestmark = pytest.mark.recipe("data.shout")
 

@@ -1,4 +1,4 @@
-"""The fork server that loads crafted files (suite/sandbox.py): every probe runs in a fresh child, a
+"""The fork server that loads crafted files (suite/support/sandbox.py): every probe runs in a fresh child, a
 timeout or an allocation past the limit ends that child (and what it started) and nothing else, and what
 one probe changes never reaches the next. The probes (tests/sandbox_probes.py) need no TensorFlow."""
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from suite.sandbox import Sandbox
+from suite.support.sandbox import Sandbox
 
 PROBES = "tests.sandbox_probes"
 

@@ -1,5 +1,5 @@
 """Crafted model files for the advisory specs (suite/test_keras_advisories.py), and the probes that load
-them inside the sandbox (suite/sandbox.py).
+them inside the sandbox (suite/support/sandbox.py).
 
 Every crafted file here is harmless by construction: the only thing its payload can do is create a marker
 file in the spec's tmp_path, or read back a canary file the spec itself wrote there. Nothing reaches the

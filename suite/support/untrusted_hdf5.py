@@ -1,7 +1,7 @@
 """Crafted weight files for the HDF5 and weight-file advisory specs (suite/test_keras_advisories_hdf5.py),
-and the probes that load them inside the sandbox (suite/sandbox.py).
+and the probes that load them inside the sandbox (suite/support/sandbox.py).
 
-The rules of suite/untrusted.py hold here too: each file starts as a legitimate model saved by the Keras
+The rules of suite/support/untrusted.py hold here too: each file starts as a legitimate model saved by the Keras
 under test and gets exactly the edit an advisory describes (with h5py or zipfile); the only effects it can
 have are a marker file in the spec's tmp_path, a canary file the spec wrote there read back into a weight,
 or an allocation that the sandbox's address-space limit stops.
@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from suite.untrusted import Touch, error_line, observe, rewrite_archive, save
+from suite.support.untrusted import Touch, error_line, observe, rewrite_archive, save
 
 keras = tf.keras
 

@@ -1,4 +1,4 @@
-"""One process of the keras.distribute specs: `python -m suite.distribute_worker mirrored|worker PROBLEM_JSON`
+"""One process of the keras.distribute specs: `python -m suite.support.distribute_worker mirrored|worker PROBLEM_JSON`
 runs the recipe (reference/keras_distribute.py) in this fresh process and prints one JSON object: what the
 specs check (replicas, devices, the variables' classes and components, the weights after one step).
 

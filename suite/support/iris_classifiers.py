@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reference import DATA_DIR
-from suite.helpers import TF_VERSION, tf
+from suite.support.helpers import TF_VERSION, tf
 
 # tf.estimator was removed in TF 2.16: the real Estimators run before, their Keras equivalents after.
 ESTIMATOR_REMOVED = TF_VERSION >= (2, 16)
