@@ -11,7 +11,7 @@ tf.estimator (with RunConfig) since TF 2.16, and Keras 3 has no model_to_estimat
 
 Logical CPU devices (used when there is no GPU) can only be configured before TensorFlow initialises its
 runtime, and MultiWorkerMirroredStrategy reads TF_CONFIG and starts a gRPC server once per process: the
-functions below run in a fresh process each (the specs start them with suite/distribute_worker.py, the
+functions below run in a fresh process each (the specs start them with suite/support/distribute_worker.py, the
 benchmarks with benchmarks/distributed_worker.py and benchmarks/cluster/). `python -m
 reference.keras_distribute` runs the mirrored recipe on a small problem in this (fresh) process and prints
 the weights.

@@ -1,5 +1,5 @@
 """`python -m reports conformance DIR [--partial]`: DIR/conformance.md from DIR/conformance.json (with --partial:
-conformance-partial.md from conformance-partial.json), the report the suite's plugin (suite/conformance.py) wrote;
+conformance-partial.md from conformance-partial.json), the report the suite's plugin (suite/support/conformance.py) wrote;
 the plugin starts this command after a run. Prints the report's first lines and its table without the prose,
 which pytest shows at the end of the run. Exit status 0, or 2 with one line naming the file and what is wrong.
 """

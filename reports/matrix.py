@@ -45,7 +45,7 @@ PUBLISHED_NAME = "compatibility.md"
 # environment `provenance` (its run's), per recipe `title`, per cell `skips`, and `defects` (each defect once,
 # with its state in every environment). A matrix.json without `schema_version` is 1.
 SCHEMA_VERSION = 2
-# The conformance.json versions this merge reads (suite/conformance.py writes SCHEMA_VERSION).
+# The conformance.json versions this merge reads (suite/support/conformance.py writes SCHEMA_VERSION).
 CONFORMANCE_SCHEMAS = (1, 2)
 
 

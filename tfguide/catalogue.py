@@ -19,12 +19,12 @@ except ModuleNotFoundError:  # Python < 3.11, where TF 2.15 still runs
 # The data beside its reader, in the core that every other folder imports.
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 STATES = ("current", "renamed", "removed")
-# The reports' vocabulary, written by suite/conformance.py and read by the matrix and the renderers.
+# The reports' vocabulary, written by suite/support/conformance.py and read by the matrix and the renderers.
 # A recipe's status, in this order of precedence: a failing spec makes it `fail` whatever else happened; a
 # reproduced advisory `vulnerable` (the guide's code may work, loading files from others is not safe); a
 # catalogued defect `known defect`.
 STATUSES = ("pass", "known defect", "vulnerable", "fail", "skip", "not run", "missing")
-# What the specs of an advisory observed (suite/conformance.py, ConformancePlugin._advisories).
+# What the specs of an advisory observed (suite/support/conformance.py, ConformancePlugin._advisories).
 VERDICTS = ("vulnerable", "refused", "not applicable", "undetermined", "not run")
 
 
@@ -178,7 +178,7 @@ def installed_packages(env: dict) -> dict[str, str | None]:
 class Advisory:
     """A published security advisory (or a reported, not yet fixed, flaw) about loading a file someone else
     wrote, and the spec that reproduces it harmlessly. The verdict comes from what the spec observes the
-    crafted file do here (suite/untrusted.py): `refused`, `vulnerable` or `not applicable`, never from a
+    crafted file do here (suite/support/untrusted.py): `refused`, `vulnerable` or `not applicable`, never from a
     version number. `recipes`: the guide's recipe(s) whose API reads the crafted file (a `.keras` or `.h5`
     model through load_model is keras.save_model, a weights file through load_weights keras.save_weights).
     `fixed` is the evidence of the fix (PR, commit, first release as read in the source); `sentence` is what

@@ -1,7 +1,7 @@
 """The reports' JSON, read one way: `load(path, kind)` gives the object a report of that kind is, or ContractError
 with one line naming the file and what is wrong with it (what the commands print before they exit 2).
 
-Kinds and their writers: `conformance` (conformance.json, suite/conformance.py), `matrix` (matrix.json,
+Kinds and their writers: `conformance` (conformance.json, suite/support/conformance.py), `matrix` (matrix.json,
 reports/matrix.py), `benchmarks` (benchmarks.json, benchmarks/report.py), `cluster` (cluster.json,
 benchmarks/cluster/report.py). Each is an object with its own rows; what the fields mean and how versions change:
 docs/contracts.md. Each kind's contract is a JSON Schema (`schema(kind)`, checked by `errors(report, kind)` with

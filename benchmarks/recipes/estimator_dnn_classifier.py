@@ -9,7 +9,7 @@ row is compared with its Keras equivalent in the same rounds; from TF 2.16 the E
 with the reason.
 
 Time to quality (benchmarks/quality.py) of the DNNClassifier's Keras equivalent: seconds from a fresh model to
-the 0.9 test accuracy the recipes' specs hold every premade Estimator to (suite/iris_classifiers.py), checked
+the 0.9 test accuracy the recipes' specs hold every premade Estimator to (suite/support/iris_classifiers.py), checked
 every CHECK_STEPS steps, training on the recipe's endless `train_input_fn`.
 """
 
@@ -28,7 +28,7 @@ GROUP = "estimator"
 QUALITY_GROUP = "estimator/quality"
 BENCHMARK = Benchmark(recipe="estimator.dnn_classifier", budgets={GROUP: 20, QUALITY_GROUP: 10},
                       measured_once=(GROUP, QUALITY_GROUP))
-QUALITY_TARGET = 0.9     # suite/iris_classifiers.py MIN_TEST_ACCURACY
+QUALITY_TARGET = 0.9     # suite/support/iris_classifiers.py MIN_TEST_ACCURACY
 CHECK_STEPS = 10         # 320 examples of iris's 120
 QUALITY = {"full": {"trials": (3, 12), "steps": 2000}, "quick": {"trials": (2, 4), "steps": 2000}}
 RECIPES = {"estimator.dnn_classifier": "reference.estimator_dnn_classifier",
