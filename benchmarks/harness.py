@@ -366,7 +366,8 @@ class Recorder:
             **_modes_fields(used, found),
             "timing": {"rates": [r["rate"] for r in rounds], "seconds": [r["s"] for r in rounds],
                        "pass": [r["pass"] for r in rounds], "interfered": [bool(r.get("interfered")) for r in rounds],
-                       "repeats": [r.get("repeats", 1) for r in rounds]},
+                       "repeats": [r.get("repeats", 1) for r in rounds],
+                       **({"slowed": [machine_speed.slowed(r, ref) for r in rounds]} if n_slowed else {})},
         }
 
     def pass_spread(self, key: str) -> tuple[float, int] | None:

@@ -78,6 +78,7 @@ def test_rounds_the_machine_ran_slowed_are_set_aside_when_enough_full_speed_ones
     assert row["rounds_recorded"] == 10 and row["rounds_slowed"] == 4 and row["rounds"] == 6
     assert row["examples_per_s"] == 100.0 and row["examples_per_s_ci95"] == [100.0, 100.0]
     assert row["statistic_over"] == "clean rounds" and row["rounds_interfered"] == 0
+    assert row["timing"]["slowed"] == [s == SLOW for s in speeds]     # every round kept, and which were slowed
     assert rec.machine_speed()["rounds_slowed"] == 4
 
 
