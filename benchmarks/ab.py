@@ -22,8 +22,11 @@ to the spread of the pairs' medians where that is wider - each process's own luc
 group, which share their processes), the rows judged together by Holm's step-down procedure so that all m
 intervals hold together with 95 % (tfguide/intervals.py holm: judged at 95 % each, an A/A of 49 rows would call two
 or three of them changed). Where a row's rounds fall into separated speeds on either side (benchmarks/modes.py),
-only the rounds whose two sides were in the same mode give a ratio (like_with_like); so do only the rounds whose two
-sides found the machine at the same speed (both at full speed or both slowed: benchmarks/machine_speed.py). The verdict is `slower` or
+only the rounds whose two sides were in the same mode give a ratio (like_with_like). Rounds one side measured with
+the machine slowed (benchmarks/machine_speed.py) are kept: taken one right after the other, the two sides' rounds are
+slowed alike or, when the machine changed speed between them, give a ratio far out on either side, which the median
+and its order-statistic interval ride out - leaving such pairs out cost a third of the rounds and widened the
+intervals by a quarter (docs/measurements.md). The verdict is `slower` or
 `faster` when that interval excludes 1, `same` otherwise; the smallest change the run detects is the one it reports 8
 times in 10 for the median row (about 1.3 times its half-width: tfguide/intervals.py). What is left is each round's
 own noise (the ratio of two rounds taken one after the other still varies: docs/measurements.md, "How the machine's
@@ -55,7 +58,7 @@ import time
 from pathlib import Path
 
 from benchmarks import budget as budget_mod
-from benchmarks import baton, declaration, machine_speed, modes, passes, slowdown
+from benchmarks import baton, declaration, modes, passes, slowdown
 from benchmarks.machine import process_age_s
 from benchmarks.stats import pass_log_medians, pooled_sd, rate_interval
 from tfguide import atomic, launcher
@@ -102,27 +105,12 @@ def _round_seconds(state: dict, key: str) -> float:
     return sum(r.get("s") or 0.0 for r in state["rounds"].get(key, []))
 
 
-def _slowed_rounds(state: dict, key: str, ref: float | None) -> set[int]:
-    """The rounds of `key` that ran with the machine slowed (benchmarks/machine_speed.py), against the side's `ref`."""
-    return {r["round"] for r in state["rounds"].get(key, []) if machine_speed.slowed(r, ref)}
-
-
-def side_reference(states: list[dict]) -> float | None:
-    """One side's full speed: the reference of the probes of every round of every row of all its pairs."""
-    return machine_speed.reference([p for st in states for rounds in st["rounds"].values()
-                                    for p in machine_speed.round_probes(rounds)])
-
-
-def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]],
-                   pairs_slowed: list[tuple[set[int], set[int]]] | None = None) -> tuple[list[float], list[int], dict]:
+def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]]) -> tuple[list[float], list[int], dict]:
     """The round ratios B/A of one row over every pair, compared like with like (benchmarks/modes.py): where either
     side's rounds fall into separated speeds, only the rounds whose two sides were in the same mode (by rank: the
     fastest with the fastest; with different mode counts, each side's headline mode) give a ratio - a round of A's
-    fast mode against one of B's slow mode measures the runtime's state, not the change. Likewise the machine's own
-    speed (`pairs_slowed`: per pair, the rounds each side measured with the machine slowed, machine_speed.py): a
-    round taken at the machine's full speed against one taken slowed measures the machine, so only rounds in the
-    same machine state on both sides give a ratio. Returns the ratios, each ratio's pair and how they were
-    compared."""
+    fast mode against one of B's slow mode measures the runtime's state, not the change. Returns the ratios, each
+    ratio's pair and how the modes were compared."""
     sides = {}
     for s, side in enumerate("ab"):
         rates = [v for pr in pairs_rates for _, v in sorted(pr[s].items())]
@@ -138,21 +126,16 @@ def like_with_like(pairs_rates: list[tuple[dict[int, float], dict[int, float]]],
         k = modes.mode_of(rate, d["bounds"])
         return k if same_count else (0 if k == modes.headline(d["shares"]) else -1)
 
-    values, owners, kept, total, machine_differs = [], [], 0, 0, 0
+    values, owners, kept, total = [], [], 0, 0
     for k, (a, b) in enumerate(pairs_rates):
-        slowed_a, slowed_b = pairs_slowed[k] if pairs_slowed else (set(), set())
         for r in sorted(a.keys() & b.keys()):
             total += 1
-            if (r in slowed_a) != (r in slowed_b):
-                machine_differs += 1
-                continue
             ma, mb = mode("a", a[r]), mode("b", b[r])
             if ma == mb and ma >= 0:
                 values.append(b[r] / a[r])
                 owners.append(k)
                 kept += 1
     info = {"modes_a": count["a"], "modes_b": count["b"], "rounds_paired": total, "rounds_same_mode": kept,
-            "rounds_machine_differs": machine_differs,
             "compared": ("all rounds" if count["a"] == count["b"] == 1 else
                          "rounds in the same mode on both sides" if same_count else
                          "each side's headline mode (their mode counts differ)")}
@@ -170,14 +153,11 @@ def paired_rows(states: dict[str, list[dict]]) -> tuple[list[dict], float]:
     meta_a, meta_b = states["a"][0]["meta"], states["b"][0]["meta"]
     links = states["a"][0]["links"]
     ratios: dict[str, tuple[list[float], list[int], dict]] = {}
-    refs = {side: side_reference(states[side]) for side in "ab"}
     for key in meta_a:
         if key not in meta_b:
             continue
         pairs_rates = [(_round_rates(sa, key), _round_rates(sb, key)) for sa, sb in zip(states["a"], states["b"])]
-        pairs_slowed = [(_slowed_rounds(sa, key, refs["a"]), _slowed_rounds(sb, key, refs["b"]))
-                        for sa, sb in zip(states["a"], states["b"])]
-        values, pairs, info = like_with_like(pairs_rates, pairs_slowed)
+        values, pairs, info = like_with_like(pairs_rates)
         info["measured_s"] = sum(_round_seconds(sa, key) + _round_seconds(sb, key)
                                  for sa, sb in zip(states["a"], states["b"]))
         if values:

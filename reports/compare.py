@@ -409,11 +409,6 @@ def _main_ab(path: Path, report: dict, args) -> int:
         passes = ab["order"].count(side.upper()) if "order" in ab else ab.get("pairs")
         print(_side_line(side, ab.get(side) or {}, passes))
     print(_pairing_line(ab))
-    differs = sum(r.get("rounds_machine_differs") or 0 for r in ab["rows"])
-    if differs:
-        paired = sum(r.get("rounds_paired") or 0 for r in ab["rows"])
-        print(f"machine speed: {differs} of {paired} round pairs left out, their two sides having found the machine at "
-              "different speeds (benchmarks/machine_speed.py)")
     if not results:
         print("compare: the A/B has no row measured on both sides", file=sys.stderr)
         return 1

@@ -154,17 +154,6 @@ def test_an_interleaved_ab_is_printed_the_same_way_and_its_threshold_holds(tmp_p
     assert rc == 1 and "slower: data x: B/A 0.850, 97.5 % interval up to 0.900 < 0.950" in err
 
 
-def test_an_ab_says_how_many_round_pairs_the_machine_s_speed_left_out(tmp_path, capsys):
-    report = _ab_report({"x": (0.85, 0.80, 0.90, "slower"), "y": (1.0, 0.97, 1.03, "same")})
-    for row, differs in zip(report["rows"], (30, 12)):
-        row.update(rounds_paired=400, rounds_machine_differs=differs)
-    rc, out, _ = _run(capsys, _write(tmp_path, "ab.json", report))
-    assert rc == 0 and out.splitlines()[3] == ("machine speed: 42 of 800 round pairs left out, their two sides having "
-                                               "found the machine at different speeds (benchmarks/machine_speed.py)")
-    rc, out, _ = _run(capsys, _write(tmp_path, "ab0.json", _ab_report({"x": (0.85, 0.80, 0.90, "slower")})))
-    assert "machine speed" not in out
-
-
 def test_an_ab_of_the_first_format_passes_one_after_the_other_still_reads(tmp_path, capsys):
     old = {**_ab_report({"x": (0.85, 0.80, 0.90, "slower")}), "schema": "tfguide-ab/1", "order": ["A", "B", "B", "A"]}
     del old["turns"], old["confidence"]
