@@ -135,19 +135,18 @@ def headline_rounds(used: list[dict]) -> tuple[list[dict], dict | None]:
     return [r for r, m in zip(used, found["assignment"]) if m == found["headline"]], found
 
 
-def _paired(a: list[dict], b: list[dict], ref: float | None = None) -> list[tuple[dict, dict]]:
+def _paired(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:
+    # Pairs one of whose rounds ran with the machine slowed are kept, as the A/B keeps them (benchmarks/ab.py): the
+    # two rounds are seconds apart, and the median of the ratios rides out a pair that straddled a change of speed.
     by_key = {(x["pass"], x["round"]): x for x in b}
     pairs = [(x, by_key[(x["pass"], x["round"])]) for x in a if (x["pass"], x["round"]) in by_key]
-    clean = [(x, y) for x, y in pairs
-             if not any(r.get("interfered") or machine_speed.slowed(r, ref) for r in (x, y))]
+    clean = [(x, y) for x, y in pairs if not x.get("interfered") and not y.get("interfered")]
     return clean if len(clean) >= MIN_ROUNDS_FOR_INTERVAL else pairs
 
 
-def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rate"],
-                ref: float | None = None) -> dict | None:
-    """Median and interval of fn(a_i, b_i) over rounds of a and b taken in the same group round (the clean pairs
-    when there are enough: `ref`, the run's probe reference, says which rounds ran slowed)."""
-    pairs = _paired(a, b, ref)
+def ratio_stats(a: list[dict], b: list[dict], fn=lambda x, y: x["rate"] / y["rate"]) -> dict | None:
+    """Median and interval of fn(a_i, b_i) over rounds of a and b taken in the same group round."""
+    pairs = _paired(a, b)
     if not pairs:
         return None
     values = [fn(x, y) for x, y in pairs if x["rate"] and y["rate"]]
@@ -396,7 +395,7 @@ class Recorder:
                              f"not met: ±{row['ci_half_width']:.1%} when the budget was spent"))
         base = links.get("baseline")
         if base and self.rounds.get(base):
-            ratio = ratio_stats(self.rounds[key], self.rounds[base], ref=self.probe_reference())
+            ratio = ratio_stats(self.rounds[key], self.rounds[base])
             row["speedup_vs_guide"] = ratio["median"] if ratio else None
             row["speedup_vs_guide_ci95"] = ratio["ci95"] if ratio else [None, None]
             row["baseline"] = base
@@ -409,8 +408,7 @@ class Recorder:
         if twin and self.rounds.get(twin):
             # Per round: the twin runs the same compiled step on a batch that is already in memory, so
             # 1 - rate/rate_twin is the share of the real step spent getting the next batch.
-            wait = ratio_stats(self.rounds[key], self.rounds[twin], lambda x, y: 1.0 - x["rate"] / y["rate"],
-                               ref=self.probe_reference())
+            wait = ratio_stats(self.rounds[key], self.rounds[twin], lambda x, y: 1.0 - x["rate"] / y["rate"])
             if wait:
                 row["input_wait_share"] = wait["median"]
                 row["input_wait_share_ci95"] = wait["ci95"]
