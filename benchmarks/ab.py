@@ -40,8 +40,8 @@ the pairs' spread needs two). Pairs start A first and B first in turn; each pair
 as their deadline and share it among their groups as a run does (benchmarks/budget.py). --slow-b slows B's
 matching rows by a known fraction (benchmarks/slowdown.py), to check that a change is seen.
 
-Writes DIR (default tfguide-reports/ab/ under the current directory): a/benchmarks.json and b/benchmarks.json (each side's passes pooled, a report
-like any other), passes/ (every pass's rounds) and ab.json (the paired rows; its contract is
+Writes DIR (default tfguide-reports/ab/ under the current directory): a/benchmarks.json and b/benchmarks.json
+(each side's passes pooled, a report like any other), passes/ (every pass's rounds) and ab.json (the paired rows; its contract is
 tfguide/schemas/ab.schema.json); then prints it with `python -m reports compare DIR/ab.json`, whose exit status it
 returns (--fail-if-slower as compare's). Exit 2 when an interpreter cannot run the benchmarks.
 """
