@@ -282,7 +282,7 @@ class Recorder:
 
     def machine_speed(self) -> dict | None:
         """The report's account of the machine's speed over the run (None when no round was probed)."""
-        return machine_speed.describe([r for rounds in self.rounds.values() for r in rounds])
+        return machine_speed.describe([r for rounds in self.rounds.values() for r in rounds], self.probe_reference())
 
     def precise_enough(self, key: str) -> bool:
         used, _ = _select(self.rounds.get(key, []), self.probe_reference())
@@ -345,7 +345,8 @@ class Recorder:
         loads = [r["load_average"] for r in rounds if r.get("load_average") is not None]
         cores = [r["cores_used"] for r in used if r.get("cores_used") is not None]
         n_inter = sum(1 for r in rounds if r.get("interfered"))
-        n_slowed = sum(1 for r in rounds if machine_speed.slowed(r, ref))
+        slowed = [machine_speed.slowed(r, ref) for r in rounds]
+        n_slowed = sum(slowed)
         return {
             "examples_per_s": interval["median"], "examples_per_s_ci95": interval["ci"],
             "ci_half_width": hw, "ci_coverage": interval["ci_coverage"],
@@ -366,7 +367,7 @@ class Recorder:
             "timing": {"rates": [r["rate"] for r in rounds], "seconds": [r["s"] for r in rounds],
                        "pass": [r["pass"] for r in rounds], "interfered": [bool(r.get("interfered")) for r in rounds],
                        "repeats": [r.get("repeats", 1) for r in rounds],
-                       **({"slowed": [machine_speed.slowed(r, ref) for r in rounds]} if n_slowed else {})},
+                       **({"slowed": slowed} if n_slowed else {})},
         }
 
     def pass_spread(self, key: str) -> tuple[float, int] | None:

@@ -25,6 +25,7 @@ import time
 PROBE_ITERATIONS = 40_000
 SLOWED_BELOW = 0.8           # the two speeds of the reference machine are 0.62 apart; a probe's own noise is ~5 %
 REFERENCE_QUANTILE = 0.9
+PROBES = ("probe_before", "probe_after")    # a round's fields (benchmarks/rounds.py run_round)
 
 
 def probe() -> float:
@@ -47,12 +48,12 @@ def reference(probes: list[float]) -> float | None:
 
 def round_probes(rounds: list[dict]) -> list[float]:
     """Every probe the rounds carry (rounds measured elsewhere carry none)."""
-    return [r[k] for r in rounds for k in ("probe_before", "probe_after") if r.get(k)]
+    return [r[k] for r in rounds for k in PROBES if r.get(k)]
 
 
 def speed(rnd: dict, ref: float | None) -> float | None:
     """The slower of a round's two probes, as a share of the reference; None without probes or reference."""
-    got = [rnd[k] for k in ("probe_before", "probe_after") if rnd.get(k)]
+    got = [rnd[k] for k in PROBES if rnd.get(k)]
     if not got or not ref:
         return None
     return min(got) / ref
@@ -63,11 +64,12 @@ def slowed(rnd: dict, ref: float | None) -> bool:
     return s is not None and s < SLOWED_BELOW
 
 
-def describe(rounds: list[dict]) -> dict | None:
-    """The run's machine speed for the report: the probe, its reference, the share of rounds slowed and how slow
-    the machine ran then; None when no round carries probes (an older report, rows measured elsewhere)."""
-    probed = [r for r in rounds if r.get("probe_before") or r.get("probe_after")]
-    ref = reference(round_probes(probed))
+def describe(rounds: list[dict], ref: float | None = None) -> dict | None:
+    """The run's machine speed for the report: the probe, its reference (`ref`, when the caller has it), the share
+    of rounds slowed and how slow the machine ran then; None when no round carries probes (an older report, rows
+    measured elsewhere)."""
+    probed = [r for r in rounds if any(r.get(k) for k in PROBES)]
+    ref = ref if ref is not None else reference(round_probes(probed))
     if ref is None:
         return None
     speeds = [speed(r, ref) for r in probed]

@@ -216,6 +216,7 @@ def summarise(processes: list[list[dict]], ref: float | None = None) -> dict:
     passes = [k for k, p in enumerate(processes) for _ in p]
     found = modes.describe(rates, passes)
     medians = [statistics.median(r["rate"] for r in p) for p in processes if p]
+    within, between = _spreads(processes)        # every process has --rounds >= 2 rounds
     full = [[r for r in p if not machine_speed.slowed(r, ref)] for p in processes]
     within_full, between_full = _spreads(full)
     return {"slowed_share": 1 - sum(map(len, full)) / len(rates), "within_cv_full_speed": within_full,
@@ -223,8 +224,7 @@ def summarise(processes: list[list[dict]], ref: float | None = None) -> dict:
             "median": statistics.median(rates), "rounds": len(rates), "processes": len(processes),
             "modes": found["count"], "mode_rates": found["medians"], "mode_shares": found["shares"],
             "switches": found["switches"],
-            "within_cv": statistics.median(_cv([math.log(r["rate"]) for r in p]) for p in processes if p),
-            "between_cv": _cv([math.log(m) for m in medians]),
+            "within_cv": within, "between_cv": between,
             "handoffs_per_round": statistics.median(r["handoffs"] for p in processes for r in p),
             "cpu_per_wall": statistics.median(r["cpu"] for p in processes for r in p),
             "process_medians": medians}

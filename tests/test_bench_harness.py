@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from benchmarks import machine, rounds
+from benchmarks import rounds
 from benchmarks.harness import INPUT_BOUND_HIGH, INPUT_BOUND_MODERATE, Plan, Recorder
 from benchmarks.rounds import Clock, Group, Unit, measure_group
 
@@ -33,14 +33,6 @@ def scripted(rates, calls: list, key: str, others=None):
         return 100.0
 
     return run
-
-
-@pytest.fixture
-def quiet(monkeypatch):
-    # Rounds of fake units take no real time; keep /proc and peak-memory reads out of their figures.
-    monkeypatch.setattr(machine, "reset_peak_rss", lambda: True)
-    monkeypatch.setattr(machine, "peak_rss_bytes", lambda: 123 * 2**20)
-    monkeypatch.setattr(machine, "load_average", lambda: 0.5)
 
 
 def _plan(**kw):

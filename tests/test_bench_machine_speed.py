@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from benchmarks import ab, machine, machine_speed
+from benchmarks import ab, machine_speed
 from benchmarks.harness import Plan, Recorder
 from benchmarks.rounds import Group, Unit, measure_group
 from reports import benchmarks as rendering
@@ -43,13 +43,6 @@ def test_the_report_says_how_much_of_the_run_was_slowed():
     line = rendering.machine_speed_lines(got)[0]
     assert "slowed around 4 of 10 rounds (40%), at 60% of its full speed (median)" in line
     assert rendering.machine_speed_lines(None) == []
-
-
-@pytest.fixture
-def quiet(monkeypatch):
-    monkeypatch.setattr(machine, "reset_peak_rss", lambda: True)
-    monkeypatch.setattr(machine, "peak_rss_bytes", lambda: 123 * 2**20)
-    monkeypatch.setattr(machine, "load_average", lambda: 0.5)
 
 
 def _measured(monkeypatch, rates: list[float], speeds: list[float], rounds: int):
